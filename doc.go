@@ -1,0 +1,9 @@
+// Package airlock holds the domain of the airlock gateway: the words every
+// other package speaks (levels, users, tokens, sessions, statements,
+// decisions, audit events, errors) and the interfaces that the store
+// implementations satisfy.
+//
+// It imports nothing from the rest of the module. Wire protocols, SQL
+// parsers and storage engines live in internal packages named after what they
+// depend on; the wiring happens in cmd/airlock.
+package airlock
