@@ -78,6 +78,16 @@ type Statement struct {
 	Setting string    `json:"setting,omitempty"`
 	Value   string    `json:"value,omitempty"`
 	Txn     TxnEffect `json:"-"`
+	// Command names the statement in upper case, as a command tag would
+	// ("SELECT", "DELETE", "LISTEN", "DISCARD ALL", "PREPARE", "EXECUTE").
+	Command string `json:"command"`
+	// Name is the object a statement names when the gateway must follow
+	// it: the prepared statement of PREPARE / EXECUTE / DEALLOCATE, the
+	// cursor of DECLARE / FETCH / CLOSE, the channel of LISTEN / UNLISTEN.
+	// For PREPARE, the other facts are those of the prepared statement;
+	// for EXECUTE, the classifier cannot know them and says LevelAdmin, and
+	// the gateway substitutes the facts recorded at PREPARE.
+	Name string `json:"name,omitempty"`
 	// Text is the statement's own text (one statement of a multi-statement
 	// query).
 	Text string `json:"text"`
