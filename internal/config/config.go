@@ -1,0 +1,349 @@
+// Package config loads airlock's YAML configuration strictly: unknown keys,
+// bad values and inconsistent references are rejected with the file, the
+// line and the reason, before anything starts. Loading also applies the
+// defaults and resolves upstream passwords from the environment or files,
+// so that the rest of the program sees one complete, valid Config.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"airlock"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Duration is a time.Duration written in Go syntax ("90s", "30m", "4h"),
+// at least one second.
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Config is the whole configuration file.
+type Config struct {
+	// Path is the file the config was read from; relative paths in the
+	// config are relative to its directory.
+	Path string `yaml:"-"`
+
+	Listen        Listen        `yaml:"listen"`
+	TLS           *TLS          `yaml:"tls"`
+	Store         string        `yaml:"store"`
+	Tokens        Tokens        `yaml:"tokens"`
+	Users         []User        `yaml:"users"`
+	Databases     []Database    `yaml:"databases"`
+	Policies      []Policy      `yaml:"policies"`
+	Guardrails    []Guardrail   `yaml:"guardrails"`
+	Notifications Notifications `yaml:"notifications"`
+	Audit         Audit         `yaml:"audit"`
+	Requests      Requests      `yaml:"requests"`
+	Shutdown      Shutdown      `yaml:"shutdown"`
+	Log           Log           `yaml:"log"`
+}
+
+// Listen says where airlock accepts connections. An empty address turns the
+// listener off.
+type Listen struct {
+	Postgres Listener `yaml:"postgres"`
+	MySQL    Listener `yaml:"mysql"`
+	HTTP     string   `yaml:"http"`
+}
+
+// Listener is a database listener: an address, written alone or as
+// {address: ..., auth: scram|cleartext}.
+type Listener struct {
+	Address string `yaml:"address"`
+	// Auth is "scram" (default) or "cleartext"; cleartext is accepted only
+	// over TLS or from loopback clients.
+	Auth string `yaml:"auth"`
+}
+
+func (l *Listener) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.ScalarNode {
+		l.Address = n.Value
+		return
+	}
+	type plain Listener
+	var p plain
+	d.decodeStruct(n, reflectValue(&p).Elem(), path)
+	*l = Listener(p)
+}
+
+// TLS is the server certificate for client connections.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Tokens bounds token lifetimes.
+type Tokens struct {
+	DefaultTTL Duration `yaml:"default_ttl"`
+	MaxTTL     Duration `yaml:"max_ttl"`
+}
+
+// User is a user whose source of truth is the config.
+type User struct {
+	Line   int      `yaml:"-"`
+	Name   string   `yaml:"name"`
+	Groups []string `yaml:"groups"`
+	Roles  []string `yaml:"roles"`
+}
+
+// Database is an upstream target.
+type Database struct {
+	Line     int    `yaml:"-"`
+	Name     string `yaml:"name"`
+	Engine   string `yaml:"engine"`   // postgres | mysql
+	Address  string `yaml:"address"`  // host:port
+	Database string `yaml:"database"` // upstream database (schema for mysql)
+	// TLSMode is the upstream TLS mode: disable, prefer (default),
+	// require or verify-full.
+	TLSMode     string                      `yaml:"tls"`
+	Credentials map[airlock.Level]Credential `yaml:"-"`
+	RawCreds    map[string]Credential        `yaml:"credentials"`
+	// ProtectedTables are schema-qualified tables nobody writes through
+	// airlock.
+	ProtectedTables []string `yaml:"protected_tables"`
+	MaxRowsChanged  int64    `yaml:"max_rows_changed"`
+	Undo            string   `yaml:"undo"` // required | best_effort | off
+	// Strict refuses to start when the credential check finds a problem.
+	Strict bool `yaml:"strict"`
+	// AuditParameters stores bind parameters in the audit (default true).
+	AuditParameters *bool            `yaml:"audit_parameters"`
+	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
+}
+
+// DatabaseGuardrails switches built-in rules off for one database.
+type DatabaseGuardrails struct {
+	Disable []string `yaml:"disable"`
+}
+
+// Credential is an upstream login. Exactly one of Password, PasswordEnv and
+// PasswordFile may be set; Load resolves it into Password.
+type Credential struct {
+	User         string `yaml:"user"`
+	Password     string `yaml:"password"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Policy grants groups standing and requestable levels on databases.
+type Policy struct {
+	Line        int             `yaml:"-"`
+	Name        string          `yaml:"name"`
+	Groups      []string        `yaml:"groups"`
+	Databases   []string        `yaml:"databases"`
+	Standing    airlock.Level   `yaml:"standing"`
+	Requestable []airlock.Level `yaml:"requestable"`
+	Approvers   []string        `yaml:"approvers"`
+	Approvals   int             `yaml:"approvals"`
+	MaxDuration Duration        `yaml:"max_duration"`
+}
+
+// Guardrail is a custom rule written in CEL.
+type Guardrail struct {
+	Line      int      `yaml:"-"`
+	Name      string   `yaml:"name"`
+	Databases []string `yaml:"databases"` // empty: every database
+	When      string   `yaml:"when"`
+	Action    string   `yaml:"action"` // deny | warn
+	Message   string   `yaml:"message"`
+}
+
+// Notifications configures outgoing webhooks.
+type Notifications struct {
+	Webhooks []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is one receiver of event notifications.
+type Webhook struct {
+	Line   int      `yaml:"-"`
+	URL    string   `yaml:"url"`
+	Format string   `yaml:"format"` // slack | json
+	Events []string `yaml:"events"` // patterns like "request.*"; empty: all
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention is how long events are kept; 0 keeps them forever.
+	Retention Duration `yaml:"retention"`
+	// File is a JSON-lines file every event is appended to.
+	File string `yaml:"file"`
+	// HMACKeyFile keys the chain-head checkpoints.
+	HMACKeyFile string `yaml:"hmac_key_file"`
+	// QueueSize bounds the events waiting to be written.
+	QueueSize int `yaml:"queue_size"`
+}
+
+// Requests configures access requests.
+type Requests struct {
+	// PendingTTL is how long a request may wait for a decision.
+	PendingTTL Duration `yaml:"pending_ttl"`
+}
+
+// Shutdown configures graceful shutdown.
+type Shutdown struct {
+	// Grace is how long open sessions may finish after SIGTERM.
+	Grace Duration `yaml:"grace"`
+}
+
+// Log configures the server log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Built-in guardrail names.
+var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape"}
+
+// Load reads, decodes, defaults and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for a file already read; path is used in messages and to
+// resolve relative paths.
+func Parse(path string, data []byte) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config path: %w", err)
+	}
+	d := &decoder{file: path}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if err.Error() == "EOF" {
+			return nil, fmt.Errorf("%s: the file is empty", path)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &Config{Path: abs}
+	if len(root.Content) > 0 {
+		d.decode(root.Content[0], reflectValue(c).Elem(), "")
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	c.defaults()
+	c.validate(d)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Dir is the directory of the config file.
+func (c *Config) Dir() string { return filepath.Dir(c.Path) }
+
+// Rel resolves a path written in the config against the config's directory.
+func (c *Config) Rel(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir(), p)
+}
+
+// StorePath returns the SQLite file of a "sqlite:" store, or "" for others.
+func (c *Config) StorePath() string {
+	if p, ok := strings.CutPrefix(c.Store, "sqlite:"); ok {
+		return c.Rel(p)
+	}
+	return ""
+}
+
+// DB returns the database called name, or nil.
+func (c *Config) DB(name string) *Database {
+	for i := range c.Databases {
+		if c.Databases[i].Name == name {
+			return &c.Databases[i]
+		}
+	}
+	return nil
+}
+
+// RuleEnabled reports whether built-in rule is on for the database.
+func (db *Database) RuleEnabled(rule string) bool { return !slices.Contains(db.Guardrails.Disable, rule) }
+
+// ParamsAudited reports whether bind parameters are stored in the audit.
+func (db *Database) ParamsAudited() bool { return db.AuditParameters == nil || *db.AuditParameters }
+
+func (c *Config) defaults() {
+	if c.Listen.Postgres.Address == "" && c.Listen.HTTP == "" && c.Listen.MySQL.Address == "" {
+		c.Listen.Postgres.Address = "127.0.0.1:15432"
+		c.Listen.HTTP = "127.0.0.1:8080"
+	}
+	if c.Listen.Postgres.Auth == "" {
+		c.Listen.Postgres.Auth = "scram"
+	}
+	if c.Listen.MySQL.Auth == "" {
+		c.Listen.MySQL.Auth = "scram"
+	}
+	if c.Store == "" {
+		c.Store = "sqlite:airlock.db"
+	}
+	if c.Tokens.DefaultTTL == 0 {
+		c.Tokens.DefaultTTL = Duration(time.Hour)
+	}
+	if c.Tokens.MaxTTL == 0 {
+		c.Tokens.MaxTTL = Duration(12 * time.Hour)
+	}
+	for i := range c.Databases {
+		db := &c.Databases[i]
+		if db.TLSMode == "" {
+			db.TLSMode = "prefer"
+		}
+		if db.MaxRowsChanged == 0 {
+			db.MaxRowsChanged = 1000
+		}
+		if db.Undo == "" {
+			db.Undo = "best_effort"
+		}
+		if db.Database == "" {
+			db.Database = db.Name
+		}
+	}
+	for i := range c.Policies {
+		p := &c.Policies[i]
+		if p.Approvals == 0 {
+			p.Approvals = 1
+		}
+		if p.MaxDuration == 0 {
+			p.MaxDuration = Duration(time.Hour)
+		}
+	}
+	for i := range c.Guardrails {
+		if c.Guardrails[i].Action == "" {
+			c.Guardrails[i].Action = "deny"
+		}
+	}
+	for i := range c.Notifications.Webhooks {
+		if c.Notifications.Webhooks[i].Format == "" {
+			c.Notifications.Webhooks[i].Format = "json"
+		}
+	}
+	if c.Audit.QueueSize == 0 {
+		c.Audit.QueueSize = 65536
+	}
+	if c.Requests.PendingTTL == 0 {
+		c.Requests.PendingTTL = Duration(24 * time.Hour)
+	}
+	if c.Shutdown.Grace == 0 {
+		c.Shutdown.Grace = Duration(10 * time.Second)
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+}
