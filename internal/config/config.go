@@ -104,7 +104,7 @@ type Database struct {
 	Database string `yaml:"database"` // upstream database (schema for mysql)
 	// TLSMode is the upstream TLS mode: disable, prefer (default),
 	// require or verify-full.
-	TLSMode     string                      `yaml:"tls"`
+	TLSMode     string                       `yaml:"tls"`
 	Credentials map[airlock.Level]Credential `yaml:"-"`
 	RawCreds    map[string]Credential        `yaml:"credentials"`
 	// ProtectedTables are schema-qualified tables nobody writes through
@@ -115,7 +115,7 @@ type Database struct {
 	// Strict refuses to start when the credential check finds a problem.
 	Strict bool `yaml:"strict"`
 	// AuditParameters stores bind parameters in the audit (default true).
-	AuditParameters *bool            `yaml:"audit_parameters"`
+	AuditParameters *bool              `yaml:"audit_parameters"`
 	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
 }
 
@@ -272,7 +272,9 @@ func (c *Config) DB(name string) *Database {
 }
 
 // RuleEnabled reports whether built-in rule is on for the database.
-func (db *Database) RuleEnabled(rule string) bool { return !slices.Contains(db.Guardrails.Disable, rule) }
+func (db *Database) RuleEnabled(rule string) bool {
+	return !slices.Contains(db.Guardrails.Disable, rule)
+}
 
 // ParamsAudited reports whether bind parameters are stored in the audit.
 func (db *Database) ParamsAudited() bool { return db.AuditParameters == nil || *db.AuditParameters }
