@@ -15,7 +15,7 @@ type Problem struct {
 
 // Report is the outcome of Verify.
 type Report struct {
-	Events  int64    `json:"events"`  // events checked
+	Events  int64    `json:"events"` // events checked
 	FirstID int64    `json:"first_id"`
 	LastID  int64    `json:"last_id"`
 	Head    string   `json:"head"` // hash of the last event checked
