@@ -88,6 +88,11 @@ type Statement struct {
 	// for EXECUTE, the classifier cannot know them and says LevelAdmin, and
 	// the gateway substitutes the facts recorded at PREPARE.
 	Name string `json:"name,omitempty"`
+	// ArgsLevel and ArgsWhy are, for EXECUTE, the level its parameter
+	// expressions need by themselves (they run too: EXECUTE p(f(x))), and
+	// why; the gateway takes the higher of it and the prepared facts.
+	ArgsLevel Level  `json:"-"`
+	ArgsWhy   string `json:"-"`
 	// Text is the statement's own text (one statement of a multi-statement
 	// query).
 	Text string `json:"text"`

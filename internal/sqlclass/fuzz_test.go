@@ -1,0 +1,58 @@
+package sqlclass
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"airlock"
+)
+
+// FuzzClassify checks that no text makes the classifier panic, that the
+// facts it returns always hold together (checkInvariants) and that the fast
+// walk finds what the reflection walk finds. Seeds are the
+// corpus; crashers found are kept under testdata/fuzz/FuzzClassify.
+func FuzzClassify(f *testing.F) {
+	for _, c := range readCorpus(f, pgCorpusFile) {
+		f.Add(c.Text)
+	}
+	p := NewPostgres()
+	f.Fuzz(func(t *testing.T, text string) {
+		sts, err := p.Classify(text)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T %v is not a *ParseError", err, err)
+			}
+			if sts != nil {
+				t.Fatalf("statements %v returned with an error", sts)
+			}
+			return
+		}
+		if len(sts) == 0 {
+			t.Fatal("no statement and no error")
+		}
+		for i, st := range sts {
+			if msg := checkInvariants(st); msg != "" {
+				t.Fatalf("statement %d of %q: %s", i, text, msg)
+			}
+			if st.Kind == airlock.KindEmpty && len(sts) != 1 {
+				t.Fatalf("empty statement among %d", len(sts))
+			}
+			if !strings.Contains(text, st.Text) {
+				t.Fatalf("statement text %q is not part of %q", st.Text, text)
+			}
+		}
+		again, err := p.Classify(text)
+		if err != nil || !reflect.DeepEqual(again, sts) {
+			t.Fatalf("second classification differs: %+v, %v", again, err)
+		}
+		slowWalk = true // the reflection walk must find the same facts
+		slow, err := p.Classify(text)
+		slowWalk = false
+		if err != nil || !reflect.DeepEqual(slow, sts) {
+			t.Fatalf("reflection walk differs: %+v, %v; fast walk %+v", slow, err, sts)
+		}
+	})
+}

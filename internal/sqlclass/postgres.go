@@ -1,0 +1,94 @@
+package sqlclass
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
+
+	"airlock"
+)
+
+// Postgres classifies PostgreSQL statements with the real PostgreSQL grammar
+// (pg_query_go/v6, the parser of PostgreSQL 17, which accepts every statement
+// of the versions before it). It holds no mutable state and is safe for
+// concurrent use.
+type Postgres struct{}
+
+// NewPostgres returns a PostgreSQL classifier.
+func NewPostgres() *Postgres { return &Postgres{} }
+
+// ParseError is returned by Classify for text that PostgreSQL would not parse.
+// Message is the parser's message ("syntax error at or near ..."), Position
+// the 1-based character position of the error in the text as PostgreSQL
+// reports it (0 when the parser gives none).
+type ParseError struct {
+	Message  string
+	Position int
+}
+
+// Error returns the parser's message with its position.
+func (e *ParseError) Error() string {
+	if e.Position > 0 {
+		return fmt.Sprintf("%s (at character %d)", e.Message, e.Position)
+	}
+	return e.Message
+}
+
+// Classify parses text, which may hold several statements separated by ';',
+// and returns the facts of each, in order.
+//
+// An empty text or one with only comments (or only ';') returns one
+// Statement of kind airlock.KindEmpty at airlock.LevelRead. Text that does
+// not parse (including text holding a zero byte, which the PostgreSQL
+// protocol cannot carry) returns a *ParseError and no statements.
+func (p *Postgres) Classify(text string) ([]airlock.Statement, error) {
+	if i := strings.IndexByte(text, 0); i >= 0 {
+		return nil, &ParseError{Message: "query text contains a zero byte", Position: utf8.RuneCountInString(text[:i]) + 1}
+	}
+	tree, err := pg.Parse(text)
+	if err != nil {
+		var pe *parser.Error
+		if errors.As(err, &pe) {
+			return nil, &ParseError{Message: pe.Message, Position: pe.Cursorpos}
+		}
+		return nil, &ParseError{Message: err.Error()}
+	}
+	if len(tree.Stmts) == 0 {
+		return []airlock.Statement{{
+			Kind:        airlock.KindEmpty,
+			Level:       airlock.LevelRead,
+			Why:         "an empty query does nothing",
+			Tables:      []string{},
+			WriteTables: []string{},
+			Functions:   []string{},
+			Text:        strings.TrimSpace(text),
+		}}, nil
+	}
+	out := make([]airlock.Statement, 0, len(tree.Stmts))
+	for _, raw := range tree.Stmts {
+		st := classifyPGStmt(raw.Stmt)
+		st.Text = stmtText(text, raw)
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// stmtText cuts one statement's text out of the whole text. RawStmt
+// locations are byte offsets; a length of 0 means "to the end".
+func stmtText(text string, raw *pg.RawStmt) string {
+	start, n := int(raw.StmtLocation), int(raw.StmtLen)
+	if start < 0 || start > len(text) {
+		start = 0
+	}
+	end := len(text)
+	if n > 0 && start+n <= len(text) {
+		end = start + n
+	}
+	// The parser ends a statement before its ';' (and a last statement
+	// without ';' at the end of the text), so only whitespace is left to trim.
+	return strings.TrimSpace(text[start:end])
+}
