@@ -1,0 +1,255 @@
+// Package gateway is airlock's protocol-agnostic core. A protocol adapter
+// (pgwire, mysqlwire) authenticates a client through the gateway, opens a
+// Session, and for everything the client sends that can run SQL or change
+// session state it asks the Session for a decision *before* forwarding
+// anything; it then reports the outcome so that the statement is audited.
+//
+// The gateway owns the session registry: it ends sessions when their token
+// expires or is revoked, or when an admin kills them, by calling the
+// interrupt function the adapter registered. Nothing here knows a wire
+// format or a SQL grammar: classification comes from a Classifier chosen by
+// the database's engine, decisions from the policy package.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"airlock"
+	"airlock/internal/access"
+	"airlock/internal/audit"
+	"airlock/internal/config"
+	"airlock/internal/policy"
+)
+
+// Classifier turns SQL text of one dialect into statement facts.
+type Classifier interface {
+	// Classify returns the facts of each statement in text, or an error
+	// whose message may be shown to the client when text does not parse.
+	Classify(text string) ([]airlock.Statement, error)
+}
+
+// Options wires a Gateway.
+type Options struct {
+	Config      *config.Config
+	Store       airlock.Store
+	Audit       *audit.Log
+	Policy      *policy.Engine
+	Access      *access.Service
+	Classifiers map[string]Classifier // by engine: "postgres", "mysql"
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Gateway is the core shared by all protocol adapters.
+type Gateway struct {
+	cfg         *config.Config
+	store       airlock.Store
+	audit       *audit.Log
+	policy      *policy.Engine
+	access      *access.Service
+	classifiers map[string]Classifier
+	log         *slog.Logger
+	now         func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	draining bool
+	idle     chan struct{} // closed when draining and the last session ends
+}
+
+// New returns a gateway.
+func New(o Options) *Gateway {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{
+		cfg: o.Config, store: o.Store, audit: o.Audit, policy: o.Policy, access: o.Access,
+		classifiers: o.Classifiers, log: o.Logger, now: o.Now,
+		sessions: map[string]*Session{},
+	}
+	if g.access != nil {
+		g.access.OnTokenRevoked = func(id string) { g.EndTokenSessions(id, "the token was revoked") }
+	}
+	return g
+}
+
+// Login errors. Adapters map them to their protocol's codes.
+var (
+	// ErrBadCredentials: unknown user, or a password that is no live token.
+	ErrBadCredentials = errors.New("password authentication failed")
+	// ErrUnknownDatabase: the database name is not configured for this engine.
+	ErrUnknownDatabase = errors.New("database does not exist")
+	// ErrNoAccess: the user holds no level on the database.
+	ErrNoAccess = errors.New("no access to database")
+	// ErrShuttingDown: the gateway no longer accepts sessions.
+	ErrShuttingDown = errors.New("airlock is shutting down")
+)
+
+// Database returns the configured database called name for engine, or
+// ErrUnknownDatabase.
+func (g *Gateway) Database(name, engine string) (*config.Database, error) {
+	db := g.cfg.DB(name)
+	if db == nil || db.Engine != engine {
+		return nil, ErrUnknownDatabase
+	}
+	return db, nil
+}
+
+// Verifiers returns the user and the live tokens whose verifiers a login
+// may match. An unknown user gets ErrBadCredentials.
+func (g *Gateway) Verifiers(ctx context.Context, user string) (*airlock.User, []*airlock.Token, error) {
+	u, toks, err := g.access.LoginVerifiers(ctx, user)
+	if airlock.ErrorCode(err) == airlock.ENOTFOUND {
+		return nil, nil, ErrBadCredentials
+	}
+	return u, toks, err
+}
+
+// CheckSecret authenticates a cleartext password: it must be a live token
+// of user.
+func (g *Gateway) CheckSecret(ctx context.Context, user, secret string) (*airlock.User, *airlock.Token, error) {
+	a, err := g.access.Authenticate(ctx, secret)
+	if airlock.ErrorCode(err) == airlock.EUNAUTHORIZED || (err == nil && a.User.Name != user) {
+		return nil, nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.User, a.Token, nil
+}
+
+// Login describes an authenticated client asking for a session.
+type Login struct {
+	User        *airlock.User
+	Token       *airlock.Token
+	Database    *config.Database
+	ClientAddr  string
+	Application string
+}
+
+// Open starts a session for an authenticated login. The session's level is
+// the highest level the user holds on the database now, capped by the
+// credentials configured for it.
+func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
+		return nil, ErrShuttingDown
+	}
+	if err := g.audit.Err(); err != nil {
+		return nil, err
+	}
+	s := &Session{
+		g: g, user: l.User, token: l.Token, db: l.Database,
+		prepared: map[string][]airlock.Statement{},
+		ended:    make(chan struct{}),
+	}
+	lvl := g.levelFor(l.User, l.Database)
+	if lvl == airlock.LevelNone {
+		return nil, ErrNoAccess
+	}
+	s.level.Store(int32(lvl))
+	s.info = airlock.Session{
+		ID: airlock.NewID("s_"), User: l.User.Name, Database: l.Database.Name, Engine: l.Database.Engine,
+		ClientAddr: l.ClientAddr, Application: l.Application, Level: lvl, StartedAt: g.now().UTC(),
+	}
+	if err := g.store.CreateSession(ctx, &s.info); err != nil {
+		return nil, fmt.Errorf("record session: %w", err)
+	}
+	g.audit.Append(s.event(airlock.EventSession, "opened", map[string]string{"level": lvl.String(), "token": l.Token.ID}))
+	g.mu.Lock()
+	g.sessions[s.info.ID] = s
+	g.mu.Unlock()
+	if exp := l.Token.ExpiresAt; exp != nil {
+		s.expiry = time.AfterFunc(exp.Sub(g.now()), func() { s.End("the token expired") })
+	}
+	return s, nil
+}
+
+// levelFor is the level user may use on db now: the standing level of the
+// policies, capped by the highest credential configured on db.
+func (g *Gateway) levelFor(u *airlock.User, db *config.Database) airlock.Level {
+	lvl := g.policy.StandingLevel(u, db.Name)
+	for lvl > airlock.LevelNone {
+		if _, ok := db.Credentials[lvl]; ok {
+			break
+		}
+		lvl--
+	}
+	return lvl
+}
+
+// Session returns the live session with id, or nil.
+func (g *Gateway) Session(id string) *Session {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sessions[id]
+}
+
+// Sessions returns the live sessions.
+func (g *Gateway) Sessions() []*Session {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*Session, 0, len(g.sessions))
+	for _, s := range g.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// EndTokenSessions ends every session opened with token id.
+func (g *Gateway) EndTokenSessions(id, reason string) {
+	for _, s := range g.Sessions() {
+		if s.token.ID == id {
+			s.End(reason)
+		}
+	}
+}
+
+// Drain stops new sessions and returns a channel closed once no session is
+// left.
+func (g *Gateway) Drain() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.idle == nil {
+		g.idle = make(chan struct{})
+	}
+	g.draining = true
+	if len(g.sessions) == 0 {
+		select {
+		case <-g.idle:
+		default:
+			close(g.idle)
+		}
+	}
+	return g.idle
+}
+
+// EndAll ends every live session with reason.
+func (g *Gateway) EndAll(reason string) {
+	for _, s := range g.Sessions() {
+		s.End(reason)
+	}
+}
+
+func (g *Gateway) forget(s *Session) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.sessions, s.info.ID)
+	if g.draining && len(g.sessions) == 0 && g.idle != nil {
+		select {
+		case <-g.idle:
+		default:
+			close(g.idle)
+		}
+	}
+}

@@ -1,0 +1,469 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"airlock"
+	"airlock/internal/config"
+	"airlock/internal/policy"
+)
+
+// Session is one client connection's state in the core. The adapter's
+// connection goroutine owns it: Check, Decide and Done are called from that
+// goroutine only; End, Level and the accessors are safe from anywhere.
+type Session struct {
+	g     *Gateway
+	info  airlock.Session
+	user  *airlock.User
+	token *airlock.Token
+	db    *config.Database
+	level atomic.Int32
+
+	expiry *time.Timer
+
+	mu        sync.Mutex
+	interrupt func()
+	endReason string
+	ended     chan struct{}
+	closed    bool
+
+	// Owned by the adapter goroutine.
+	prepared   map[string][]airlock.Statement // prepared statements by name, SQL and protocol level alike
+	searchPath []string
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.info.ID }
+
+// Info returns the session record.
+func (s *Session) Info() airlock.Session { return s.info }
+
+// User returns the session's user.
+func (s *Session) User() *airlock.User { return s.user }
+
+// Database returns the session's database.
+func (s *Session) Database() *config.Database { return s.db }
+
+// Level returns the session's level now.
+func (s *Session) Level() airlock.Level { return airlock.Level(s.level.Load()) }
+
+// Credential returns the upstream credential for level.
+func (s *Session) Credential(l airlock.Level) (config.Credential, bool) {
+	c, ok := s.db.Credentials[l]
+	return c, ok
+}
+
+// SetInterrupt registers fn, which End calls (from any goroutine) to make
+// the adapter notice promptly: it should cancel what runs upstream and
+// wake the connection goroutine.
+func (s *Session) SetInterrupt(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interrupt = fn
+}
+
+// End ends the session's access with reason: the adapter is interrupted and
+// must tell the client why and close. It is idempotent.
+func (s *Session) End(reason string) {
+	s.mu.Lock()
+	if s.endReason != "" || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.endReason = reason
+	close(s.ended)
+	fn := s.interrupt
+	s.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+// Ended is closed when End was called.
+func (s *Session) Ended() <-chan struct{} { return s.ended }
+
+// EndReason returns why the session was ended, or "".
+func (s *Session) EndReason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endReason
+}
+
+// Close records the end of the connection. The adapter calls it once, when
+// the client is gone.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	reason := s.endReason
+	s.mu.Unlock()
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	if reason == "" {
+		reason = "client disconnected"
+	}
+	now := s.g.now().UTC()
+	if err := s.g.store.EndSession(context.Background(), s.info.ID, now, reason); err != nil {
+		s.g.log.Error("record session end", "session", s.info.ID, "err", err)
+	}
+	s.g.audit.Append(s.event(airlock.EventSession, "closed", map[string]string{"reason": reason}))
+	s.g.forget(s)
+}
+
+// SetSearchPath records the session's search_path (from the startup or a
+// SET that succeeded), used to qualify table names.
+func (s *Session) SetSearchPath(v string) { s.searchPath = parseSearchPath(v) }
+
+// Check is the decision about one unit of SQL the client sent: a simple
+// query (maybe several statements) or one execution of a prepared statement.
+type Check struct {
+	Text     string
+	Stmts    []airlock.Statement
+	Decision airlock.Decision
+	Params   []string // bind parameters, as audited
+	start    time.Time
+	started  []*airlock.Event // "started" events of writes, by statement
+	prepares map[string][]airlock.Statement
+}
+
+// Outcome is how a forwarded statement ended.
+type Outcome struct {
+	Rows int64
+	// Err is the database's error as the client saw it ("" on success).
+	Err string
+	// NotRun marks statements skipped because an earlier one failed.
+	NotRun bool
+}
+
+// Classify returns the facts of text without deciding or auditing.
+func (s *Session) Classify(text string) ([]airlock.Statement, error) {
+	return s.g.classifiers[s.db.Engine].Classify(text)
+}
+
+// Check classifies and decides text, the text of a simple query. When the
+// decision allows it and it writes, Check also makes its audit event
+// durable before returning (so the adapter may forward at once); if that
+// fails the decision becomes a denial. A denied check is audited here.
+func (s *Session) Check(ctx context.Context, text string) *Check {
+	c := &Check{Text: text, start: s.g.now()}
+	stmts, err := s.Classify(text)
+	if err != nil {
+		c.Decision = s.parseDenial(err)
+		s.Denied(c)
+		return c
+	}
+	c.Stmts = stmts
+	s.substitute(c)
+	c.Decision = s.decide(c.Stmts)
+	s.admit(ctx, c)
+	return c
+}
+
+// Decide returns the decision for statements classified earlier (a Parse
+// in the extended protocol) without auditing allowed ones; a denial is
+// audited with text.
+func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr error) *Check {
+	c := &Check{Text: text, Stmts: stmts, start: s.g.now()}
+	if classifyErr != nil {
+		c.Decision = s.parseDenial(classifyErr)
+		s.Denied(c)
+		return c
+	}
+	s.substitute(c)
+	c.Decision = s.decide(c.Stmts)
+	if !c.Decision.Allowed {
+		s.Denied(c)
+	}
+	return c
+}
+
+// CheckPrepared decides one execution of a prepared statement at the
+// session's level now, and admits it like Check.
+func (s *Session) CheckPrepared(ctx context.Context, text string, stmts []airlock.Statement, params []string) *Check {
+	c := &Check{Text: text, Stmts: stmts, Params: s.auditParams(params), start: s.g.now()}
+	c.Decision = s.decide(stmts)
+	s.admit(ctx, c)
+	return c
+}
+
+func (s *Session) parseDenial(err error) airlock.Decision {
+	return airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+}
+
+func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
+	if err := s.g.audit.Err(); err != nil {
+		return airlock.Decision{Rule: airlock.RuleAudit, Reason: "the audit log cannot record statements right now; nothing was run, try again shortly"}
+	}
+	if len(stmts) == 0 {
+		return airlock.Decision{Allowed: true}
+	}
+	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), SearchPath: s.searchPath}
+	for i := range stmts {
+		s.qualify(&stmts[i])
+	}
+	return s.g.policy.Decide(ps, stmts, s.g.now())
+}
+
+// admit finishes an allowed check: writes get a durable "started" event
+// before the adapter forwards them (no write reaches the database
+// unaudited); a denied check is audited.
+func (s *Session) admit(ctx context.Context, c *Check) {
+	if !c.Decision.Allowed {
+		s.Denied(c)
+		return
+	}
+	var last *airlock.Event
+	for i := range c.Stmts {
+		st := &c.Stmts[i]
+		if st.Level < airlock.LevelWrite {
+			continue
+		}
+		if c.started == nil {
+			c.started = make([]*airlock.Event, len(c.Stmts))
+		}
+		ev := s.stmtEvent(c, st, airlock.ActionStarted)
+		c.started[i] = ev
+		last = ev
+		s.g.audit.Append(ev)
+	}
+	if last == nil {
+		return
+	}
+	if err := s.g.audit.Sync(ctx); err != nil {
+		c.Decision = airlock.Decision{Rule: airlock.RuleAudit, Reason: "the audit log cannot record this write; nothing was run, try again shortly"}
+		s.Denied(c)
+	}
+}
+
+// Denied audits a denied check.
+func (s *Session) Denied(c *Check) {
+	ev := s.event(airlock.EventStatement, airlock.ActionDenied, nil)
+	ev.Text = c.Text
+	ev.Decision = airlock.DecisionDenied
+	ev.Rule, ev.Reason = c.Decision.Rule, c.Decision.Reason
+	ev.Level = c.Decision.Need.String()
+	ev.Params = c.Params
+	if len(c.Stmts) > 0 {
+		ev.StatementKind = string(strongest(c.Stmts).Kind)
+		ev.Tables = unionTables(c.Stmts)
+	}
+	s.g.audit.Append(ev)
+}
+
+// Done records that statement i of an allowed check finished.
+func (s *Session) Done(c *Check, i int, out Outcome) {
+	st := &c.Stmts[i]
+	ev := s.stmtEvent(c, st, airlock.ActionExecuted)
+	ev.DurationMS = float64(s.g.now().Sub(c.start).Microseconds()) / 1000
+	ev.Rows = out.Rows
+	ev.Error = out.Err
+	if out.NotRun {
+		ev.Error = "not run: an earlier statement failed"
+	}
+	if c.started != nil && c.started[i] != nil {
+		ev.Ref = fmt.Sprint(c.started[i].ID)
+	}
+	s.g.audit.Append(ev)
+	if out.Err == "" && !out.NotRun {
+		s.applyEffects(c, st)
+	}
+}
+
+func (s *Session) stmtEvent(c *Check, st *airlock.Statement, action string) *airlock.Event {
+	ev := s.event(airlock.EventStatement, action, nil)
+	ev.Text = st.Text
+	if len(c.Stmts) == 1 {
+		ev.Text = c.Text
+	}
+	ev.StatementKind = string(st.Kind)
+	ev.Level = st.Level.String()
+	ev.Tables = st.Tables
+	ev.Decision = airlock.DecisionAllowed
+	ev.Params = c.Params
+	for _, w := range c.Decision.Warnings {
+		ev.Warnings = append(ev.Warnings, w.Rule+": "+w.Message)
+	}
+	return ev
+}
+
+func (s *Session) event(typ, action string, detail map[string]string) *airlock.Event {
+	return &airlock.Event{
+		Type: typ, Action: action, User: s.info.User, Database: s.info.Database, SessionID: s.info.ID,
+		ClientAddr: s.info.ClientAddr, Application: s.info.Application, Detail: detail,
+	}
+}
+
+func (s *Session) auditParams(params []string) []string {
+	if params == nil || s.db.ParamsAudited() {
+		return params
+	}
+	out := make([]string, len(params))
+	for i := range out {
+		out[i] = "<redacted>"
+	}
+	return out
+}
+
+// substitute replaces the facts of EXECUTE name with those recorded when
+// name was prepared, and notes what PREPARE statements will record.
+func (s *Session) substitute(c *Check) {
+	for i := range c.Stmts {
+		st := &c.Stmts[i]
+		switch st.Command {
+		case "PREPARE":
+			if c.prepares == nil {
+				c.prepares = map[string][]airlock.Statement{}
+			}
+			c.prepares[st.Name] = []airlock.Statement{*st}
+		case "EXECUTE":
+			facts, ok := c.prepares[st.Name]
+			if !ok {
+				facts, ok = s.prepared[st.Name]
+			}
+			if !ok {
+				// Unknown to airlock: keep the classifier's admin level,
+				// so that only admins run it (fail closed).
+				st.Why = fmt.Sprintf("prepared statement %q is unknown to airlock", st.Name)
+				continue
+			}
+			text, name, args, argsWhy, fns := st.Text, st.Name, st.ArgsLevel, st.ArgsWhy, st.Functions
+			*st = strongest(facts)
+			st.Text, st.Command, st.Name = text, "EXECUTE", name
+			// The parameters run too: EXECUTE p(pg_terminate_backend(1)).
+			if args > st.Level {
+				st.Level, st.Why = args, argsWhy
+			}
+			st.Functions = append(append([]string(nil), st.Functions...), fns...)
+		}
+	}
+}
+
+// applyEffects follows what a successful statement changed in the session.
+func (s *Session) applyEffects(c *Check, st *airlock.Statement) {
+	switch st.Command {
+	case "PREPARE":
+		s.prepared[st.Name] = c.prepares[st.Name]
+	case "DEALLOCATE":
+		delete(s.prepared, st.Name)
+	case "DEALLOCATE ALL", "DISCARD ALL":
+		clear(s.prepared)
+	}
+	if st.Setting == "search_path" {
+		s.SetSearchPath(st.Value)
+	}
+}
+
+// Prepared returns the facts of a prepared statement known by name.
+func (s *Session) Prepared(name string) ([]airlock.Statement, bool) {
+	f, ok := s.prepared[name]
+	return f, ok
+}
+
+// SetPrepared records a prepared statement created by the protocol
+// (PostgreSQL Parse, MySQL COM_STMT_PREPARE) once the database confirmed it.
+func (s *Session) SetPrepared(name string, stmts []airlock.Statement) { s.prepared[name] = stmts }
+
+// DropPrepared forgets a prepared statement the database closed.
+func (s *Session) DropPrepared(name string) { delete(s.prepared, name) }
+
+// strongest returns the statement with the highest level (the first one on
+// ties), used to describe a multi-statement unit in one event.
+func strongest(stmts []airlock.Statement) airlock.Statement {
+	best := stmts[0]
+	for _, st := range stmts[1:] {
+		if st.Level > best.Level {
+			best = st
+		}
+	}
+	return best
+}
+
+func unionTables(stmts []airlock.Statement) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, st := range stmts {
+		for _, t := range st.Tables {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// qualify writes unqualified table names as the schema they most likely
+// resolve to: the first schema of the search path (PostgreSQL; "public"
+// by default; pg_catalog for pg_* names) or the database's schema (MySQL).
+func (s *Session) qualify(st *airlock.Statement) {
+	// Facts may be shared (a classifier cache, a prepared statement), so
+	// the lists are copied before they change.
+	q := func(ts []string) []string {
+		var out []string
+		for i, t := range ts {
+			if strings.Contains(t, ".") {
+				continue
+			}
+			if out == nil {
+				out = append([]string(nil), ts...)
+			}
+			out[i] = s.defaultSchema(t) + "." + t
+		}
+		if out == nil {
+			return ts
+		}
+		return out
+	}
+	st.Tables = q(st.Tables)
+	st.WriteTables = q(st.WriteTables)
+}
+
+func (s *Session) defaultSchema(table string) string {
+	if s.db.Engine == "mysql" {
+		return s.db.Database
+	}
+	if strings.HasPrefix(table, "pg_") {
+		return "pg_catalog"
+	}
+	for _, p := range s.searchPath {
+		if p != "$user" && p != "pg_catalog" && p != "pg_temp" {
+			return p
+		}
+	}
+	return "public"
+}
+
+// parseSearchPath splits a search_path value: comma-separated, each item
+// maybe double-quoted.
+func parseSearchPath(v string) []string {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		p := strings.TrimSpace(part)
+		if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+			p = strings.ReplaceAll(p[1:len(p)-1], `""`, `"`)
+		} else {
+			p = strings.ToLower(p)
+		}
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Deny audits a denial the adapter decided itself (a protocol message
+// airlock cannot check, a reserved name) and returns its check.
+func (s *Session) Deny(text string, d airlock.Decision) *Check {
+	c := &Check{Text: text, Decision: d, start: s.g.now()}
+	s.Denied(c)
+	return c
+}
