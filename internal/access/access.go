@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"airlock"
@@ -28,9 +29,16 @@ type Actor struct {
 // IsAdmin reports whether the actor holds the admin role.
 func (a *Actor) IsAdmin() bool { return a != nil && a.User.HasRole(airlock.RoleAdmin) }
 
-// Service implements users and tokens.
+// Store is what the service keeps its state in.
+type Store interface {
+	airlock.Store
+	airlock.RequestStore
+	airlock.GrantStore
+}
+
+// Service implements users, tokens, requests and grants.
 type Service struct {
-	store airlock.Store
+	store Store
 	audit *audit.Log
 	cfg   *config.Config
 	log   *slog.Logger
@@ -39,10 +47,16 @@ type Service struct {
 	// OnTokenRevoked is called after a token is revoked, so that the
 	// gateway can end the sessions that use it.
 	OnTokenRevoked func(tokenID string)
+	// Grants is told when a user's grants change.
+	Grants Grants
+
+	timersMu sync.Mutex
+	timers   map[string]*time.Timer
+	stopped  bool
 }
 
 // New returns the service.
-func New(store airlock.Store, log *audit.Log, cfg *config.Config, logger *slog.Logger, now func() time.Time) *Service {
+func New(store Store, log *audit.Log, cfg *config.Config, logger *slog.Logger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}

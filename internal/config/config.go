@@ -159,6 +159,9 @@ type Guardrail struct {
 // Notifications configures outgoing webhooks.
 type Notifications struct {
 	Webhooks []Webhook `yaml:"webhooks"`
+	// Retries is how many times a delivery is tried (default 5, with a
+	// backoff from 500ms doubling).
+	Retries int `yaml:"retries"`
 }
 
 // Webhook is one receiver of event notifications.
@@ -211,9 +214,22 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
+// LoadWithoutSecrets is Load for tools that never connect upstream
+// (`airlock policy test`): credentials' passwords are not resolved, so
+// their environment variables and files need not exist.
+func LoadWithoutSecrets(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, data, false)
+}
+
 // Parse is Load for a file already read; path is used in messages and to
 // resolve relative paths.
-func Parse(path string, data []byte) (*Config, error) {
+func Parse(path string, data []byte) (*Config, error) { return parse(path, data, true) }
+
+func parse(path string, data []byte, secrets bool) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("config path: %w", err)
@@ -235,7 +251,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c.defaults()
-	c.validate(d)
+	c.validate(d, secrets)
 	if err := d.err(); err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func reflectValue(p any) reflect.Value { return reflect.ValueOf(p) }
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
 // validate checks values and cross-references, resolving credentials.
-func (c *Config) validate(d *decoder) {
+func (c *Config) validate(d *decoder, secrets bool) {
 	at := func(line int, path, format string, args ...any) {
 		if l := d.lineOf(path); l > 1 || line == 0 {
 			line = l
@@ -133,6 +133,7 @@ func (c *Config) validate(d *decoder) {
 				at(db.Line, cp, "set only one of password, password_env, password_file")
 			}
 			switch {
+			case !secrets:
 			case cred.PasswordEnv != "":
 				v, ok := os.LookupEnv(cred.PasswordEnv)
 				if !ok {
@@ -217,6 +218,9 @@ func (c *Config) validate(d *decoder) {
 		if w.Format != "slack" && w.Format != "json" {
 			at(w.Line, p+".format", "want slack or json, got %q", w.Format)
 		}
+	}
+	if c.Notifications.Retries < 0 || c.Notifications.Retries > 20 {
+		at(0, "notifications.retries", "must be between 1 and 20")
 	}
 	if c.Audit.QueueSize < 1 {
 		at(0, "audit.queue_size", "must be at least 1")

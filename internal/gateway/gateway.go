@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,8 +78,21 @@ func New(o Options) *Gateway {
 	}
 	if g.access != nil {
 		g.access.OnTokenRevoked = func(id string) { g.EndTokenSessions(id, "the token was revoked") }
+		g.access.Grants = g
 	}
 	return g
+}
+
+// AccessChanged re-evaluates the level of every live session of user (a
+// grant started or ended). A session whose level drops is told through its
+// level hook, so that its adapter can make sure no connection stays
+// elevated.
+func (g *Gateway) AccessChanged(user string) {
+	for _, s := range g.Sessions() {
+		if s.user.Name == user {
+			s.refresh()
+		}
+	}
 }
 
 // Login errors. Adapters map them to their protocol's codes.
@@ -153,11 +167,15 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
 	}
-	lvl := g.levelFor(l.User, l.Database)
+	acc, err := g.accessFor(ctx, l.User, l.Database)
+	if err != nil {
+		return nil, err
+	}
+	lvl := acc.level
 	if lvl == airlock.LevelNone {
 		return nil, ErrNoAccess
 	}
-	s.level.Store(int32(lvl))
+	s.setAccess(acc)
 	s.info = airlock.Session{
 		ID: airlock.NewID("s_"), User: l.User.Name, Database: l.Database.Name, Engine: l.Database.Engine,
 		ClientAddr: l.ClientAddr, Application: l.Application, Level: lvl, StartedAt: g.now().UTC(),
@@ -175,17 +193,57 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	return s, nil
 }
 
-// levelFor is the level user may use on db now: the standing level of the
-// policies, capped by the highest credential configured on db.
-func (g *Gateway) levelFor(u *airlock.User, db *config.Database) airlock.Level {
-	lvl := g.policy.StandingLevel(u, db.Name)
-	for lvl > airlock.LevelNone {
-		if _, ok := db.Credentials[lvl]; ok {
+// grantAccess is what a user may do on a database now.
+type grantAccess struct {
+	level airlock.Level
+	// writeTables, when not nil, are the only tables writes may touch
+	// (every grant that allows writing names tables).
+	writeTables []string
+	// until is when this must be computed again (the first grant to
+	// end); zero when no grant is involved.
+	until time.Time
+}
+
+// accessFor computes what user may do on db now: the higher of the
+// policies' standing level and the active grants, capped by the highest
+// credential configured on db.
+func (g *Gateway) accessFor(ctx context.Context, u *airlock.User, db *config.Database) (grantAccess, error) {
+	a := grantAccess{level: g.policy.StandingLevel(u, db.Name)}
+	grants, err := g.access.ActiveGrants(ctx, u.Name, db.Name)
+	if err != nil {
+		return a, fmt.Errorf("read grants: %w", err)
+	}
+	unrestricted := a.level >= airlock.LevelWrite
+	for _, gr := range grants {
+		if gr.Level > a.level {
+			a.level = gr.Level
+		}
+		if a.until.IsZero() || gr.ExpiresAt.Before(a.until) {
+			a.until = gr.ExpiresAt
+		}
+		if gr.Level >= airlock.LevelWrite {
+			if len(gr.Tables) == 0 {
+				unrestricted = true
+			}
+			for _, t := range gr.Tables {
+				if !slices.Contains(a.writeTables, t) {
+					a.writeTables = append(a.writeTables, t)
+				}
+			}
+		}
+	}
+	if unrestricted || a.level < airlock.LevelWrite {
+		a.writeTables = nil
+	} else if a.writeTables == nil {
+		a.writeTables = []string{}
+	}
+	for a.level > airlock.LevelNone {
+		if _, ok := db.Credentials[a.level]; ok {
 			break
 		}
-		lvl--
+		a.level--
 	}
-	return lvl
+	return a, nil
 }
 
 // Session returns the live session with id, or nil.

@@ -24,6 +24,11 @@ type Session struct {
 	db    *config.Database
 	level atomic.Int32
 
+	accMu       sync.Mutex
+	writeTables []string
+	until       time.Time // when the level must be computed again
+	levelHook   func(old, new airlock.Level)
+
 	expiry *time.Timer
 
 	mu        sync.Mutex
@@ -49,8 +54,61 @@ func (s *Session) User() *airlock.User { return s.user }
 // Database returns the session's database.
 func (s *Session) Database() *config.Database { return s.db }
 
-// Level returns the session's level now.
-func (s *Session) Level() airlock.Level { return airlock.Level(s.level.Load()) }
+// Level returns the session's level now. A grant that ended since the
+// last computation is noticed here even before its timer fires.
+func (s *Session) Level() airlock.Level {
+	s.accMu.Lock()
+	stale := !s.until.IsZero() && !s.g.now().Before(s.until)
+	s.accMu.Unlock()
+	if stale {
+		s.refresh()
+	}
+	return airlock.Level(s.level.Load())
+}
+
+// WriteTables returns the tables writes are restricted to (nil: any).
+func (s *Session) WriteTables() []string {
+	s.accMu.Lock()
+	defer s.accMu.Unlock()
+	return s.writeTables
+}
+
+// SetLevelHook registers fn, called (from any goroutine) when the
+// session's level drops, with the old and the new level.
+func (s *Session) SetLevelHook(fn func(old, new airlock.Level)) {
+	s.accMu.Lock()
+	defer s.accMu.Unlock()
+	s.levelHook = fn
+}
+
+func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
+	s.accMu.Lock()
+	defer s.accMu.Unlock()
+	s.writeTables, s.until = a.writeTables, a.until
+	return airlock.Level(s.level.Swap(int32(a.level)))
+}
+
+// refresh computes the session's access again. If the store cannot say,
+// the session falls back to the standing level alone (never higher).
+func (s *Session) refresh() {
+	a, err := s.g.accessFor(context.Background(), s.user, s.db)
+	if err != nil {
+		s.g.log.Error("re-evaluate session access; keeping the standing level only", "session", s.info.ID, "err", err)
+		a = grantAccess{level: min(s.g.policy.StandingLevel(s.user, s.db.Name), airlock.Level(s.level.Load()))}
+	}
+	old := s.setAccess(a)
+	if a.level == old {
+		return
+	}
+	s.g.audit.Append(s.event(airlock.EventSession, "level", map[string]string{"from": old.String(), "to": a.level.String()}))
+	s.g.log.Info("session level changed", "session", s.info.ID, "from", old, "to", a.level)
+	s.accMu.Lock()
+	hook := s.levelHook
+	s.accMu.Unlock()
+	if a.level < old && hook != nil {
+		hook(old, a.level)
+	}
+}
 
 // Credential returns the upstream credential for level.
 func (s *Session) Credential(l airlock.Level) (config.Credential, bool) {
@@ -130,6 +188,10 @@ type Check struct {
 	Stmts    []airlock.Statement
 	Decision airlock.Decision
 	Params   []string // bind parameters, as audited
+	// Guard, when set on an allowed check, says the adapter must run it
+	// guarded (see Guard) and report RowsChanged before it can commit.
+	Guard    *Guard
+	changed  int64 // rows a guarded check changed
 	start    time.Time
 	started  []*airlock.Event // "started" events of writes, by statement
 	prepares map[string][]airlock.Statement
@@ -200,23 +262,27 @@ func (s *Session) parseDenial(err error) airlock.Decision {
 }
 
 func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
-	if err := s.g.audit.Err(); err != nil {
+	// A preview (PreviewDecision) has no audit log to fail.
+	if s.g.audit != nil && s.g.audit.Err() != nil {
 		return airlock.Decision{Rule: airlock.RuleAudit, Reason: "the audit log cannot record statements right now; nothing was run, try again shortly"}
 	}
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), SearchPath: s.searchPath}
+	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}
 	return s.g.policy.Decide(ps, stmts, s.g.now())
 }
 
-// admit finishes an allowed check: writes get a durable "started" event
-// before the adapter forwards them (no write reaches the database
-// unaudited); a denied check is audited.
+// admit finishes an allowed check. A guarded write is audited when its
+// outcome is known, before anything can commit it. Other writes get a
+// durable "started" event before the adapter forwards them, and so does a
+// COMMIT wait for every event before it: no write reaches the database, or
+// is committed there, unaudited. A denied check is audited.
 func (s *Session) admit(ctx context.Context, c *Check) {
+	s.guard(c)
 	if !c.Decision.Allowed {
 		s.Denied(c)
 		return
@@ -224,7 +290,7 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 	var last *airlock.Event
 	for i := range c.Stmts {
 		st := &c.Stmts[i]
-		if st.Level < airlock.LevelWrite {
+		if st.Level < airlock.LevelWrite || c.Guard != nil {
 			continue
 		}
 		if c.started == nil {
@@ -235,7 +301,7 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		last = ev
 		s.g.audit.Append(ev)
 	}
-	if last == nil {
+	if last == nil && !commits(c.Stmts) {
 		return
 	}
 	if err := s.g.audit.Sync(ctx); err != nil {
@@ -265,6 +331,16 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 	ev := s.stmtEvent(c, st, airlock.ActionExecuted)
 	ev.DurationMS = float64(s.g.now().Sub(c.start).Microseconds()) / 1000
 	ev.Rows = out.Rows
+	if c.Guard != nil && out.Err == "" && !out.NotRun {
+		// The rows the statement really changed, triggers and cascades
+		// included, may differ from its command tag.
+		ev.Rows = c.changed
+		if ev.Detail == nil {
+			ev.Detail = map[string]string{}
+		}
+		ev.Detail["rows_changed"] = fmt.Sprint(c.changed)
+		ev.Detail["command_rows"] = fmt.Sprint(out.Rows)
+	}
 	ev.Error = out.Err
 	if out.NotRun {
 		ev.Error = "not run: an earlier statement failed"
@@ -467,3 +543,5 @@ func (s *Session) Deny(text string, d airlock.Decision) *Check {
 	s.Denied(c)
 	return c
 }
+
+func (s *Session) ctx() context.Context { return context.Background() }
