@@ -1,0 +1,324 @@
+package pgwire
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"airlock"
+	"airlock/internal/gateway"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Guarded writes.
+//
+// A write the gateway marks guarded runs so that the rows it really
+// changed are known before it can commit. airlock first answers everything
+// in flight, then runs, as its own statements (see internalQuery),
+//
+//	BEGIN; SAVEPOINT airlock_guard; SELECT <changed rows so far>
+//
+// Outside a transaction block the BEGIN opens one that airlock owns (an
+// implicit transaction of the extended protocol becomes explicit, keeping
+// what the batch did so far); inside the client's block it only warns
+// (SQLSTATE 25001), and the savepoint alone scopes the statement. The
+// client's statement then runs with its answer held back, and airlock reads
+// the count again: the difference, from pg_stat_xact_user_tables, counts
+// every row version inserted, updated or deleted in user tables by the
+// statement, its triggers, cascades and data-modifying CTEs.
+//
+// Over the limit, airlock rolls back to the savepoint (the client's
+// transaction stays usable) or rolls back its own transaction (an implicit
+// batch is aborted, as an error would abort it) and answers 42501. Under
+// it, the held-back answer is relayed; a transaction airlock owns is
+// committed after the statement's audit event is durable: at once for a
+// simple query, at the client's Sync for the extended protocol.
+
+const (
+	// changedRows reads the transaction's row counters.
+	changedRows = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_catalog.pg_stat_xact_user_tables"
+	// holdMax bounds what airlock holds back of a guarded statement's
+	// answer (a RETURNING clause); beyond it the statement is denied.
+	holdMax = 32 << 20
+)
+
+// iresult is the answer to an internal query.
+type iresult struct {
+	sets    [][][]string
+	notices []string // SQLSTATEs of notices and warnings
+	errBody []byte   // the ErrorResponse, when the query failed
+	status  byte
+}
+
+func (r *iresult) warned(code string) bool {
+	for _, n := range r.notices {
+		if n == code {
+			return true
+		}
+	}
+	return false
+}
+
+// scalar returns the first column of the first row of the last result set.
+func (r *iresult) scalar() (int64, error) {
+	if len(r.sets) == 0 || len(r.sets[len(r.sets)-1]) == 0 {
+		return 0, errors.New("upstream: no row counters")
+	}
+	return strconv.ParseInt(r.sets[len(r.sets)-1][0][0], 10, 64)
+}
+
+// held is a guarded statement's answer, held back.
+type held struct {
+	buf      []byte
+	lastC    []byte // the last CommandComplete, kept apart for a failed commit
+	tagRows  []int64
+	failed   bool
+	errText  string
+	status   byte // ReadyForQuery status (simple query)
+	overflow bool
+}
+
+func (h *held) add(typ byte, body []byte) {
+	if h.overflow {
+		return
+	}
+	if len(h.buf)+len(body) > holdMax {
+		h.overflow = true
+		h.buf = nil
+		return
+	}
+	h.buf = appendMsg(h.buf, typ, body)
+}
+
+// runGuarded runs an allowed Query or Execute guarded (see above).
+func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
+	if typ == 'E' && c.queue.len() > 0 {
+		c.toUpstream('H', nil)
+		c.answerAll()
+	}
+	if err := c.exchange(); err != nil {
+		return err
+	}
+	if c.skip || c.queue.len() > 0 {
+		// An earlier message of the batch failed: the upstream skips
+		// this one too, and so does airlock.
+		return nil
+	}
+	pre, err := c.internalQuery("BEGIN", "SAVEPOINT airlock_guard", changedRows)
+	if err != nil {
+		return err
+	}
+	if pre.errBody != nil {
+		// The transaction is failed: the statement cannot change
+		// anything either; let the database say so.
+		c.toUpstream(typ, body)
+		c.push(&pending{kind: typ, check: ch})
+		if typ == 'Q' {
+			c.answerAll()
+		}
+		return nil
+	}
+	// airlock owns the block when its BEGIN opened it, now or for an
+	// earlier guarded Execute of the same batch.
+	owned := c.owned || !pre.warned("25001")
+	c.owned = false
+	before, err := pre.scalar()
+	if err != nil {
+		return err
+	}
+
+	c.toUpstream(typ, body)
+	if typ == 'E' {
+		c.toUpstream('H', nil)
+	}
+	if err := c.uw.Flush(); err != nil {
+		return c.upstreamErr(err)
+	}
+	h, err := c.collect(typ == 'Q')
+	if err != nil {
+		return err
+	}
+
+	if h.failed {
+		c.send(h.buf)
+		c.guardedDone(ch, h)
+		if typ == 'E' {
+			// The upstream now skips to Sync, its transaction failed;
+			// a transaction airlock owns is rolled back at that Sync.
+			c.owned = owned
+			c.skip = true
+			return nil
+		}
+		status := h.status
+		if owned {
+			if _, err := c.internalQuery("ROLLBACK"); err != nil {
+				return err
+			}
+			status = 'I'
+		}
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
+		return nil
+	}
+
+	post, err := c.internalQuery(changedRows)
+	if err != nil {
+		return err
+	}
+	after, err := post.scalar()
+	if err != nil {
+		return err
+	}
+	deny := c.sess.RowsChanged(ch, after-before)
+	if deny == nil && h.overflow {
+		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
+			Reason: fmt.Sprintf("its answer is larger than the %d MiB airlock holds back while it counts the rows changed; the statement was rolled back", holdMax>>20)}
+		c.sess.Deny(ch.Text, d)
+		deny = &d
+	}
+	if deny != nil {
+		return c.guardedRollback(typ, owned, *deny)
+	}
+
+	c.guardedDone(ch, h)
+	if owned && typ == 'Q' {
+		return c.commitOwned(h, true)
+	}
+	if !owned {
+		if _, err := c.internalQuery("RELEASE SAVEPOINT airlock_guard"); err != nil {
+			return err
+		}
+	}
+	c.send(h.buf)
+	c.send(h.lastC)
+	if typ == 'Q' {
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'T'}))
+	} else if owned {
+		c.owned = true
+	}
+	return nil
+}
+
+// guardedDone audits the statements of a guarded check.
+func (c *conn) guardedDone(ch *gateway.Check, h *held) {
+	for i := range ch.Stmts {
+		switch {
+		case i < len(h.tagRows):
+			c.sess.Done(ch, i, gatewayOutcome(h.tagRows[i], ""))
+		case i == len(h.tagRows) && h.failed:
+			c.sess.Done(ch, i, gatewayOutcome(0, h.errText))
+		default:
+			c.sess.Done(ch, i, gatewayNotRun())
+		}
+	}
+}
+
+// guardedRollback undoes a guarded statement that is denied after it ran.
+func (c *conn) guardedRollback(typ byte, owned bool, d airlock.Decision) error {
+	status := byte('T')
+	undo := []string{"ROLLBACK TO SAVEPOINT airlock_guard", "RELEASE SAVEPOINT airlock_guard"}
+	if owned {
+		undo, status = []string{"ROLLBACK"}, 'I'
+	}
+	r, err := c.internalQuery(undo...)
+	if err != nil {
+		return err
+	}
+	if r.errBody != nil {
+		return fmt.Errorf("upstream: roll back a denied write: %s", errorText(r.errBody))
+	}
+	c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501", Message: d.Message(), Hint: d.Hint}))
+	if typ == 'Q' {
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
+	} else {
+		c.skip = true // messages up to Sync are skipped, as after any error
+	}
+	return nil
+}
+
+// commitOwned commits the transaction airlock opened, once the audit
+// events are durable, and relays the held answer (without its last
+// CommandComplete when the commit fails, as PostgreSQL answers a failed
+// implicit commit) and a ReadyForQuery when ready is set.
+func (c *conn) commitOwned(h *held, ready bool) error {
+	if err := c.sess.SyncAudit(); err != nil {
+		if _, rerr := c.internalQuery("ROLLBACK"); rerr != nil {
+			return rerr
+		}
+		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501",
+			Message: "airlock: denied: audit: the audit log cannot record this write; it was rolled back, try again shortly"}))
+	} else {
+		r, err := c.internalQuery("COMMIT")
+		if err != nil {
+			return err
+		}
+		if h != nil {
+			c.send(h.buf)
+		}
+		if r.errBody != nil {
+			c.send(appendMsg(nil, 'E', r.errBody))
+		} else if h != nil {
+			c.send(h.lastC)
+		}
+	}
+	if ready {
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'I'}))
+	}
+	return nil
+}
+
+// collect reads the answer to a guarded statement, holding it back. For a
+// simple query it reads up to ReadyForQuery (not held); for an Execute, up
+// to its completion. COPY FROM STDIN is relayed as it comes.
+func (c *conn) collect(simple bool) (*held, error) {
+	h := &held{}
+	for {
+		typ, body, err := c.ur.next()
+		if err != nil {
+			return nil, c.upstreamErr(err)
+		}
+		switch typ {
+		case 'C':
+			if h.lastC != nil {
+				h.add('C', h.lastC[5:])
+			}
+			h.lastC = appendMsg(nil, 'C', body)
+			h.tagRows = append(h.tagRows, commandRows(body))
+			if !simple {
+				return h, nil
+			}
+		case 'E':
+			if h.lastC != nil {
+				h.add('C', h.lastC[5:])
+				h.lastC = nil
+			}
+			h.failed, h.errText = true, errorText(body)
+			h.buf = appendMsg(h.buf, typ, body) // always kept: the client must see it
+			if !simple {
+				return h, nil
+			}
+		case 'I', 's':
+			h.add(typ, body)
+			h.tagRows = append(h.tagRows, 0)
+			if !simple {
+				return h, nil
+			}
+		case 'G':
+			c.send(h.buf)
+			h.buf = h.buf[:0]
+			c.relayMsg(typ, body)
+			if err := c.copyIn(); err != nil {
+				return nil, err
+			}
+		case 'Z':
+			if simple {
+				h.status = body[0]
+				c.txStatus = body[0]
+				return h, nil
+			}
+			return nil, errDesync
+		default:
+			h.add(typ, body)
+		}
+	}
+}

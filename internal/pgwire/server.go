@@ -1,0 +1,236 @@
+// Package pgwire is airlock's PostgreSQL adapter. It speaks the PostgreSQL
+// frontend/backend protocol (version 3.0) to clients and to the upstream
+// server, and asks the gateway core for a decision before it forwards
+// anything that can run SQL or change session state.
+//
+// # Connection lifecycle
+//
+// A client connects and may ask for TLS (SSLRequest: 'S' when a certificate
+// is configured, else 'N') or GSS encryption (always 'N'); a connection
+// that closes before its startup packet is a probe and is not logged as an
+// error. The StartupMessage's parameters are allow-listed. The client then
+// authenticates with its airlock token as the password: SCRAM-SHA-256 by
+// default (the proof is checked against every live token of the user), or
+// cleartext when the listener allows it, only over TLS or from loopback.
+// The gateway opens a session at the user's level, and the adapter connects
+// upstream with that level's credential; a read session's upstream also
+// gets default_transaction_read_only=on in its startup packet, so that
+// RESET ALL and DISCARD ALL cannot undo it. The client receives the
+// upstream's ParameterStatus messages and a BackendKeyData minted by
+// airlock; a CancelRequest carrying that key is sent on to the upstream
+// backend with the upstream's own key.
+//
+// # The relay
+//
+// One goroutine serves a connection. It reads the client's messages; each
+// message that runs SQL is decided first: a simple Query as a whole (denied
+// whole if any statement is denied), a Parse when it is parsed, and an
+// Execute again at the session's level at that moment. Allowed messages are
+// forwarded, and an entry describing the response they will produce is
+// queued. When the client has nothing more buffered, the goroutine flushes
+// upstream and relays the responses until every answerable entry is
+// answered, following them to audit each statement with its row count,
+// error and duration. DataRow and CopyData bodies stream through without
+// being held whole.
+//
+// # Denials
+//
+// A denied message is never forwarded. To keep client and upstream in the
+// same transaction state, airlock instead sends the upstream a Describe of
+// a statement name no client can use, which fails: the upstream aborts the
+// implicit transaction of the batch (or fails the explicit transaction
+// block) exactly as it would for an error in the denied statement, and
+// skips to Sync. The relay replaces that error with airlock's own
+// (SQLSTATE 42501, "airlock: denied: <rule>: <why>", and a HINT) and the
+// client's following messages are dropped up to its Sync. After a denial in
+// a simple Query, airlock sends its own Sync, whose ReadyForQuery answers
+// the client's Query.
+//
+// # Ending a session
+//
+// When the gateway ends a session (token expired or revoked, killed,
+// shutdown), the adapter cancels what runs upstream, wakes the connection
+// goroutine with a read deadline, sends FATAL 57P01 with the reason and
+// closes both connections; closing the upstream connection rolls back an
+// open transaction.
+//
+// # Debugging
+//
+// Run with log.level: debug to see each connection's startup, the
+// statements decided and the relay's errors; tokens, passwords and bind
+// values are never logged.
+package pgwire
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"airlock/internal/gateway"
+)
+
+// Options configure a Server.
+type Options struct {
+	Gateway *gateway.Gateway
+	// TLS, when set, is offered to clients that ask with SSLRequest.
+	TLS *tls.Config
+	// Cleartext accepts the token as a cleartext password (only over TLS
+	// or from loopback) instead of SCRAM-SHA-256.
+	Cleartext bool
+	Logger    *slog.Logger
+	// DialTimeout bounds connecting upstream; default 10s.
+	DialTimeout time.Duration
+}
+
+// Server accepts PostgreSQL clients.
+type Server struct {
+	gw      *gateway.Gateway
+	tls     *tls.Config
+	clear   bool
+	log     *slog.Logger
+	dialTO  time.Duration
+	marker  string // name of the statement that denial markers describe
+	fakeKey []byte // keys fake SCRAM salts of unknown users
+
+	mu      sync.Mutex
+	lns     []net.Listener
+	conns   map[*conn]struct{}
+	keys    map[uint32]*conn
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// NewServer returns a server.
+func NewServer(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 10 * time.Second
+	}
+	var r [8]byte
+	rand.Read(r[:])
+	fk := make([]byte, 32)
+	rand.Read(fk)
+	return &Server{
+		gw: o.Gateway, tls: o.TLS, clear: o.Cleartext, log: o.Logger, dialTO: o.DialTimeout,
+		marker:  denyPrefix + hex.EncodeToString(r[:]),
+		fakeKey: fk,
+		conns:   map[*conn]struct{}{},
+		keys:    map[uint32]*conn{},
+	}
+}
+
+// denyPrefix starts the names of airlock's denial-marker statements;
+// clients may not use statement names that start with it.
+const denyPrefix = "airlock_denied_"
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return net.ErrClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c := newConn(s, nc)
+			c.serve()
+		}()
+	}
+}
+
+// StopAccepting closes the listeners; established sessions go on.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	s.closing = true
+	lns := s.lns
+	s.lns = nil
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// Wait blocks until every connection goroutine returned, or ctx is done.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) track(c *conn, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+		if c.keyPID != 0 && s.keys[c.keyPID] == c {
+			delete(s.keys, c.keyPID)
+		}
+	}
+}
+
+// newKey registers c under a fresh cancel key.
+func (s *Server) newKey(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		var b [8]byte
+		rand.Read(b[:])
+		pid := binary.BigEndian.Uint32(b[:4]) & 0x7fffffff
+		if pid == 0 || s.keys[pid] != nil {
+			continue
+		}
+		c.keyPID, c.keySecret = pid, b[4:8]
+		s.keys[pid] = c
+		return
+	}
+}
+
+// cancel handles a CancelRequest: when the key matches a session, its
+// running upstream statement is cancelled.
+func (s *Server) cancel(pid uint32, secret []byte) {
+	s.mu.Lock()
+	c := s.keys[pid]
+	s.mu.Unlock()
+	if c == nil || subtle.ConstantTimeCompare(c.keySecret, secret) != 1 {
+		s.log.Debug("cancel request with an unknown key")
+		return
+	}
+	c.cancelUpstream()
+}
