@@ -1,0 +1,472 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"airlock"
+	"airlock/internal/access"
+	"airlock/internal/api"
+	"airlock/internal/audit"
+	"airlock/internal/config"
+	"airlock/internal/store/sqlite"
+
+	"github.com/spf13/cobra"
+)
+
+func loginCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "login --server URL --token T",
+		Short: "Check a server and token and save them for later commands",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var who api.WhoamiJSON
+			if err := c.Do("GET", "/api/v1/whoami", nil, nil, &who); err != nil {
+				return err
+			}
+			f := loginFile(app.Getenv)
+			if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+				return err
+			}
+			b, _ := json.Marshal(savedLogin{Server: c.Base, Token: c.Token})
+			if err := os.WriteFile(f, b, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stderr, "logged in to %s as %s (saved in %s)\n", c.Base, who.Name, f)
+			return nil
+		},
+	}
+}
+
+func whoamiCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "whoami",
+		Short: "Show the user of the token",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var who api.WhoamiJSON
+			if err := c.Do("GET", "/api/v1/whoami", nil, nil, &who); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(who)
+			}
+			fmt.Fprintf(app.Stdout, "%s (groups: %s; roles: %s; token %s expires %s)\n", who.Name,
+				strings.Join(who.Groups, ", "), strings.Join(who.Roles, ", "), who.TokenID, fmtTime(who.TokenExpiresAt))
+			return nil
+		},
+	}
+}
+
+func usersCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
+	var groups, roles []string
+	add := &cobra.Command{
+		Use:   "add NAME [--group G]... [--role approver|admin]",
+		Short: "Add a user (users declared in the config are managed there)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var u api.UserJSON
+			if err := c.Do("POST", "/api/v1/users", nil, api.CreateUserRequest{Name: args[0], Groups: groups, Roles: roles}, &u); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(u)
+			}
+			fmt.Fprintln(app.Stdout, u.Name)
+			return nil
+		},
+	}
+	add.Flags().StringArrayVar(&groups, "group", nil, "group (repeat for several)")
+	add.Flags().StringArrayVar(&roles, "role", nil, "role: approver or admin (repeat for both)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var us []api.UserJSON
+			if err := c.Do("GET", "/api/v1/users", nil, nil, &us); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(us)
+			}
+			var rows [][]string
+			for _, u := range us {
+				src := "api"
+				if u.FromConfig {
+					src = "config"
+				}
+				rows = append(rows, []string{u.Name, strings.Join(u.Groups, ","), strings.Join(u.Roles, ","), src})
+			}
+			app.table([]string{"NAME", "GROUPS", "ROLES", "SOURCE"}, rows)
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+func tokensCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "tokens", Short: "Issue, list and revoke tokens"}
+	var user, ttl, note, cfgPath string
+	issue := &cobra.Command{
+		Use:   "issue --user NAME [--ttl 30m]",
+		Short: "Issue a token; prints the secret alone (shown once)",
+		Long: `Issue a token and print its secret alone on stdout (with --json:
+{"id","token","user","expires_at"}).
+
+With --config FILE, the token is issued directly in the store of that config,
+without a server: the break-glass path when no admin token is at hand.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var d time.Duration
+			if ttl != "" {
+				var err error
+				if d, err = time.ParseDuration(ttl); err != nil {
+					return fmt.Errorf("--ttl: want a duration such as 30m or 4h")
+				}
+			}
+			var out api.IssuedTokenJSON
+			if cfgPath != "" {
+				if user == "" {
+					return fmt.Errorf("--user is required with --config")
+				}
+				secret, t, err := breakGlassIssue(cfgPath, user, d)
+				if err != nil {
+					return err
+				}
+				out = api.IssuedTokenJSON{ID: t.ID, Token: secret, User: t.User, ExpiresAt: t.ExpiresAt}
+			} else {
+				c, err := app.client()
+				if err != nil {
+					return err
+				}
+				if err := c.Do("POST", "/api/v1/tokens", nil, api.IssueTokenRequest{User: user, TTL: ttl, Note: note}, &out); err != nil {
+					return err
+				}
+			}
+			if app.json {
+				return app.printJSON(out)
+			}
+			fmt.Fprintln(app.Stdout, out.Token)
+			return nil
+		},
+	}
+	issue.Flags().StringVar(&user, "user", "", "user the token is for (default: yourself)")
+	issue.Flags().StringVar(&ttl, "ttl", "", "lifetime, e.g. 30m (default tokens.default_ttl, at most tokens.max_ttl)")
+	issue.Flags().StringVar(&note, "note", "", "note kept with the token")
+	issue.Flags().StringVar(&cfgPath, "config", "", "issue directly in this config's store, without a server (break-glass)")
+	var listUser string
+	list := &cobra.Command{
+		Use:   "list [--user NAME]",
+		Short: "List tokens (admins: everyone's; others: their own)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if listUser != "" {
+				q.Set("user", listUser)
+			}
+			var ts []api.TokenJSON
+			if err := c.Do("GET", "/api/v1/tokens", q, nil, &ts); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(ts)
+			}
+			var rows [][]string
+			for _, t := range ts {
+				rows = append(rows, []string{t.ID, t.User, t.State, fmtTime(&t.CreatedAt), fmtTime(t.ExpiresAt), t.Note})
+			}
+			app.table([]string{"ID", "USER", "STATE", "CREATED", "EXPIRES", "NOTE"}, rows)
+			return nil
+		},
+	}
+	list.Flags().StringVar(&listUser, "user", "", "only this user's tokens")
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token; sessions opened with it end at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var t api.TokenJSON
+			if err := c.Do("POST", "/api/v1/tokens/"+url.PathEscape(args[0])+"/revoke", nil, nil, &t); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(t)
+			}
+			fmt.Fprintf(app.Stdout, "%s revoked\n", t.ID)
+			return nil
+		},
+	}
+	cmd.AddCommand(issue, list, revoke)
+	return cmd
+}
+
+// breakGlassIssue issues a token directly in the store of a config.
+func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.Token, error) {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, cfg.StorePath())
+	if err != nil {
+		return "", nil, err
+	}
+	defer st.Close()
+	log, err := audit.Open(ctx, st, audit.Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	defer log.Close(ctx)
+	svc := access.New(st, log, cfg, nil, nil)
+	return svc.IssueTokenDirect(ctx, user, ttl, "break-glass")
+}
+
+func auditCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Search, verify and export the audit log"}
+	var f struct {
+		user, database, session, kind, stmtKind, decision, rule, contains, since, until string
+		limit                                                                           int
+		beforeID                                                                        int64
+	}
+	list := &cobra.Command{
+		Use:   "list [--user U] [--database D] [--decision allowed|denied] [--since DUR] [--limit N]",
+		Short: "List audit events, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			set := func(k, v string) {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			set("user", f.user)
+			set("database", f.database)
+			set("session", f.session)
+			set("kind", f.kind)
+			set("statement_kind", f.stmtKind)
+			set("decision", f.decision)
+			set("rule", f.rule)
+			set("contains", f.contains)
+			set("since", f.since)
+			set("until", f.until)
+			q.Set("limit", strconv.Itoa(f.limit))
+			if f.beforeID > 0 {
+				q.Set("before_id", strconv.FormatInt(f.beforeID, 10))
+			}
+			var evs []api.EventJSON
+			if err := c.Do("GET", "/api/v1/audit", q, nil, &evs); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(evs)
+			}
+			var rows [][]string
+			for _, e := range evs {
+				what := e.Text
+				if e.Type != airlock.EventStatement {
+					what = e.Ref
+					for k, v := range e.Detail {
+						what += " " + k + "=" + v
+					}
+				}
+				if len(what) > 80 {
+					what = what[:77] + "..."
+				}
+				decision := e.Decision
+				if e.Rule != "" {
+					decision += " (" + e.Rule + ")"
+				}
+				rows = append(rows, []string{strconv.FormatInt(e.ID, 10), fmtTime(&e.Time), e.Type + "." + e.Action, e.User, e.Database, decision, strings.ReplaceAll(what, "\n", " ")})
+			}
+			app.table([]string{"ID", "TIME", "EVENT", "USER", "DATABASE", "DECISION", "WHAT"}, rows)
+			return nil
+		},
+	}
+	fl := list.Flags()
+	fl.StringVar(&f.user, "user", "", "only this user's events")
+	fl.StringVar(&f.database, "database", "", "only this database")
+	fl.StringVar(&f.session, "session", "", "only this session")
+	fl.StringVar(&f.kind, "kind", "", "event type: session, statement, token, user, request, grant, alert")
+	fl.StringVar(&f.stmtKind, "statement-kind", "", "statement kind: select, insert, update, delete, ddl...")
+	fl.StringVar(&f.decision, "decision", "", "allowed or denied")
+	fl.StringVar(&f.rule, "rule", "", "only denials and warnings of this rule")
+	fl.StringVar(&f.contains, "contains", "", "statement text contains")
+	fl.StringVar(&f.since, "since", "", "newer than a duration ago (90m) or an RFC 3339 time")
+	fl.StringVar(&f.until, "until", "", "older than a duration ago or an RFC 3339 time")
+	fl.IntVar(&f.limit, "limit", 100, "at most this many events")
+	fl.Int64Var(&f.beforeID, "before-id", 0, "only events older than this id (next page)")
+
+	var verifyConfig string
+	verify := &cobra.Command{
+		Use:   "verify [--config FILE]",
+		Short: "Check the hash chain; exit 1 naming the first altered event",
+		Long: `Walk the audit chain and recompute every hash. Exits 1 and names the
+first event that was edited, deleted, inserted or reordered.
+
+With --config FILE, the store of that config is read directly (no server).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rep audit.Report
+			if verifyConfig != "" {
+				cfg, err := config.Load(verifyConfig)
+				if err != nil {
+					return err
+				}
+				st, err := sqlite.Open(context.Background(), cfg.StorePath())
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				r, err := audit.Verify(context.Background(), st)
+				if err != nil {
+					return err
+				}
+				rep = *r
+			} else {
+				c, err := app.client()
+				if err != nil {
+					return err
+				}
+				if err := c.Do("GET", "/api/v1/audit/verify", nil, nil, &rep); err != nil {
+					return err
+				}
+			}
+			if app.json {
+				app.printJSON(rep)
+			} else if rep.Problem == nil {
+				fmt.Fprintf(app.Stdout, "ok: %d events verified (ids %d to %d), head %s\n", rep.Events, rep.FirstID, rep.LastID, rep.Head)
+			}
+			if rep.Problem != nil {
+				return fmt.Errorf("audit chain broken at event %d: %s", rep.Problem.ID, rep.Problem.Reason)
+			}
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&verifyConfig, "config", "", "verify this config's store directly")
+	cmd.AddCommand(list, verify)
+	return cmd
+}
+
+func sessionsCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "sessions", Short: "List and kill sessions"}
+	var active bool
+	list := &cobra.Command{
+		Use:   "list [--active]",
+		Short: "List sessions, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if active {
+				q.Set("active", "true")
+			}
+			var ss []api.SessionJSON
+			if err := c.Do("GET", "/api/v1/sessions", q, nil, &ss); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(ss)
+			}
+			var rows [][]string
+			for _, s := range ss {
+				rows = append(rows, []string{s.ID, s.User, s.Database, s.Level, s.State, s.ClientAddr, fmtTime(&s.StartedAt), s.EndReason})
+			}
+			app.table([]string{"ID", "USER", "DATABASE", "LEVEL", "STATE", "CLIENT", "STARTED", "END"}, rows)
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&active, "active", false, "only sessions still open")
+	kill := &cobra.Command{
+		Use:   "kill ID",
+		Short: "End a session now (its open transaction is rolled back)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var out map[string]string
+			if err := c.Do("POST", "/api/v1/sessions/"+url.PathEscape(args[0])+"/kill", nil, nil, &out); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(out)
+			}
+			fmt.Fprintf(app.Stdout, "%s killed\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(list, kill)
+	return cmd
+}
+
+func databasesCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "databases", Short: "Show configured databases"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List databases",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.client()
+			if err != nil {
+				return err
+			}
+			var dbs []api.DatabaseJSON
+			if err := c.Do("GET", "/api/v1/databases", nil, nil, &dbs); err != nil {
+				return err
+			}
+			if app.json {
+				return app.printJSON(dbs)
+			}
+			var rows [][]string
+			for _, d := range dbs {
+				rows = append(rows, []string{d.Name, d.Engine, d.Address, d.Database, strings.Join(d.Levels, ","), strings.Join(d.ProtectedTables, ",")})
+			}
+			app.table([]string{"NAME", "ENGINE", "ADDRESS", "UPSTREAM", "LEVELS", "PROTECTED"}, rows)
+			return nil
+		},
+	}
+	cmd.AddCommand(list)
+	return cmd
+}

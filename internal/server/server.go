@@ -1,0 +1,231 @@
+// Package server wires airlock's parts into one running gateway: store,
+// audit log, policy, access, the gateway core, the protocol listeners and
+// the HTTP API. cmd/airlock's serve command and the end-to-end tests both
+// start it through Start, the tests on port 0.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"airlock/internal/access"
+	"airlock/internal/api"
+	"airlock/internal/audit"
+	"airlock/internal/config"
+	"airlock/internal/gateway"
+	"airlock/internal/notify"
+	"airlock/internal/pgwire"
+	"airlock/internal/policy"
+	"airlock/internal/sqlclass"
+	"airlock/internal/store/sqlite"
+)
+
+// Options tune a Server beyond its config.
+type Options struct {
+	Logger *slog.Logger
+	// BootstrapToken is AIRLOCK_BOOTSTRAP_TOKEN.
+	BootstrapToken string
+	// OnBootstrapToken receives a generated bootstrap token (to print it
+	// when stderr is a terminal); it is also written to BootstrapFile.
+	OnBootstrapToken func(secret, file string)
+	Now              func() time.Time
+}
+
+// Server is a running airlock.
+type Server struct {
+	Config  *config.Config
+	Store   *sqlite.DB
+	Audit   *audit.Log
+	Access  *access.Service
+	Gateway *gateway.Gateway
+	Policy  *policy.Engine
+	Notify  *notify.Notifier
+
+	log  *slog.Logger
+	pg   *pgwire.Server
+	http *http.Server
+
+	PostgresAddr net.Addr // nil when the listener is off
+	HTTPAddr     net.Addr
+
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// Start opens the store and starts every configured listener.
+func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	pol, err := policy.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	storePath := cfg.StorePath()
+	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
+		return nil, fmt.Errorf("store directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, storePath)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", storePath, err)
+	}
+	s := &Server{Config: cfg, Store: st, Policy: pol, log: log}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	if n, err := st.EndOpenSessions(ctx, o.Now().UTC(), "airlock restarted"); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Info("marked sessions of the previous run as ended", "count", n)
+	}
+	s.Access = access.New(st, s.Audit, cfg, log, o.Now)
+	if err := s.Access.SyncConfigUsers(ctx); err != nil {
+		return nil, fmt.Errorf("sync users from config: %w", err)
+	}
+	secret, err := s.Access.Bootstrap(ctx, o.BootstrapToken)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if secret != "" {
+		file := filepath.Join(filepath.Dir(storePath), "bootstrap-token")
+		if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("write bootstrap token: %w", err)
+		}
+		log.Info("generated a bootstrap admin token", "file", file)
+		if o.OnBootstrapToken != nil {
+			o.OnBootstrapToken(secret, file)
+		}
+	}
+	base := ""
+	if cfg.Listen.HTTP != "" {
+		base = "http://" + cfg.Listen.HTTP
+	}
+	s.Notify = notify.Start(notify.Options{Webhooks: cfg.Notifications.Webhooks, Retries: cfg.Notifications.Retries, Audit: s.Audit, Logger: log, BaseURL: base})
+	s.Gateway = gateway.New(gateway.Options{
+		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
+		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres()},
+		Logger:      log, Now: o.Now,
+	})
+
+	if err := s.Access.Start(ctx); err != nil {
+		return nil, fmt.Errorf("schedule grants and requests: %w", err)
+	}
+
+	var tlsCfg *tls.Config
+	if cfg.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if addr := cfg.Listen.Postgres.Address; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen postgres: %w", err)
+		}
+		s.PostgresAddr = ln.Addr()
+		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres")})
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.pg.Serve(ln); err != nil {
+				log.Error("postgres listener stopped", "err", err)
+			}
+		}()
+		log.Info("listening for PostgreSQL clients", "addr", ln.Addr().String())
+	}
+	if addr := cfg.Listen.HTTP; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen http: %w", err)
+		}
+		s.HTTPAddr = ln.Addr()
+		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now})
+		s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http listener stopped", "err", err)
+			}
+		}()
+		log.Info("listening for HTTP", "addr", ln.Addr().String())
+	}
+	return s, nil
+}
+
+// Shutdown stops accepting, lets sessions finish within grace, ends the
+// rest, flushes the audit log and closes the store.
+func (s *Server) Shutdown(ctx context.Context, grace time.Duration) error {
+	var err error
+	s.stopOnce.Do(func() {
+		if s.pg != nil {
+			s.pg.StopAccepting()
+		}
+		idle := s.Gateway.Drain()
+		t := time.NewTimer(grace)
+		select {
+		case <-idle:
+		case <-t.C:
+			s.log.Info("grace period over; ending the remaining sessions")
+			s.Gateway.EndAll("airlock is shutting down")
+		case <-ctx.Done():
+			s.Gateway.EndAll("airlock is shutting down")
+		}
+		t.Stop()
+		if s.pg != nil {
+			wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.pg.Wait(wctx)
+			cancel()
+		}
+		if s.http != nil {
+			hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.http.Shutdown(hctx)
+			cancel()
+		}
+		err = s.closeAll()
+		s.wg.Wait()
+	})
+	return err
+}
+
+func (s *Server) closeAll() error {
+	var errs []error
+	if s.Access != nil {
+		s.Access.Stop()
+	}
+	if s.Notify != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.Notify.Close(ctx)
+		cancel()
+	}
+	if s.Audit != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		errs = append(errs, s.Audit.Close(ctx))
+		cancel()
+	}
+	if s.Store != nil {
+		errs = append(errs, s.Store.Close())
+	}
+	return errors.Join(errs...)
+}
