@@ -27,6 +27,12 @@ type Token struct {
 	StoredKey  []byte `json:"-"`
 	ServerKey  []byte `json:"-"`
 	Iterations int    `json:"-"`
+	// MySQLNative is SHA1(SHA1(secret)), what mysql_native_password
+	// checks a scramble against; MySQLSHA2 is SHA256(SHA256(secret)), for
+	// caching_sha2_password's fast path. Neither reveals the secret, which
+	// carries 190 random bits.
+	MySQLNative []byte `json:"-"`
+	MySQLSHA2   []byte `json:"-"`
 }
 
 // Live reports whether the token can be used at time now.

@@ -170,6 +170,7 @@ func (s *Service) issueSecret(ctx context.Context, secret, user string, exp *tim
 	t := &airlock.Token{
 		ID: airlock.NewID("tok_"), User: user, CreatedBy: by, CreatedAt: s.now().UTC(), ExpiresAt: exp,
 		Note: note, Hash: auth.Hash(secret), StoredKey: stored, ServerKey: server, Iterations: auth.Iterations,
+		MySQLNative: auth.MySQLNativeHash(secret), MySQLSHA2: auth.MySQLSHA2Hash(secret),
 	}
 	if exp != nil {
 		e := exp.UTC()
