@@ -317,3 +317,45 @@ func canonValue(b []byte, v any) []byte {
 	}
 	panic(fmt.Sprintf("unexpected %T", v))
 }
+
+// TestTwoWriters: a second writer on the same store (a break-glass command
+// while the server runs) does not break the chain; the first chains after
+// it.
+func TestTwoWriters(t *testing.T) {
+	ctx := context.Background()
+	st := &uniqueStore{}
+	a, _ := Open(ctx, st, Options{})
+	if err := a.Record(ctx, stmtEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Open(ctx, st, Options{})
+	if err := b.Record(ctx, stmtEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	b.Close(ctx)
+	if err := a.Record(ctx, stmtEvent(3)); err != nil {
+		t.Fatal(err)
+	}
+	a.Close(ctx)
+	rep, err := Verify(ctx, st)
+	if err != nil || rep.Problem != nil || rep.Events != 3 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
+
+// uniqueStore refuses an event whose ID exists, as a store's primary key does.
+type uniqueStore struct{ memStore }
+
+func (u *uniqueStore) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
+	u.mu.Lock()
+	for _, ev := range evs {
+		for _, e := range u.events {
+			if e.ID == ev.ID {
+				u.mu.Unlock()
+				return errors.New("UNIQUE constraint failed: events.id")
+			}
+		}
+	}
+	u.mu.Unlock()
+	return u.memStore.AppendEvents(ctx, evs)
+}

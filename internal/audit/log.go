@@ -240,6 +240,11 @@ func (l *Log) run() {
 			}
 		}
 		if err := l.write(batch); err != nil {
+			if l.reloadHead() {
+				// Another writer (a break-glass command, another
+				// gateway) appended meanwhile: chain after it, now.
+				continue
+			}
 			l.setFailed(err)
 			select {
 			case <-time.After(backoff):
@@ -282,6 +287,18 @@ func (l *Log) write(batch []*airlock.Event) error {
 	}
 	l.lastID, l.lastHash = id, prev
 	return nil
+}
+
+// reloadHead re-reads the newest stored event and reports whether it is
+// not the head this writer chained to.
+func (l *Log) reloadHead() bool {
+	last, err := l.store.LastEvent(context.Background())
+	if err != nil || last == nil || (last.ID == l.lastID && last.Hash == l.lastHash) {
+		return false
+	}
+	l.log.Info("audit chain head moved: another writer appended; chaining after it", "id", last.ID)
+	l.lastID, l.lastHash = last.ID, last.Hash
+	return true
 }
 
 func (l *Log) setFailed(err error) {
