@@ -28,6 +28,19 @@
 // The builtin function and operator names of pg_catalog are generated from a
 // real server (PostgreSQL 15 on 127.0.0.1:5432): see TestPGBuiltins.
 //
+// # Cache
+//
+// Parsing costs tens of microseconds, and clients send the same statements
+// over and over with other literals. [NewPostgres] therefore gives the
+// classifier a bounded cache keyed by a text's shape: lexer.go turns the
+// text into a key (literals replaced by placeholders, whitespace and
+// comments collapsed, all else kept byte for byte) with a small lexer that
+// refuses whatever it cannot lex exactly as PostgreSQL does; cache.go keeps
+// the facts of a key only for the statements OLTP clients repeat, and only
+// when no literal value can change them, and explains why a key then stands
+// for the facts of every text that has it. The cache never changes a
+// decision; [WithoutCache] makes a classifier without it.
+//
 // # Tests
 //
 // testdata/pg/corpus.sql holds the corpus, one case per "-- name:" header;
@@ -38,7 +51,11 @@
 //	go test ./internal/sqlclass -update
 //
 // FuzzClassify (go test ./internal/sqlclass -fuzz FuzzClassify) is seeded
-// from the corpus; crashers it finds go under testdata/fuzz.
+// from the corpus; crashers it finds go under testdata/fuzz. So is
+// FuzzCacheAgreesWithParser, which checks that the cache answers what the
+// parser answers for texts that differ in their literals, whitespace and
+// comments, and that the lexer finds the literals and comments PostgreSQL's
+// own scanner finds.
 //
 //go:generate go test -run TestPGBuiltins -update .
 package sqlclass

@@ -14,12 +14,22 @@ import (
 
 // Postgres classifies PostgreSQL statements with the real PostgreSQL grammar
 // (pg_query_go/v6, the parser of PostgreSQL 17, which accepts every statement
-// of the versions before it). It holds no mutable state and is safe for
-// concurrent use.
-type Postgres struct{}
+// of the versions before it). It is safe for concurrent use. The zero value
+// classifies without a cache.
+type Postgres struct {
+	cache *classCache // nil: parse every text
+}
 
-// NewPostgres returns a PostgreSQL classifier.
-func NewPostgres() *Postgres { return &Postgres{} }
+// NewPostgres returns a PostgreSQL classifier with a classification cache
+// (cache.go) of DefaultCacheEntries entries and DefaultCacheBytes bytes,
+// unless options say otherwise.
+func NewPostgres(opts ...PostgresOption) *Postgres {
+	p := &Postgres{cache: newClassCache(DefaultCacheEntries, DefaultCacheBytes)}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
 
 // ParseError is returned by Classify for text that PostgreSQL would not parse.
 // Message is the parser's message ("syntax error at or near ..."), Position
@@ -45,7 +55,24 @@ func (e *ParseError) Error() string {
 // Statement of kind airlock.KindEmpty at airlock.LevelRead. Text that does
 // not parse (including text holding a zero byte, which the PostgreSQL
 // protocol cannot carry) returns a *ParseError and no statements.
+//
+// The returned slice is the caller's own: its Statements may be changed.
+// The slices they hold (Tables, WriteTables, Functions) may be shared with
+// the cache and other callers and must be treated as read-only: copy one
+// before changing it. With a cache, a text whose shape (its text with
+// literals, whitespace and comments normalized) was classified before
+// gets the facts found then, with its own statement texts; the cache
+// never changes the facts (see cache.go).
 func (p *Postgres) Classify(text string) ([]airlock.Statement, error) {
+	if p.cache != nil {
+		sts, _, err := p.cache.classify(text)
+		return sts, err
+	}
+	return parse(text)
+}
+
+// parse classifies text with the parser, without the cache.
+func parse(text string) ([]airlock.Statement, error) {
 	if i := strings.IndexByte(text, 0); i >= 0 {
 		return nil, &ParseError{Message: "query text contains a zero byte", Position: utf8.RuneCountInString(text[:i]) + 1}
 	}

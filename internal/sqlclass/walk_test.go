@@ -55,7 +55,7 @@ func TestFastPathFields(t *testing.T) {
 // TestFastWalkMatchesReflection classifies the corpus with the fast walk and
 // with reflection only: the facts must be the same.
 func TestFastWalkMatchesReflection(t *testing.T) {
-	p := NewPostgres()
+	p := NewPostgres(WithoutCache()) // a cache would answer the second time
 	for _, c := range readCorpus(t, pgCorpusFile) {
 		fast, ferr := p.Classify(c.Text)
 		slowWalk = true
