@@ -62,6 +62,8 @@ func New(o Options) http.Handler {
 	h.route("DELETE /api/v1/tokens/{id}", h.revokeToken)
 	h.route("GET /api/v1/audit", h.listAudit)
 	h.route("GET /api/v1/audit/verify", h.verifyAudit)
+	h.route("GET /api/v1/audit/stream", h.streamAudit)
+	h.route("GET /api/v1/audit/export", h.exportAudit)
 	h.route("GET /api/v1/sessions", h.listSessions)
 	h.route("POST /api/v1/sessions/{id}/kill", h.killSession)
 	h.route("GET /api/v1/databases", h.listDatabases)

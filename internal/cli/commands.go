@@ -257,11 +257,9 @@ func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.
 
 func auditCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Search, verify and export the audit log"}
-	var f struct {
-		user, database, session, kind, stmtKind, decision, rule, contains, since, until string
-		limit                                                                           int
-		beforeID                                                                        int64
-	}
+	var f eventFilterFlags
+	var limit int
+	var beforeID int64
 	list := &cobra.Command{
 		Use:   "list [--user U] [--database D] [--decision allowed|denied] [--since DUR] [--limit N]",
 		Short: "List audit events, newest first",
@@ -271,25 +269,10 @@ func auditCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			set := func(k, v string) {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
-			set("user", f.user)
-			set("database", f.database)
-			set("session", f.session)
-			set("kind", f.kind)
-			set("statement_kind", f.stmtKind)
-			set("decision", f.decision)
-			set("rule", f.rule)
-			set("contains", f.contains)
-			set("since", f.since)
-			set("until", f.until)
-			q.Set("limit", strconv.Itoa(f.limit))
-			if f.beforeID > 0 {
-				q.Set("before_id", strconv.FormatInt(f.beforeID, 10))
+			q := f.query()
+			q.Set("limit", strconv.Itoa(limit))
+			if beforeID > 0 {
+				q.Set("before_id", strconv.FormatInt(beforeID, 10))
 			}
 			var evs []api.EventJSON
 			if err := c.Do("GET", "/api/v1/audit", q, nil, &evs); err != nil {
@@ -299,40 +282,19 @@ func auditCmd(app *App) *cobra.Command {
 				return app.printJSON(evs)
 			}
 			var rows [][]string
-			for _, e := range evs {
-				what := e.Text
-				if e.Type != airlock.EventStatement {
-					what = e.Ref
-					for k, v := range e.Detail {
-						what += " " + k + "=" + v
-					}
-				}
-				if len(what) > 80 {
-					what = what[:77] + "..."
-				}
-				decision := e.Decision
-				if e.Rule != "" {
-					decision += " (" + e.Rule + ")"
-				}
-				rows = append(rows, []string{strconv.FormatInt(e.ID, 10), fmtTime(&e.Time), e.Type + "." + e.Action, e.User, e.Database, decision, strings.ReplaceAll(what, "\n", " ")})
+			for i := range evs {
+				rows = append(rows, eventRow(&evs[i]))
 			}
 			app.table([]string{"ID", "TIME", "EVENT", "USER", "DATABASE", "DECISION", "WHAT"}, rows)
+			if len(evs) == limit {
+				fmt.Fprintf(app.Stderr, "(more: --before-id %d)\n", evs[len(evs)-1].ID)
+			}
 			return nil
 		},
 	}
-	fl := list.Flags()
-	fl.StringVar(&f.user, "user", "", "only this user's events")
-	fl.StringVar(&f.database, "database", "", "only this database")
-	fl.StringVar(&f.session, "session", "", "only this session")
-	fl.StringVar(&f.kind, "kind", "", "event type: session, statement, token, user, request, grant, alert")
-	fl.StringVar(&f.stmtKind, "statement-kind", "", "statement kind: select, insert, update, delete, ddl...")
-	fl.StringVar(&f.decision, "decision", "", "allowed or denied")
-	fl.StringVar(&f.rule, "rule", "", "only denials and warnings of this rule")
-	fl.StringVar(&f.contains, "contains", "", "statement text contains")
-	fl.StringVar(&f.since, "since", "", "newer than a duration ago (90m) or an RFC 3339 time")
-	fl.StringVar(&f.until, "until", "", "older than a duration ago or an RFC 3339 time")
-	fl.IntVar(&f.limit, "limit", 100, "at most this many events")
-	fl.Int64Var(&f.beforeID, "before-id", 0, "only events older than this id (next page)")
+	f.register(list)
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many events")
+	list.Flags().Int64Var(&beforeID, "before-id", 0, "only events older than this id (next page)")
 
 	var verifyConfig string
 	verify := &cobra.Command{
@@ -381,7 +343,7 @@ With --config FILE, the store of that config is read directly (no server).`,
 		},
 	}
 	verify.Flags().StringVar(&verifyConfig, "config", "", "verify this config's store directly")
-	cmd.AddCommand(list, verify)
+	cmd.AddCommand(list, verify, auditTailCmd(app), auditExportCmd(app))
 	return cmd
 }
 
