@@ -94,6 +94,12 @@ type EventStore interface {
 	ScanEvents(ctx context.Context, f EventFilter, fn func(*Event) error) error
 }
 
+// SeenStore remembers keys across restarts (for "first time" alerts).
+type SeenStore interface {
+	// MarkSeen records key and reports whether it was new.
+	MarkSeen(ctx context.Context, key string, at time.Time) (first bool, err error)
+}
+
 // Store is everything airlock persists. The embedded implementation is
 // SQLite; a PostgreSQL one can implement the same interfaces.
 type Store interface {
