@@ -185,13 +185,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sqlDB := func() *sql.DB {
-		d, err := sql.Open("sqlite", store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	sqlDB := func() *sql.DB { return openSQLite(t, store) }
 	cases := []struct {
 		name, sql string
 		want      string
@@ -339,4 +333,14 @@ databases:
 	if v := run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "audit", "verify"); !strings.Contains(v, "ok:") {
 		t.Fatalf("verify after the crash: %s", v)
 	}
+}
+
+// openSQLite opens a store file directly, as someone tampering with it would.
+func openSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	d, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -56,7 +56,15 @@ func (m *memStore) ScanEvents(_ context.Context, f airlock.EventFilter, fn func(
 	m.mu.Lock()
 	evs := slices.Clone(m.events)
 	m.mu.Unlock()
+	n := 0
 	for _, e := range evs {
+		if !f.Since.IsZero() && e.Time.Before(f.Since) {
+			continue
+		}
+		if f.Limit > 0 && n == f.Limit {
+			break
+		}
+		n++
 		c := *e
 		if err := fn(&c); err != nil {
 			return err
@@ -358,4 +366,49 @@ func (u *uniqueStore) AppendEvents(ctx context.Context, evs []*airlock.Event) er
 	}
 	u.mu.Unlock()
 	return u.memStore.AppendEvents(ctx, evs)
+}
+
+// prunableStore is a memStore that deletes events.
+type prunableStore struct{ memStore }
+
+func (p *prunableStore) DeleteEventsBefore(_ context.Context, id int64) (int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var kept []*airlock.Event
+	for _, e := range p.events {
+		if e.ID >= id {
+			kept = append(kept, e)
+		}
+	}
+	n := int64(len(p.events) - len(kept))
+	p.events = kept
+	return n, nil
+}
+
+func TestPruneKeepsChainVerifiable(t *testing.T) {
+	ctx := context.Background()
+	st := &prunableStore{}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := now
+	l, _ := Open(ctx, st, Options{Now: func() time.Time { return clock }})
+	for i := range 10 {
+		clock = now.Add(time.Duration(i) * time.Hour)
+		l.Record(ctx, stmtEvent(i))
+	}
+	n, err := l.Prune(ctx, st, now.Add(5*time.Hour))
+	if err != nil || n != 5 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	l.Close(ctx)
+	rep, err := Verify(ctx, st)
+	if err != nil || rep.Problem != nil || rep.FirstID != 6 {
+		t.Fatalf("after pruning: %+v %+v %v", rep, rep.Problem, err)
+	}
+	// Deleting the oldest events without a pruning record is detected.
+	st.mu.Lock()
+	st.events = st.events[2:]
+	st.mu.Unlock()
+	if rep, _ := Verify(ctx, st); rep.Problem == nil {
+		t.Fatal("deleting the oldest events went unnoticed")
+	}
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"airlock"
 )
@@ -29,14 +30,21 @@ type Report struct {
 // pruned by retention).
 func Verify(ctx context.Context, store airlock.EventStore) (*Report, error) {
 	r := &Report{}
-	var prev *airlock.Event
+	var prev, first *airlock.Event
+	anchored := false
 	err := store.ScanEvents(ctx, airlock.EventFilter{Ascending: true}, func(ev *airlock.Event) error {
 		if r.Problem != nil {
 			return errStop
 		}
 		r.Events++
+		if first != nil && ev.Type == airlock.EventSystem && ev.Action == PrunedAction &&
+			ev.Detail["first_id"] == strconv.FormatInt(first.ID, 10) && ev.Detail["anchor"] == first.PrevHash {
+			anchored = true
+		}
 		if prev == nil {
 			r.FirstID = ev.ID
+			c := *ev
+			first = &c
 		} else {
 			switch {
 			case ev.ID != prev.ID+1:
@@ -57,6 +65,11 @@ func Verify(ctx context.Context, store airlock.EventStore) (*Report, error) {
 	})
 	if err != nil && err != errStop {
 		return nil, fmt.Errorf("scan events: %w", err)
+	}
+	if r.Problem == nil && first != nil && (first.ID != 1 || first.PrevHash != "") && !anchored {
+		// The oldest events are gone, and no pruning record says that
+		// retention removed them.
+		r.Problem = &Problem{ID: first.ID, Reason: "the events before it are missing and no pruning record accounts for them"}
 	}
 	return r, nil
 }

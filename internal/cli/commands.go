@@ -296,7 +296,7 @@ func auditCmd(app *App) *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many events")
 	list.Flags().Int64Var(&beforeID, "before-id", 0, "only events older than this id (next page)")
 
-	var verifyConfig string
+	var verifyConfig, checkpoints string
 	verify := &cobra.Command{
 		Use:   "verify [--config FILE]",
 		Short: "Check the hash chain; exit 1 naming the first altered event",
@@ -322,6 +322,16 @@ With --config FILE, the store of that config is read directly (no server).`,
 					return err
 				}
 				rep = *r
+				if checkpoints == "" {
+					checkpoints = cfg.Audit.File
+				}
+				if checkpoints != "" && rep.Problem == nil {
+					p, err := checkCheckpoints(st, checkpoints, cfg)
+					if err != nil {
+						return err
+					}
+					rep.Problem = p
+				}
 			} else {
 				c, err := app.client()
 				if err != nil {
@@ -343,6 +353,7 @@ With --config FILE, the store of that config is read directly (no server).`,
 		},
 	}
 	verify.Flags().StringVar(&verifyConfig, "config", "", "verify this config's store directly")
+	verify.Flags().StringVar(&checkpoints, "checkpoints", "", "with --config: an audit file whose last checkpoint the store must match (default: audit.file)")
 	cmd.AddCommand(list, verify, auditTailCmd(app), auditExportCmd(app))
 	return cmd
 }
@@ -431,4 +442,26 @@ func databasesCmd(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(list)
 	return cmd
+}
+
+// checkCheckpoints compares the store with the last checkpoint of an
+// audit file.
+func checkCheckpoints(st airlock.EventStore, path string, cfg *config.Config) (*audit.Problem, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cp, err := audit.LastCheckpoint(f)
+	if err != nil || cp == nil {
+		return nil, err
+	}
+	key, err := cfg.HMACKey()
+	if err != nil {
+		return nil, err
+	}
+	return audit.CheckCheckpoint(context.Background(), st, cp, key)
 }

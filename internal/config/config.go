@@ -43,6 +43,7 @@ type Config struct {
 	Notifications Notifications `yaml:"notifications"`
 	Audit         Audit         `yaml:"audit"`
 	Requests      Requests      `yaml:"requests"`
+	Alerts        []Alert       `yaml:"alerts"`
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
 }
@@ -190,6 +191,28 @@ type Requests struct {
 	PendingTTL Duration `yaml:"pending_ttl"`
 }
 
+// Alert types.
+var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address"}
+
+// Alert is a rule over recent events that raises an alert event.
+type Alert struct {
+	Line int    `yaml:"-"`
+	Name string `yaml:"name"`
+	// Type is one of AlertTypes:
+	//   denials: more than Count denials of one user within Window;
+	//   rows_read: more than Count rows read in one session;
+	//   outside_hours: a session opened outside Hours on Days in Timezone;
+	//   first_table_access: a user touches a table for the first time;
+	//   new_client_address: a write from a client address the user never wrote from.
+	Type      string   `yaml:"type"`
+	Count     int64    `yaml:"count"`
+	Window    Duration `yaml:"window"`
+	Hours     string   `yaml:"hours"` // "08:00-19:00"
+	Days      []string `yaml:"days"`  // mon tue wed thu fri sat sun; default mon-fri
+	Timezone  string   `yaml:"timezone"`
+	Databases []string `yaml:"databases"` // empty: all
+}
+
 // Shutdown configures graceful shutdown.
 type Shutdown struct {
 	// Grace is how long open sessions may finish after SIGTERM.
@@ -256,6 +279,23 @@ func parse(path string, data []byte, secrets bool) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// HMACKey reads audit.hmac_key_file (nil when not set). The file holds the
+// key as text (trailing newline ignored) and must not be readable by others.
+func (c *Config) HMACKey() ([]byte, error) {
+	if c.Audit.HMACKeyFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.Audit.HMACKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("audit.hmac_key_file: %w", err)
+	}
+	key := bytes.TrimRight(b, "\r\n")
+	if len(key) < 16 {
+		return nil, fmt.Errorf("audit.hmac_key_file: the key must be at least 16 bytes")
+	}
+	return key, nil
 }
 
 // Dir is the directory of the config file.

@@ -9,11 +9,63 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"airlock"
 )
 
 func reflectValue(p any) reflect.Value { return reflect.ValueOf(p) }
+
+func alertTypeNames() []string { return AlertTypes }
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// HourRange parses Hours ("08:00-19:00") into minutes after midnight.
+func (a *Alert) HourRange() (from, to int, err error) {
+	if a.Hours == "" {
+		return 0, 0, fmt.Errorf("outside_hours needs hours, e.g. \"08:00-19:00\"")
+	}
+	f, t, ok := strings.Cut(a.Hours, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("want hours as HH:MM-HH:MM, got %q", a.Hours)
+	}
+	parse := func(s string) (int, error) {
+		tm, err := time.Parse("15:04", strings.TrimSpace(s))
+		if err != nil {
+			return 0, fmt.Errorf("want hours as HH:MM-HH:MM, got %q", a.Hours)
+		}
+		return tm.Hour()*60 + tm.Minute(), nil
+	}
+	if from, err = parse(f); err != nil {
+		return
+	}
+	to, err = parse(t)
+	return
+}
+
+// Working reports whether t falls inside the alert's hours and days.
+func (a *Alert) Working(t time.Time) bool {
+	loc, err := time.LoadLocation(a.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	days := a.Days
+	if len(days) == 0 {
+		days = []string{"mon", "tue", "wed", "thu", "fri"}
+	}
+	day := false
+	for _, d := range days {
+		day = day || weekdays[strings.ToLower(d)] == t.Weekday()
+	}
+	from, to, _ := a.HourRange()
+	m := t.Hour()*60 + t.Minute()
+	if from <= to {
+		return day && m >= from && m < to
+	}
+	return day && (m >= from || m < to) // a range across midnight
+}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
@@ -217,6 +269,48 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 		if w.Format != "slack" && w.Format != "json" {
 			at(w.Line, p+".format", "want slack or json, got %q", w.Format)
+		}
+	}
+	alertNames := map[string]bool{}
+	for i := range c.Alerts {
+		al := &c.Alerts[i]
+		p := fmt.Sprintf("alerts[%d]", i)
+		if al.Name == "" {
+			al.Name = al.Type
+		}
+		if alertNames[al.Name] {
+			at(al.Line, p+".name", "alert %q is declared twice", al.Name)
+		}
+		alertNames[al.Name] = true
+		for _, name := range al.Databases {
+			if dbs[name] == nil {
+				at(al.Line, p+".databases", "unknown database %q", name)
+			}
+		}
+		switch al.Type {
+		case "denials":
+			if al.Count < 1 || al.Window == 0 {
+				at(al.Line, p, "denials needs count (at least 1) and window")
+			}
+		case "rows_read":
+			if al.Count < 1 {
+				at(al.Line, p+".count", "rows_read needs a count of at least 1")
+			}
+		case "outside_hours":
+			if _, _, err := al.HourRange(); err != nil {
+				at(al.Line, p+".hours", "%v", err)
+			}
+			if _, err := time.LoadLocation(al.Timezone); err != nil {
+				at(al.Line, p+".timezone", "unknown time zone %q", al.Timezone)
+			}
+			for _, d := range al.Days {
+				if _, ok := weekdays[strings.ToLower(d)]; !ok {
+					at(al.Line, p+".days", "unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", d)
+				}
+			}
+		case "first_table_access", "new_client_address":
+		default:
+			at(al.Line, p+".type", "want one of %s, got %q", strings.Join(alertTypeNames(), ", "), al.Type)
 		}
 	}
 	if c.Notifications.Retries < 0 || c.Notifications.Retries > 20 {

@@ -1,0 +1,160 @@
+package notify
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"airlock"
+	"airlock/internal/audit"
+)
+
+// FileSink appends every durable audit event to a file as one JSON line,
+// in chain order and without gaps (a sink that fell behind reads the
+// missing events back from the store), and a checkpoint line
+// {"checkpoint": {...}} every 1,000 events and at least every minute.
+type FileSink struct {
+	log   *audit.Log
+	store airlock.EventStore
+	key   []byte
+	lg    *slog.Logger
+	f     *os.File
+	w     *bufio.Writer
+	last  *airlock.Event
+	since int
+	quit  chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+}
+
+// StartFile opens (appending) path and follows the log.
+func StartFile(path string, log *audit.Log, store airlock.EventStore, key []byte, lg *slog.Logger) (*FileSink, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit file: %w", err)
+	}
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	s := &FileSink{log: log, store: store, key: key, lg: lg, f: f, w: bufio.NewWriterSize(f, 64<<10), quit: make(chan struct{}), done: make(chan struct{})}
+	if last, err := store.LastEvent(context.Background()); err == nil && last != nil {
+		s.last = last // the file continues from here
+	}
+	go s.run()
+	return s, nil
+}
+
+func (s *FileSink) run() {
+	defer close(s.done)
+	sub := s.log.Subscribe(16384, nil)
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	flush := time.NewTicker(200 * time.Millisecond)
+	defer flush.Stop()
+	for {
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				select {
+				case <-s.quit:
+					s.finish()
+					return
+				default:
+				}
+				sub = s.log.Subscribe(16384, nil)
+				s.backfill()
+				continue
+			}
+			if s.last != nil && ev.ID <= s.last.ID {
+				continue
+			}
+			if s.last != nil && ev.ID != s.last.ID+1 {
+				s.backfill()
+				if ev.ID <= s.last.ID {
+					continue
+				}
+			}
+			s.write(ev)
+		case <-tick.C:
+			s.checkpoint()
+		case <-flush.C:
+			s.w.Flush()
+		case <-s.quit:
+			sub.Close()
+			s.finish()
+			return
+		}
+	}
+}
+
+// backfill writes the events between the last written and the store's head.
+func (s *FileSink) backfill() {
+	if s.last == nil {
+		return
+	}
+	err := s.store.ScanEvents(context.Background(), airlock.EventFilter{AfterID: s.last.ID, Ascending: true}, func(ev *airlock.Event) error {
+		s.write(ev)
+		return nil
+	})
+	if err != nil {
+		s.lg.Error("audit file: read missed events", "err", err)
+	}
+}
+
+func (s *FileSink) write(ev *airlock.Event) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	s.w.Write(b)
+	s.w.WriteByte('\n')
+	s.last = ev
+	s.since++
+	if s.since >= 1000 {
+		s.checkpoint()
+	}
+}
+
+func (s *FileSink) checkpoint() {
+	if s.last == nil || s.since == 0 {
+		return
+	}
+	cp := audit.Checkpoint{ID: s.last.ID, Hash: s.last.Hash, Time: time.Now().UTC()}
+	if len(s.key) > 0 {
+		cp.HMAC = audit.CheckpointMAC(s.key, cp.ID, cp.Hash)
+	}
+	b, _ := json.Marshal(map[string]audit.Checkpoint{"checkpoint": cp})
+	s.w.Write(b)
+	s.w.WriteByte('\n')
+	s.since = 0
+	if err := s.w.Flush(); err != nil {
+		s.lg.Error("audit file", "err", err)
+	}
+	s.f.Sync()
+}
+
+func (s *FileSink) finish() {
+	s.backfill()
+	s.checkpoint()
+	s.w.Flush()
+	s.f.Sync()
+	s.f.Close()
+}
+
+// Close writes what is left, a last checkpoint, and closes the file. Call
+// it after the audit log is flushed.
+func (s *FileSink) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.quit:
+	default:
+		close(s.quit)
+	}
+	<-s.done
+}
