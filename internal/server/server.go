@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"airlock/internal/access"
+	"airlock/internal/alert"
 	"airlock/internal/api"
 	"airlock/internal/audit"
 	"airlock/internal/config"
@@ -49,6 +50,9 @@ type Server struct {
 	Gateway *gateway.Gateway
 	Policy  *policy.Engine
 	Notify  *notify.Notifier
+	Alerts  *alert.Engine
+	file    *notify.FileSink
+	stop    chan struct{}
 
 	log  *slog.Logger
 	pg   *pgwire.Server
@@ -56,6 +60,7 @@ type Server struct {
 
 	PostgresAddr net.Addr // nil when the listener is off
 	HTTPAddr     net.Addr
+
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -92,6 +97,17 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Audit.File != "" {
+		// Started before anything is recorded, so that the file has
+		// every event from now on.
+		key, err := cfg.HMACKey()
+		if err != nil {
+			return nil, err
+		}
+		if s.file, err = notify.StartFile(cfg.Audit.File, s.Audit, st, key, log); err != nil {
+			return nil, err
+		}
+	}
 	if n, err := st.EndOpenSessions(ctx, o.Now().UTC(), "airlock restarted"); err != nil {
 		return nil, err
 	} else if n > 0 {
@@ -120,6 +136,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		base = "http://" + cfg.Listen.HTTP
 	}
 	s.Notify = notify.Start(notify.Options{Webhooks: cfg.Notifications.Webhooks, Retries: cfg.Notifications.Retries, Audit: s.Audit, Logger: log, BaseURL: base})
+	s.Alerts = alert.Start(cfg.Alerts, s.Audit, st, log, o.Now)
+	s.stop = make(chan struct{})
+	if r := cfg.Audit.Retention.D(); r > 0 {
+		s.wg.Add(1)
+		go s.retain(r, o.Now)
+	}
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres()},
@@ -174,6 +196,26 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	return s, nil
 }
 
+// retain prunes audit events older than the retention, hourly.
+func (s *Server) retain(retention time.Duration, now func() time.Time) {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := s.Audit.Prune(context.Background(), s.Store, now().Add(-retention))
+		if err != nil {
+			s.log.Error("audit retention", "err", err)
+		} else if n > 0 {
+			s.log.Info("audit retention: pruned old events", "count", n)
+		}
+		select {
+		case <-t.C:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
 // Shutdown stops accepting, lets sessions finish within grace, ends the
 // rest, flushes the audit log and closes the store.
 func (s *Server) Shutdown(ctx context.Context, grace time.Duration) error {
@@ -211,8 +253,14 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) error {
 
 func (s *Server) closeAll() error {
 	var errs []error
+	if s.stop != nil {
+		close(s.stop)
+	}
 	if s.Access != nil {
 		s.Access.Stop()
+	}
+	if s.Alerts != nil {
+		s.Alerts.Close()
 	}
 	if s.Notify != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -223,6 +271,9 @@ func (s *Server) closeAll() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, s.Audit.Close(ctx))
 		cancel()
+	}
+	if s.file != nil {
+		s.file.Close()
 	}
 	if s.Store != nil {
 		errs = append(errs, s.Store.Close())
