@@ -14,6 +14,7 @@ const (
 	EventRequest   = "request"
 	EventGrant     = "grant"
 	EventAlert     = "alert"
+	EventUndo      = "undo"
 	EventSystem    = "system"
 )
 
@@ -107,5 +108,9 @@ type Store interface {
 	TokenStore
 	SessionStore
 	EventStore
+	RequestStore
+	GrantStore
+	UndoStore
+	SeenStore
 	Close() error
 }

@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"airlock"
+)
+
+var _ airlock.UndoStore = (*DB)(nil)
+
+// SaveUndo stores a record (ECONFLICT if its ID exists).
+func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
+	if err := db.injected(); err != nil {
+		return err
+	}
+	imgs, err := json.Marshal(r.Images)
+	if err != nil {
+		return err
+	}
+	created, err := timeArg(r.CreatedAt)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `INSERT INTO undo (id, session_id, username, dbname, statement, state, created_at, images_json, size, hash, applied_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.SessionID, r.User, r.Database, r.Statement, r.State, created, string(imgs), r.Size, r.Hash, r.AppliedBy)
+	if isUniqueViolation(err) {
+		return airlock.Errorf(airlock.ECONFLICT, "undo record %q already exists", r.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("save undo: %w", err)
+	}
+	return nil
+}
+
+// SetUndoState moves records to state, only from the given states.
+func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from ...string) error {
+	if err := db.injected(); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	q := `UPDATE undo SET state = ? WHERE id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
+	args := []any{state}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	if len(from) > 0 {
+		q += ` AND state IN (?` + strings.Repeat(`, ?`, len(from)-1) + `)`
+		for _, f := range from {
+			args = append(args, f)
+		}
+	}
+	if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("set undo state: %w", err)
+	}
+	return nil
+}
+
+// MarkApplied records that id was reversed by the record by.
+func (db *DB) MarkApplied(ctx context.Context, id, by string) error {
+	if err := db.injected(); err != nil {
+		return err
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE undo SET state = ?, applied_by = ? WHERE id = ?`, airlock.UndoApplied, by, id)
+	if err != nil {
+		return fmt.Errorf("mark undo applied: %w", err)
+	}
+	return mustAffect(res, "undo record", id)
+}
+
+const undoColumns = `id, session_id, username, dbname, statement, state, created_at, size, hash, applied_by`
+
+func scanUndo(row rowScanner, images *string) (*airlock.UndoRecord, error) {
+	var r airlock.UndoRecord
+	var created sql.NullInt64
+	dest := []any{&r.ID, &r.SessionID, &r.User, &r.Database, &r.Statement, &r.State, &created, &r.Size, &r.Hash, &r.AppliedBy}
+	if images != nil {
+		dest = append(dest, images)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = timeOf(created)
+	return &r, nil
+}
+
+// GetUndo returns a record with its images, or ENOTFOUND.
+func (db *DB) GetUndo(ctx context.Context, id string) (*airlock.UndoRecord, error) {
+	var imgs string
+	r, err := scanUndo(db.read.QueryRowContext(ctx, `SELECT `+undoColumns+`, images_json FROM undo WHERE id = ?`, id), &imgs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, airlock.Errorf(airlock.ENOTFOUND, "undo record %q not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get undo: %w", err)
+	}
+	if err := json.Unmarshal([]byte(imgs), &r.Images); err != nil {
+		return nil, fmt.Errorf("get undo: %w", err)
+	}
+	return r, nil
+}
+
+// ListUndo returns matching records without images, newest first.
+func (db *DB) ListUndo(ctx context.Context, f airlock.UndoFilter) ([]*airlock.UndoRecord, error) {
+	var where []string
+	var args []any
+	if f.SessionID != "" {
+		where, args = append(where, `session_id = ?`), append(args, f.SessionID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, `state IN (?`+strings.Repeat(`, ?`, len(f.States)-1)+`)`)
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	q := `SELECT ` + undoColumns + ` FROM undo`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY created_at DESC, rowid DESC`
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list undo: %w", err)
+	}
+	defer rows.Close()
+	var out []*airlock.UndoRecord
+	for rows.Next() {
+		r, err := scanUndo(rows, nil)
+		if err != nil {
+			return nil, fmt.Errorf("list undo: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
