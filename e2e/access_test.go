@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,14 +19,19 @@ import (
 	"airlock/internal/testenv"
 )
 
-// cli runs the airlock command against a running server.
+// runCLI runs the airlock command against a running server; the error
+// reports a non-zero exit.
 func runCLI(t *testing.T, a *testenv.Airlock, token string, args ...string) (string, error) {
 	t.Helper()
-	out := run(t, 60*time.Second, "", []string{"AIRLOCK_SERVER=" + a.HTTPURL(), "AIRLOCK_TOKEN=" + token, "HOME=" + t.TempDir()}, airlockBin, args...)
-	if strings.HasPrefix(out, "airlock: ") {
-		return out, fmt.Errorf("%s", strings.TrimSpace(out))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, airlockBin, args...)
+	cmd.Env = append(os.Environ(), "AIRLOCK_SERVER="+a.HTTPURL(), "AIRLOCK_TOKEN="+token, "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("airlock %v timed out", args)
 	}
-	return out, nil
+	return string(out), err
 }
 
 // TestGrantFlowInOpenPsqlSession: alice (standing read) is denied a

@@ -441,6 +441,7 @@ func databasesCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(list)
+	cmd.AddCommand(databasesAdminCmds(app)...)
 	return cmd
 }
 

@@ -42,6 +42,7 @@ type Options struct {
 	Policy      *policy.Engine
 	Access      *access.Service
 	Classifiers map[string]Classifier // by engine: "postgres", "mysql"
+	Admins      map[string]DBAdmin    // by engine
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -54,6 +55,7 @@ type Gateway struct {
 	policy      *policy.Engine
 	access      *access.Service
 	classifiers map[string]Classifier
+	admins      map[string]DBAdmin
 	log         *slog.Logger
 	now         func() time.Time
 
@@ -73,7 +75,7 @@ func New(o Options) *Gateway {
 	}
 	g := &Gateway{
 		cfg: o.Config, store: o.Store, audit: o.Audit, policy: o.Policy, access: o.Access,
-		classifiers: o.Classifiers, log: o.Logger, now: o.Now,
+		classifiers: o.Classifiers, admins: o.Admins, log: o.Logger, now: o.Now,
 		sessions: map[string]*Session{},
 	}
 	if g.access != nil {

@@ -3,8 +3,10 @@ package gateway
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"airlock"
+	"airlock/internal/undo"
 )
 
 // Guard is how the adapter must run an allowed write so that its real
@@ -14,6 +16,10 @@ import (
 type Guard struct {
 	// Limit is max_rows_changed when the blast-radius rule is on, else 0.
 	Limit int64
+	// Capture asks the adapter to capture the changed rows for undo,
+	// naming them UndoID.
+	Capture bool
+	UndoID  string
 }
 
 // guardedKinds are the statement kinds whose changed rows are counted.
@@ -36,13 +42,20 @@ func guarded(st *airlock.Statement) bool {
 // multi-statement query that mixes guarded writes with transaction
 // control: airlock could not tell which rows each part changed.
 func (s *Session) guard(c *Check) {
-	if !c.Decision.Allowed || !s.db.RuleEnabled("blast-radius") {
+	blast, capture := s.db.RuleEnabled("blast-radius"), s.db.Undo != "off"
+	if !c.Decision.Allowed || (!blast && !capture) {
 		return
 	}
 	var writes, txn bool
 	for i := range c.Stmts {
-		writes = writes || guarded(&c.Stmts[i])
-		txn = txn || c.Stmts[i].Txn != airlock.TxnNone
+		st := &c.Stmts[i]
+		writes = writes || guarded(st)
+		txn = txn || st.Txn != airlock.TxnNone
+		if s.db.Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
+			c.Decision = airlock.Decision{Rule: "undo", Need: c.Decision.Need,
+				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.db.Name)}
+			return
+		}
 	}
 	if !writes {
 		return
@@ -52,7 +65,129 @@ func (s *Session) guard(c *Check) {
 			Reason: "a write sent in one query with transaction control (BEGIN, COMMIT...) cannot be checked for the rows it changes; send them as separate statements"}
 		return
 	}
-	c.Guard = &Guard{Limit: s.db.MaxRowsChanged}
+	c.Guard = &Guard{Capture: capture}
+	if blast {
+		c.Guard.Limit = s.db.MaxRowsChanged
+	}
+	if capture {
+		c.Guard.UndoID = airlock.NewID("u_")
+	}
+}
+
+func cmdName(st *airlock.Statement) string {
+	if st.Command != "" {
+		return st.Command
+	}
+	return strings.ToUpper(string(st.Kind))
+}
+
+// Captured takes the rows a guarded statement changed, as the capture
+// triggers saw them (prepared says whether the database has them), and
+// changed, the rows it changed by the row counters. When the capture is
+// complete and reversible, the undo record is stored, durably, before the
+// adapter lets the statement commit. Otherwise, with undo required, the
+// statement is denied (the adapter rolls it back); with best_effort, it
+// stands and its audit event says it is not reversible.
+func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, prepared bool) *airlock.Decision {
+	if c.Guard == nil || !c.Guard.Capture {
+		return nil
+	}
+	why := ""
+	switch {
+	case !prepared:
+		why = fmt.Sprintf("database %s is not prepared for undo (run airlock databases prepare %s)", s.db.Name, s.db.Name)
+	case int64(len(images)) != changed:
+		why = fmt.Sprintf("%d rows changed but %d were captured (a table without the capture trigger? run airlock databases prepare %s again)", changed, len(images), s.db.Name)
+	default:
+		why = undo.Irreversible(images)
+	}
+	if why == "" && len(images) > 0 {
+		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.user.Name, Database: s.db.Name,
+			Statement: c.Text, State: airlock.UndoPending, CreatedAt: s.g.now().UTC(), Images: images,
+			Size: undo.Size(images), Hash: undo.Hash(images)}
+		if err := s.g.store.SaveUndo(s.ctx(), rec); err != nil {
+			s.g.log.Error("store undo data", "session", s.info.ID, "err", err)
+			why = "its undo data could not be stored"
+			if s.db.Undo != "required" {
+				why = ""
+				c.undoNote = "not reversible: its undo data could not be stored"
+				return nil
+			}
+		} else {
+			c.undo = rec
+			s.pendingUndo = append(s.pendingUndo, rec.ID)
+			s.undoBytes += rec.Size
+			return nil
+		}
+	}
+	if why == "" {
+		return nil // nothing changed
+	}
+	if s.db.Undo != "required" {
+		c.undoNote = "not reversible: " + why
+		return nil
+	}
+	d := airlock.Decision{Rule: "undo", Need: c.Decision.Need, Reason: why + "; undo is required here, so the statement was rolled back"}
+	c.Decision = d
+	s.Denied(c)
+	return &d
+}
+
+// TxnEnded tells the session that its transaction ended: the undo records
+// captured in it become applicable (committed) or void.
+func (s *Session) TxnEnded(committed bool) {
+	if len(s.pendingUndo) == 0 {
+		s.savepoints = nil
+		return
+	}
+	state := airlock.UndoVoid
+	if committed {
+		state = airlock.UndoCommitted
+	}
+	if err := s.g.store.SetUndoState(s.ctx(), s.pendingUndo, state, airlock.UndoPending); err != nil {
+		s.g.log.Error("record undo state", "session", s.info.ID, "err", err)
+	}
+	s.pendingUndo, s.savepoints = nil, nil
+}
+
+// followTxn follows the transaction control a finished statement did, for
+// the undo records captured in the transaction.
+func (s *Session) followTxn(st *airlock.Statement, tag string) {
+	switch st.Txn {
+	case airlock.TxnBegin:
+		s.savepoints = nil
+	case airlock.TxnCommit:
+		s.TxnEnded(strings.HasPrefix(tag, "COMMIT"))
+	case airlock.TxnRollback:
+		s.TxnEnded(false)
+	case airlock.TxnSavepoint:
+		s.savepoints = append(s.savepoints, savepoint{st.Name, len(s.pendingUndo)})
+	case airlock.TxnRollbackTo, airlock.TxnRelease:
+		for i := len(s.savepoints) - 1; i >= 0; i-- {
+			if s.savepoints[i].name != st.Name {
+				continue
+			}
+			sp := s.savepoints[i]
+			if st.Txn == airlock.TxnRollbackTo {
+				if void := s.pendingUndo[sp.undo:]; len(void) > 0 {
+					if err := s.g.store.SetUndoState(s.ctx(), void, airlock.UndoVoid, airlock.UndoPending); err != nil {
+						s.g.log.Error("record undo state", "session", s.info.ID, "err", err)
+					}
+					s.pendingUndo = s.pendingUndo[:sp.undo]
+				}
+				s.savepoints = s.savepoints[:i+1]
+			} else {
+				s.savepoints = s.savepoints[:i]
+			}
+			break
+		}
+	}
+}
+
+// savepoint marks how many undo records were pending when it was set.
+type savepoint struct {
+	name string
+	undo int
 }
 
 // RowsChanged records what a guarded check changed, as counted by the

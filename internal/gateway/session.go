@@ -40,6 +40,10 @@ type Session struct {
 	// Owned by the adapter goroutine.
 	prepared   map[string][]airlock.Statement // prepared statements by name, SQL and protocol level alike
 	searchPath []string
+	// Undo records captured in the open transaction, and its savepoints.
+	pendingUndo []string
+	savepoints  []savepoint
+	undoBytes   int64
 }
 
 // ID returns the session id.
@@ -169,6 +173,7 @@ func (s *Session) Close() {
 	if reason == "" {
 		reason = "client disconnected"
 	}
+	s.TxnEnded(false) // an open transaction is rolled back with the connection
 	now := s.g.now().UTC()
 	if err := s.g.store.EndSession(context.Background(), s.info.ID, now, reason); err != nil {
 		s.g.log.Error("record session end", "session", s.info.ID, "err", err)
@@ -191,7 +196,9 @@ type Check struct {
 	// Guard, when set on an allowed check, says the adapter must run it
 	// guarded (see Guard) and report RowsChanged before it can commit.
 	Guard    *Guard
-	changed  int64 // rows a guarded check changed
+	changed  int64               // rows a guarded check changed
+	undo     *airlock.UndoRecord // what it captured
+	undoNote string              // why it is not reversible
 	start    time.Time
 	started  []*airlock.Event // "started" events of writes, by statement
 	prepares map[string][]airlock.Statement
@@ -200,6 +207,9 @@ type Check struct {
 // Outcome is how a forwarded statement ended.
 type Outcome struct {
 	Rows int64
+	// Tag is the command tag ("COMMIT", "ROLLBACK", "UPDATE 3"), when the
+	// protocol has one.
+	Tag string
 	// Err is the database's error as the client saw it ("" on success).
 	Err string
 	// NotRun marks statements skipped because an earlier one failed.
@@ -340,6 +350,14 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 		}
 		ev.Detail["rows_changed"] = fmt.Sprint(c.changed)
 		ev.Detail["command_rows"] = fmt.Sprint(out.Rows)
+		switch {
+		case c.undo != nil:
+			ev.Detail["undo"] = c.undo.ID
+			ev.Detail["undo_sha256"] = c.undo.Hash
+			ev.Detail["undo_rows"] = fmt.Sprint(len(c.undo.Images))
+		case c.undoNote != "":
+			ev.Detail["undo"] = c.undoNote
+		}
 	}
 	ev.Error = out.Err
 	if out.NotRun {
@@ -351,6 +369,7 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 	s.g.audit.Append(ev)
 	if out.Err == "" && !out.NotRun {
 		s.applyEffects(c, st)
+		s.followTxn(st, out.Tag)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/undo"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -37,7 +38,7 @@ import (
 
 const (
 	// changedRows reads the transaction's row counters.
-	changedRows = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_catalog.pg_stat_xact_user_tables"
+	changedRows = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_catalog.pg_stat_xact_user_tables WHERE schemaname <> 'airlock'"
 	// holdMax bounds what airlock holds back of a guarded statement's
 	// answer (a RETURNING clause); beyond it the statement is denied.
 	holdMax = 32 << 20
@@ -45,7 +46,7 @@ const (
 
 // iresult is the answer to an internal query.
 type iresult struct {
-	sets    [][][]string
+	sets    [][][]*string
 	notices []string // SQLSTATEs of notices and warnings
 	errBody []byte   // the ErrorResponse, when the query failed
 	status  byte
@@ -60,12 +61,21 @@ func (r *iresult) warned(code string) bool {
 	return false
 }
 
-// scalar returns the first column of the first row of the last result set.
-func (r *iresult) scalar() (int64, error) {
-	if len(r.sets) == 0 || len(r.sets[len(r.sets)-1]) == 0 {
+// value returns the first column of the first row of result set i.
+func (r *iresult) value(i int) string {
+	if i >= len(r.sets) || len(r.sets[i]) == 0 || len(r.sets[i][0]) == 0 {
+		return ""
+	}
+	return str(r.sets[i][0][0])
+}
+
+// counter returns result set i's single value as a number.
+func (r *iresult) counter(i int) (int64, error) {
+	n, err := strconv.ParseInt(r.value(i), 10, 64)
+	if err != nil {
 		return 0, errors.New("upstream: no row counters")
 	}
-	return strconv.ParseInt(r.sets[len(r.sets)-1][0][0], 10, 64)
+	return n, nil
 }
 
 // held is a guarded statement's answer, held back.
@@ -105,7 +115,12 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		// this one too, and so does airlock.
 		return nil
 	}
-	pre, err := c.internalQuery("BEGIN", "SAVEPOINT airlock_guard", changedRows)
+	open := []string{"BEGIN", "SAVEPOINT airlock_guard", changedRows}
+	if ch.Guard.Capture {
+		// Naming the statement is harmless where nothing captures.
+		open = append(open, undo.Prepared, undo.StartCapture(ch.Guard.UndoID))
+	}
+	pre, err := c.internalQuery(open...)
 	if err != nil {
 		return err
 	}
@@ -123,10 +138,11 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	// earlier guarded Execute of the same batch.
 	owned := c.owned || !pre.warned("25001")
 	c.owned = false
-	before, err := pre.scalar()
+	before, err := pre.counter(2)
 	if err != nil {
 		return err
 	}
+	prepared := ch.Guard.Capture && pre.value(3) == "t"
 
 	c.toUpstream(typ, body)
 	if typ == 'E' {
@@ -155,21 +171,36 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 			if _, err := c.internalQuery("ROLLBACK"); err != nil {
 				return err
 			}
+			c.sess.TxnEnded(false)
 			status = 'I'
 		}
 		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
 		return nil
 	}
 
-	post, err := c.internalQuery(changedRows)
+	read := []string{changedRows}
+	if prepared {
+		read = append(read, undo.ReadCaptured(ch.Guard.UndoID)...)
+	}
+	post, err := c.internalQuery(read...)
 	if err != nil {
 		return err
 	}
-	after, err := post.scalar()
+	if post.errBody != nil {
+		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
+	}
+	after, err := post.counter(0)
 	if err != nil {
 		return err
 	}
 	deny := c.sess.RowsChanged(ch, after-before)
+	if deny == nil && ch.Guard.Capture {
+		var images []airlock.UndoImage
+		if prepared {
+			images = undo.Images(post.sets[1])
+		}
+		deny = c.sess.Captured(ch, images, after-before, prepared)
+	}
 	if deny == nil && h.overflow {
 		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
 			Reason: fmt.Sprintf("its answer is larger than the %d MiB airlock holds back while it counts the rows changed; the statement was rolled back", holdMax>>20)}
@@ -245,6 +276,7 @@ func (c *conn) commitOwned(h *held, ready bool) error {
 		if _, rerr := c.internalQuery("ROLLBACK"); rerr != nil {
 			return rerr
 		}
+		c.sess.TxnEnded(false)
 		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501",
 			Message: "airlock: denied: audit: the audit log cannot record this write; it was rolled back, try again shortly"}))
 	} else {
@@ -252,6 +284,7 @@ func (c *conn) commitOwned(h *held, ready bool) error {
 		if err != nil {
 			return err
 		}
+		c.sess.TxnEnded(r.errBody == nil)
 		if h != nil {
 			c.send(h.buf)
 		}

@@ -275,6 +275,11 @@ func (c *conn) fromUpstream(typ byte, body []byte) error {
 		if c.owned && h.kind == 'S' {
 			return c.resolveOwned(body[0])
 		}
+		if body[0] == 'I' {
+			// Whatever the transaction captured and did not see commit
+			// (an implicit transaction that failed) is void.
+			c.sess.TxnEnded(false)
+		}
 		c.relayMsg(typ, body)
 		c.pop()
 	case '1', '2', '3': // ParseComplete, BindComplete, CloseComplete
@@ -297,23 +302,23 @@ func (c *conn) fromUpstream(typ byte, body []byte) error {
 		}
 		switch h.kind {
 		case 'Q':
-			c.statementDone(h, commandRows(body), "")
+			c.statementDone(h, commandRows(body), "", tagOf(body))
 		case 'E':
-			c.statementDone(h, commandRows(body), "")
+			c.statementDone(h, commandRows(body), "", tagOf(body))
 			c.pop()
 		}
 	case 'I': // EmptyQueryResponse
 		c.relayMsg(typ, body)
 		if h != nil && h.kind == 'Q' {
-			c.statementDone(h, 0, "")
+			c.statementDone(h, 0, "", "")
 		} else if h != nil && h.kind == 'E' {
-			c.statementDone(h, 0, "")
+			c.statementDone(h, 0, "", "")
 			c.pop()
 		}
 	case 's': // PortalSuspended
 		c.relayMsg(typ, body)
 		if h != nil && h.kind == 'E' {
-			c.statementDone(h, h.rows, "")
+			c.statementDone(h, h.rows, "", "")
 			c.pop()
 		}
 	case 'G': // CopyInResponse
@@ -338,7 +343,7 @@ func (c *conn) fromUpstream(typ byte, body []byte) error {
 }
 
 // statementDone records the outcome of the statement that h runs.
-func (c *conn) statementDone(h *pending, rows int64, errText string) {
+func (c *conn) statementDone(h *pending, rows int64, errText, tag string) {
 	if h.check == nil {
 		return
 	}
@@ -350,7 +355,7 @@ func (c *conn) statementDone(h *pending, rows int64, errText string) {
 		h.idx++
 	}
 	h.rows = 0
-	c.sess.Done(h.check, i, gatewayOutcome(rows, errText))
+	c.sess.Done(h.check, i, gateway.Outcome{Rows: rows, Err: errText, Tag: tag})
 	if errText != "" {
 		return
 	}
@@ -383,7 +388,7 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 		c.relayMsg('E', body)
 		if !h.failed && h.check != nil {
 			h.failed = true
-			c.statementDone(h, 0, errorText(body))
+			c.statementDone(h, 0, errorText(body), "")
 			for h.idx < len(h.check.Stmts) {
 				i := h.idx
 				h.idx++
@@ -397,7 +402,7 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 	}
 	c.relayMsg('E', body)
 	if h.kind == 'E' {
-		c.statementDone(h, 0, errorText(body))
+		c.statementDone(h, 0, errorText(body), "")
 	}
 	undo := h.undo
 	c.pop()
@@ -569,6 +574,7 @@ func (c *conn) resolveOwned(status byte) error {
 		if _, err := c.internalQuery("ROLLBACK"); err != nil {
 			return err
 		}
+		c.sess.TxnEnded(false)
 	}
 	c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'I'}))
 	return nil
@@ -581,4 +587,12 @@ func (c *conn) warn(ch *gateway.Check) {
 		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "WARNING", SeverityUnlocalized: "WARNING", Code: "01000",
 			Message: "airlock: warning: " + w.Rule + ": " + w.Message}))
 	}
+}
+
+// tagOf returns a CommandComplete's tag.
+func tagOf(body []byte) string {
+	if n := len(body); n > 0 && body[n-1] == 0 {
+		body = body[:n-1]
+	}
+	return string(body)
 }

@@ -135,17 +135,17 @@ func (c *conn) readSessionState() (*sessionState, error) {
 	st := &sessionState{}
 	counts := sets[0][0]
 	for i, what := range []string{"LISTEN channels", "holdable cursors", "advisory locks", "temporary tables"} {
-		if counts[i] != "0" {
+		if str(counts[i]) != "0" {
 			st.blocker = what
 			break
 		}
 	}
 	for _, r := range sets[1] {
-		st.settings = append(st.settings, [2]string{r[0], r[1]})
+		st.settings = append(st.settings, [2]string{str(r[0]), str(r[1])})
 	}
 	for _, r := range sets[2] {
-		p := preparedStmt{name: r[0], statement: r[1], fromSQL: r[3] == "t"}
-		for _, o := range strings.Split(strings.Trim(r[2], "{}"), ",") {
+		p := preparedStmt{name: str(r[0]), statement: str(r[1]), fromSQL: str(r[3]) == "t"}
+		for _, o := range strings.Split(strings.Trim(str(r[2]), "{}"), ",") {
 			if o == "" {
 				continue
 			}
@@ -208,7 +208,7 @@ func (c *conn) internalQuery(sqls ...string) (*iresult, error) {
 		return nil, c.upstreamErr(err)
 	}
 	r := &iresult{}
-	var cur [][]string
+	var cur [][]*string
 	for {
 		typ, body, err := c.ur.next()
 		if err != nil {
@@ -247,13 +247,14 @@ func (c *conn) internalQuery(sqls ...string) (*iresult, error) {
 	}
 }
 
-func decodeDataRow(b []byte) ([]string, error) {
+// decodeDataRow decodes a text-format DataRow; SQL NULL is nil.
+func decodeDataRow(b []byte) ([]*string, error) {
 	if len(b) < 2 {
 		return nil, errMalformed
 	}
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
-	row := make([]string, n)
+	row := make([]*string, n)
 	for i := range row {
 		if len(b) < 4 {
 			return nil, errMalformed
@@ -266,9 +267,18 @@ func decodeDataRow(b []byte) ([]string, error) {
 		if len(b) < l {
 			return nil, errMalformed
 		}
-		row[i], b = string(b[:l]), b[l:]
+		v := string(b[:l])
+		row[i], b = &v, b[l:]
 	}
 	return row, nil
+}
+
+// str returns a column's text, "" for NULL.
+func str(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return *v
 }
 
 // onLevelDrop is the gateway's level hook: when the session's level drops

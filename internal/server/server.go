@@ -5,6 +5,7 @@
 package server
 
 import (
+	"airlock"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"airlock/internal/config"
 	"airlock/internal/gateway"
 	"airlock/internal/notify"
+	"airlock/internal/pgadmin"
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
@@ -145,9 +147,13 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres()},
+		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}},
 		Logger:      log, Now: o.Now,
 	})
 
+	if err := s.checkDatabases(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.Access.Start(ctx); err != nil {
 		return nil, fmt.Errorf("schedule grants and requests: %w", err)
 	}
@@ -194,6 +200,33 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		log.Info("listening for HTTP", "addr", ln.Addr().String())
 	}
 	return s, nil
+}
+
+// checkDatabases checks every database's credentials at start: problems
+// are logged loudly; a database with strict: true refuses to start.
+func (s *Server) checkDatabases(ctx context.Context) error {
+	for _, db := range s.Config.Databases {
+		fs, err := s.Gateway.CheckDatabase(ctx, db.Name)
+		if airlock.ErrorCode(err) == airlock.EINVALID {
+			continue // no checks for this engine
+		}
+		if err != nil {
+			fs = []airlock.Finding{{Severity: "error", Message: err.Error()}}
+		}
+		bad := false
+		for _, f := range fs {
+			if f.Severity == "error" {
+				bad = true
+				s.log.Error("database credential check", "database", db.Name, "level", f.Level, "problem", f.Message)
+			} else {
+				s.log.Warn("database credential check", "database", db.Name, "level", f.Level, "problem", f.Message)
+			}
+		}
+		if bad && db.Strict {
+			return fmt.Errorf("database %s failed its credential check and is strict; see the log", db.Name)
+		}
+	}
+	return nil
 }
 
 // retain prunes audit events older than the retention, hourly.

@@ -1,0 +1,166 @@
+// Package undo reverses what a statement changed. Capture happens in the
+// statement's own transaction through row-level triggers that `airlock
+// databases prepare` installs (so the captured rows are exactly the rows
+// changed, under any concurrency, including cascades and trigger effects):
+// each trigger writes the row as it was and as it became, in PostgreSQL's
+// text form (exact for every type), to airlock.capture, but only while the
+// session's setting airlock.stmt names the statement. The gateway reads
+// those rows back before the transaction can commit and keeps them in its
+// store as an airlock.UndoRecord.
+//
+// Apply runs the reversal in one transaction: it first checks that every
+// affected row still looks as the statement left it, reports the rows
+// changed since as conflicts, and changes nothing unless forced.
+package undo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"airlock"
+)
+
+// CaptureSetting is the setting the triggers read.
+const CaptureSetting = "airlock.stmt"
+
+// Prepare is the SQL `airlock databases prepare` runs on a PostgreSQL
+// database: the capture table, the trigger function (whose SET clauses fix
+// how rows are written as text) and one trigger per table of the given
+// schemas. writeRoles get what the gateway needs to read captured rows.
+func Prepare(schemas, writeRoles []string) string {
+	var b strings.Builder
+	b.WriteString(`CREATE SCHEMA IF NOT EXISTS airlock;
+CREATE TABLE IF NOT EXISTS airlock.capture (
+	id bigserial PRIMARY KEY,
+	stmt text NOT NULL,
+	rel text NOT NULL,
+	op "char" NOT NULL,
+	old_row text,
+	new_row text
+);
+CREATE INDEX IF NOT EXISTS capture_stmt ON airlock.capture (stmt);
+CREATE OR REPLACE FUNCTION airlock.capture() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC' SET datestyle = 'ISO, YMD' SET intervalstyle = 'postgres'
+SET extra_float_digits = 3 SET bytea_output = 'hex'
+AS $f$
+DECLARE s text := current_setting('airlock.stmt', true);
+BEGIN
+	IF s IS NULL OR s = '' THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO airlock.capture (stmt, rel, op, old_row, new_row) VALUES (
+		s, quote_ident(TG_TABLE_SCHEMA) || '.' || quote_ident(TG_TABLE_NAME), left(TG_OP, 1),
+		CASE WHEN TG_OP <> 'INSERT' THEN OLD::text END,
+		CASE WHEN TG_OP <> 'DELETE' THEN NEW::text END);
+	RETURN NULL;
+END
+$f$;
+REVOKE ALL ON FUNCTION airlock.capture() FROM PUBLIC;
+`)
+	for _, r := range writeRoles {
+		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA airlock TO %s;\nGRANT SELECT, DELETE ON airlock.capture TO %s;\n", quoteIdent(r), quoteIdent(r))
+	}
+	quoted := make([]string, len(schemas))
+	for i, s := range schemas {
+		quoted[i] = quoteLiteral(s)
+	}
+	fmt.Fprintf(&b, `DO $d$
+DECLARE t record;
+BEGIN
+	FOR t IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname IN (%s)
+	LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS airlock_capture ON %%s', t.rel);
+		EXECUTE format('CREATE TRIGGER airlock_capture AFTER INSERT OR UPDATE OR DELETE ON %%s FOR EACH ROW EXECUTE FUNCTION airlock.capture()', t.rel);
+	END LOOP;
+END
+$d$;
+`, strings.Join(quoted, ", "))
+	return b.String()
+}
+
+// Prepared is the query that says whether the database is prepared.
+const Prepared = "SELECT pg_catalog.to_regclass('airlock.capture') IS NOT NULL"
+
+// ReadCaptured returns the queries that read (and clear) what statement
+// id captured, with each table's primary key columns.
+func ReadCaptured(id string) []string {
+	lit := quoteLiteral(id)
+	return []string{
+		`SELECT c.id, c.rel, c.op, c.old_row, c.new_row,
+			(SELECT string_agg(quote_ident(a.attname), ',' ORDER BY array_position(i.indkey::int2[], a.attnum))
+			 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			 WHERE i.indrelid = c.rel::regclass AND i.indisprimary)
+		FROM airlock.capture c WHERE c.stmt = ` + lit + ` ORDER BY c.id`,
+		`DELETE FROM airlock.capture WHERE stmt = ` + lit,
+		`SELECT pg_catalog.set_config('airlock.stmt', '', true)`,
+	}
+}
+
+// StartCapture is the query that names the statement being captured.
+func StartCapture(id string) string {
+	return "SELECT pg_catalog.set_config('airlock.stmt', " + quoteLiteral(id) + ", true)"
+}
+
+// Images turns the rows of ReadCaptured's first query into images.
+// Rows are id, rel, op, old, new, pk (nil for SQL NULL as "").
+func Images(rows [][]*string) []airlock.UndoImage {
+	out := make([]airlock.UndoImage, 0, len(rows))
+	for i, r := range rows {
+		img := airlock.UndoImage{Seq: i + 1, Table: deref(r[1]), Op: deref(r[2]), Old: r[3], New: r[4]}
+		if pk := deref(r[5]); pk != "" {
+			img.PK = strings.Split(pk, ",")
+		}
+		out = append(out, img)
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Hash is sha256 over the JSON of the images, carried by the statement's
+// audit event so that the hash chain covers the undo data.
+func Hash(images []airlock.UndoImage) string {
+	b, _ := json.Marshal(images)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Size is the bytes an undo record's images take.
+func Size(images []airlock.UndoImage) int64 {
+	var n int64
+	for _, im := range images {
+		n += int64(len(im.Table) + 8)
+		if im.Old != nil {
+			n += int64(len(*im.Old))
+		}
+		if im.New != nil {
+			n += int64(len(*im.New))
+		}
+	}
+	return n
+}
+
+// Irreversible says why images cannot be reversed, or "".
+func Irreversible(images []airlock.UndoImage) string {
+	for _, im := range images {
+		if len(im.PK) == 0 {
+			return fmt.Sprintf("table %s has no primary key", im.Table)
+		}
+	}
+	return ""
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
