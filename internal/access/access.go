@@ -30,11 +30,7 @@ type Actor struct {
 func (a *Actor) IsAdmin() bool { return a != nil && a.User.HasRole(airlock.RoleAdmin) }
 
 // Store is what the service keeps its state in.
-type Store interface {
-	airlock.Store
-	airlock.RequestStore
-	airlock.GrantStore
-}
+type Store = airlock.Store
 
 // Service implements users, tokens, requests and grants.
 type Service struct {
