@@ -60,6 +60,10 @@ type UndoStore interface {
 	ListUndo(ctx context.Context, f UndoFilter) ([]*UndoRecord, error)
 	// MarkApplied records that record id was reversed by record by.
 	MarkApplied(ctx context.Context, id, by string) error
+	// DeleteUndoBefore deletes records created before t (retention).
+	DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error)
+	// UndoBytes is the size of the undo data kept for a session.
+	UndoBytes(ctx context.Context, sessionID string) (int64, error)
 }
 
 // Finding is one problem a database check found.

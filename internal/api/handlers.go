@@ -242,6 +242,8 @@ type SessionJSON struct {
 	*airlock.Session
 	State string `json:"state"`
 	Level string `json:"level"`
+	// UndoBytes is the undo data kept for the session.
+	UndoBytes int64 `json:"undo_bytes"`
 }
 
 func (h *handler) listSessions(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
@@ -267,7 +269,11 @@ func (h *handler) listSessions(w http.ResponseWriter, r *http.Request, a *access
 		if live := h.Gateway.Session(s.ID); live != nil {
 			lvl = live.Level()
 		}
-		out = append(out, SessionJSON{Session: s, State: s.State(), Level: lvl.String()})
+		ub, err := h.Store.UndoBytes(r.Context(), s.ID)
+		if err != nil {
+			return err
+		}
+		out = append(out, SessionJSON{Session: s, State: s.State(), Level: lvl.String(), UndoBytes: ub})
 	}
 	writeJSON(w, 200, out)
 	return nil

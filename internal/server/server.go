@@ -241,6 +241,12 @@ func (s *Server) retain(retention time.Duration, now func() time.Time) {
 		} else if n > 0 {
 			s.log.Info("audit retention: pruned old events", "count", n)
 		}
+		// Undo data follows the audit events it belongs to.
+		if n, err := s.Store.DeleteUndoBefore(context.Background(), now().Add(-retention)); err != nil {
+			s.log.Error("undo retention", "err", err)
+		} else if n > 0 {
+			s.log.Info("undo retention: pruned old undo records", "count", n)
+		}
 		select {
 		case <-t.C:
 		case <-s.stop:

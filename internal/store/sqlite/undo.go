@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"airlock"
 )
@@ -138,4 +139,25 @@ func (db *DB) ListUndo(ctx context.Context, f airlock.UndoFilter) ([]*airlock.Un
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// DeleteUndoBefore deletes undo records created before t (retention).
+func (db *DB) DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error) {
+	if err := db.injected(); err != nil {
+		return 0, err
+	}
+	res, err := db.write.ExecContext(ctx, `DELETE FROM undo WHERE created_at < ?`, filterTime(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete undo: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// UndoBytes returns the size of the undo data kept for a session.
+func (db *DB) UndoBytes(ctx context.Context, sessionID string) (int64, error) {
+	var n sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT sum(size) FROM undo WHERE session_id = ? AND state <> 'void'`, sessionID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("undo size: %w", err)
+	}
+	return n.Int64, nil
 }
