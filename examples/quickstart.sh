@@ -58,7 +58,7 @@ admin=$(cat "$state/admin.token")
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   kill "$(cat "$pidfile")"; sleep 1
 fi
-AIRLOCK_BOOTSTRAP_TOKEN=$admin nohup bin/airlock serve --config examples/quickstart.yaml >"$state/airlock.log" 2>&1 &
+AIRLOCK_BOOTSTRAP_TOKEN=$admin AIRLOCK_PPROF=${AIRLOCK_PPROF:-} nohup bin/airlock serve --config examples/quickstart.yaml >"$state/airlock.log" 2>&1 &
 echo $! > "$pidfile"
 for _ in $(seq 100); do
   curl -fsS http://127.0.0.1:18080/healthz >/dev/null 2>&1 && break

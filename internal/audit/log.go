@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -29,8 +30,12 @@ var ErrClosed = errors.New("the audit log is closed")
 type Options struct {
 	QueueSize int // events waiting to be written; default 65536
 	MaxBatch  int // events per store write; default 1024
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// MaxDelay is how long the writer waits to fill a batch when nobody
+	// waits for durability (reads' events); default 10ms. A Wait or Sync
+	// cuts it short, so writes never wait for it.
+	MaxDelay time.Duration
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Log is the audit pipeline. It is safe for concurrent use.
@@ -42,6 +47,10 @@ type Log struct {
 	queue chan *airlock.Event
 	quit  chan struct{}
 	done  chan struct{}
+	// waiters counts callers waiting for durability; urgent wakes a
+	// writer that lingers to fill a batch.
+	waiters atomic.Int32
+	urgent  chan struct{}
 
 	// sendMu orders senders: ticket order is queue order. The writer never
 	// takes it, so a sender blocked on a full queue cannot stall the writer.
@@ -73,6 +82,9 @@ func Open(ctx context.Context, store airlock.EventStore, opts Options) (*Log, er
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxDelay == 0 {
+		opts.MaxDelay = 10 * time.Millisecond
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -81,13 +93,14 @@ func Open(ctx context.Context, store airlock.EventStore, opts Options) (*Log, er
 		return nil, fmt.Errorf("read chain head: %w", err)
 	}
 	l := &Log{
-		store: store,
-		opts:  opts,
-		log:   opts.Logger,
-		queue: make(chan *airlock.Event, opts.QueueSize),
-		quit:  make(chan struct{}),
-		done:  make(chan struct{}),
-		subs:  map[*Subscription]struct{}{},
+		store:  store,
+		opts:   opts,
+		log:    opts.Logger,
+		queue:  make(chan *airlock.Event, opts.QueueSize),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+		urgent: make(chan struct{}, 1),
+		subs:   map[*Subscription]struct{}{},
 	}
 	l.cond = sync.NewCond(&l.mu)
 	if last != nil {
@@ -152,6 +165,12 @@ func (l *Log) Wait(ctx context.Context, t Ticket) error {
 		l.mu.Unlock()
 	})
 	defer stop()
+	l.waiters.Add(1)
+	defer l.waiters.Add(-1)
+	select {
+	case l.urgent <- struct{}{}:
+	default:
+	}
 	for int64(t) > l.durable {
 		if l.failErr != nil {
 			return l.failErr
@@ -239,6 +258,7 @@ func (l *Log) run() {
 				break fill
 			}
 		}
+		l.linger(&batch)
 		if err := l.write(batch); err != nil {
 			if l.reloadHead() {
 				// Another writer (a break-glass command, another
@@ -267,6 +287,38 @@ func (l *Log) run() {
 		l.mu.Unlock()
 		clear(batch)
 		batch = batch[:0]
+	}
+}
+
+// linger waits up to MaxDelay for more events while nobody waits for
+// durability, so that a stream of reads' events makes few large writes
+// (each one costs an fsync) instead of many small ones.
+func (l *Log) linger(batch *[]*airlock.Event) {
+	// Forget a wake-up from an earlier waiter first, then look: a waiter
+	// that comes after the look leaves a wake-up the select below sees.
+	select {
+	case <-l.urgent:
+	default:
+	}
+	if len(*batch) >= cap(*batch) || l.waiters.Load() > 0 {
+		return
+	}
+	t := time.NewTimer(l.opts.MaxDelay)
+	defer t.Stop()
+	for len(*batch) < cap(*batch) {
+		select {
+		case ev := <-l.queue:
+			*batch = append(*batch, ev)
+		case <-l.urgent:
+			return
+		case <-t.C:
+			return
+		case <-l.quit:
+			return
+		}
+		if l.waiters.Load() > 0 {
+			return
+		}
 	}
 }
 

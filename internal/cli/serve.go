@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,6 +38,14 @@ within shutdown.grace, ends the rest and flushes the audit log.`,
 			log := newLogger(cfg)
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			if addr := app.Getenv("AIRLOCK_PPROF"); addr != "" {
+				// Profiling for benchmarks (docs/benchmarks.md); loopback only.
+				go func() {
+					if err := http.ListenAndServe(addr, pprofMux()); err != nil {
+						log.Error("pprof listener", "err", err)
+					}
+				}()
+			}
 			srv, err := server.Start(ctx, cfg, server.Options{
 				Logger:         log,
 				BootstrapToken: app.Getenv("AIRLOCK_BOOTSTRAP_TOKEN"),
@@ -56,6 +66,14 @@ within shutdown.grace, ends the rest and flushes the audit log.`,
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "airlock.yaml", "config file")
 	return cmd
+}
+
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/heap", func(w http.ResponseWriter, r *http.Request) { pprof.Handler("heap").ServeHTTP(w, r) })
+	return m
 }
 
 func newLogger(cfg *config.Config) *slog.Logger {
