@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"airlock"
@@ -22,9 +21,9 @@ const insertEvent = `INSERT INTO events (id, time, type, username, dbname, sessi
 // power loss. It fails with ECONFLICT, storing nothing, when an event ID is
 // already stored.
 //
-// Each event is stored as its encoding/json encoding, which decodes back to
-// an event equal (reflect.DeepEqual) to the one appended when its strings
-// are valid UTF-8, its time is in UTC without a monotonic clock reading
+// Each event is stored as JSON with the keys of its encoding/json form
+// (appendEventJSON), which decodes back to an event equal
+// (reflect.DeepEqual) to the one appended when its strings are valid UTF-8, its time is in UTC without a monotonic clock reading
 // (time.Time.UTC strips it) and it holds no empty-but-non-nil slice or map
 // (those come back nil). Otherwise it comes back as close as JSON allows,
 // and always with the same audit.Canonical encoding, so that the chain
@@ -40,12 +39,24 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		return nil
 	}
 	// Encode before taking the write connection, so that other writers do
-	// not wait for JSON encoding.
-	args := make([][10]any, len(evs))
+	// not wait for it; one string holds the JSON of the whole batch.
+	buf := make([]byte, 0, 1024*len(evs))
+	ends := make([]int, len(evs))
 	for i, e := range evs {
-		if err := eventArgs(e, &args[i]); err != nil {
-			return err
+		buf = appendEventJSON(buf, e)
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	args := make([][10]any, len(evs))
+	start := 0
+	for i, e := range evs {
+		var t any // the zero time is NULL
+		if !e.Time.IsZero() {
+			t = filterTime(e.Time) // clamped: data keeps the exact time
 		}
+		args[i] = [10]any{e.ID, t, e.Type, nullString(e.User), nullString(e.Database), nullString(e.SessionID),
+			nullString(e.StatementKind), nullString(e.Decision), nullString(e.Rule), all[start:ends[i]]}
+		start = ends[i]
 	}
 
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -58,8 +69,15 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		return fmt.Errorf("append events: %w", err)
 	}
 	defer stmt.Close()
+	// A row's insert takes microseconds: check ctx between rows instead of
+	// handing it to the driver, which watches a cancelable context with a
+	// goroutine per statement.
+	rowCtx := context.WithoutCancel(ctx)
 	for i := range args {
-		if _, err := stmt.ExecContext(ctx, args[i][:]...); err != nil {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+		if _, err := stmt.ExecContext(rowCtx, args[i][:]...); err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				return airlock.Errorf(airlock.ECONFLICT, "event %d already exists", evs[i].ID)
 			}
@@ -69,28 +87,6 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("append events: commit: %w", err)
 	}
-	return nil
-}
-
-// eventArgs fills a with the insert arguments of e.
-func eventArgs(e *airlock.Event, a *[10]any) error {
-	c := *e // shallow: only Time and DurationMS change
-	c.Time = c.Time.UTC()
-	if math.IsNaN(c.DurationMS) || math.IsInf(c.DurationMS, 0) {
-		c.DurationMS = 0 // JSON has no NaN; audit.Canonical hashes it as 0
-	}
-	data, err := json.Marshal(&c)
-	if err != nil {
-		return fmt.Errorf("append events: encode event %d: %w", e.ID, err)
-	}
-	// The time column only serves filters: the zero time is NULL, a time
-	// out of the int64 nanosecond range is clamped (data keeps it exact).
-	var t any
-	if !c.Time.IsZero() {
-		t = filterTime(c.Time)
-	}
-	*a = [10]any{c.ID, t, c.Type, nullString(c.User), nullString(c.Database), nullString(c.SessionID),
-		nullString(c.StatementKind), nullString(c.Decision), nullString(c.Rule), string(data)}
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const tokenColumns = `id, username, created_by, created_at, expires_at, revoked_at, revoked_by, note, hash, stored_key, server_key, iterations`
+const tokenColumns = `id, username, created_by, created_at, expires_at, revoked_at, revoked_by, note, hash, stored_key, server_key, iterations, mysql_native, mysql_sha2`
 
 // CreateToken stores t. The token's user must exist (ENOTFOUND otherwise);
 // its ID and its Hash must be new (ECONFLICT otherwise).
@@ -36,8 +36,9 @@ func (db *DB) CreateToken(ctx context.Context, t *airlock.Token) error {
 	if len(t.Hash) == 0 {
 		return airlock.Errorf(airlock.EINVALID, "token %q has no hash", t.ID)
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.User, t.CreatedBy, created, expires, revoked, t.RevokedBy, t.Note, t.Hash, t.StoredKey, t.ServerKey, t.Iterations)
+	_, err = db.write.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.User, t.CreatedBy, created, expires, revoked, t.RevokedBy, t.Note, t.Hash, t.StoredKey, t.ServerKey, t.Iterations,
+		t.MySQLNative, t.MySQLSHA2)
 	switch {
 	case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
 		return airlock.Errorf(airlock.ENOTFOUND, "user %q not found", t.User)
@@ -148,7 +149,7 @@ func scanToken(row rowScanner) (*airlock.Token, error) {
 		created, expires, revoked sql.NullInt64
 	)
 	if err := row.Scan(&t.ID, &t.User, &t.CreatedBy, &created, &expires, &revoked, &t.RevokedBy, &t.Note,
-		&t.Hash, &t.StoredKey, &t.ServerKey, &t.Iterations); err != nil {
+		&t.Hash, &t.StoredKey, &t.ServerKey, &t.Iterations, &t.MySQLNative, &t.MySQLSHA2); err != nil {
 		return nil, err
 	}
 	t.CreatedAt = timeOf(created)
