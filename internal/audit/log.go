@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -328,6 +329,9 @@ func (l *Log) linger(batch *[]*airlock.Event) {
 func (l *Log) write(batch []*airlock.Event) error {
 	id, prev := l.lastID, l.lastHash
 	for _, ev := range batch {
+		if math.IsNaN(ev.DurationMS) || math.IsInf(ev.DurationMS, 0) {
+			ev.DurationMS = 0 // not representable in JSON; the store keeps 0
+		}
 		id++
 		ev.ID = id
 		ev.PrevHash = prev
