@@ -1,0 +1,67 @@
+package sqlclass
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"airlock"
+)
+
+// FuzzClassifyMySQL checks that no text makes the MySQL classifier panic,
+// that the facts it returns always hold together (checkMySQLInvariants),
+// that it is deterministic, and that each statement's own text, classified
+// alone, gives the same facts. Seeds are the corpus; crashers found are
+// kept under testdata/fuzz/FuzzClassifyMySQL.
+//
+//	go test ./internal/sqlclass -run '^$' -fuzz FuzzClassifyMySQL -fuzztime 2m
+func FuzzClassifyMySQL(f *testing.F) {
+	for _, c := range readCorpus(f, myCorpusFile) {
+		f.Add(c.Text)
+	}
+	m := NewMySQL()
+	f.Fuzz(func(t *testing.T, text string) {
+		sts, err := m.Classify(text)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T %v is not a *ParseError", err, err)
+			}
+			if sts != nil {
+				t.Fatalf("statements %v returned with an error", sts)
+			}
+			return
+		}
+		if len(sts) == 0 {
+			t.Fatal("no statement and no error")
+		}
+		for i, st := range sts {
+			if msg := checkMySQLInvariants(st); msg != "" {
+				t.Fatalf("statement %d of %q: %s", i, text, msg)
+			}
+			if st.Kind == airlock.KindEmpty && len(sts) != 1 {
+				t.Fatalf("empty statement among %d", len(sts))
+			}
+			if !strings.Contains(text, st.Text) {
+				t.Fatalf("statement text %q is not part of %q", st.Text, text)
+			}
+		}
+		again, err := m.Classify(text)
+		if err != nil || !reflect.DeepEqual(again, sts) {
+			t.Fatalf("second classification differs: %+v, %v", again, err)
+		}
+		if len(sts) == 1 {
+			return
+		}
+		for i, st := range sts {
+			alone, err := m.Classify(st.Text)
+			if err != nil || len(alone) != 1 {
+				t.Fatalf("statement %d %q alone: %+v, %v", i, st.Text, alone, err)
+			}
+			if !reflect.DeepEqual(alone[0], st) {
+				t.Fatalf("statement %d %q alone: %+v, in the text: %+v", i, st.Text, alone[0], st)
+			}
+		}
+	})
+}
