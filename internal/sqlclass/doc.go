@@ -57,5 +57,15 @@
 // comments, and that the lexer finds the literals and comments PostgreSQL's
 // own scanner finds.
 //
+// # MySQL and MariaDB
+//
+// [MySQL] classifies the MySQL/MariaDB dialect into the same facts with the
+// TiDB parser. Its own scanner decides what is a comment and what is code
+// (executable comments /*! */ and /*M! */ are code; a comment that runs on
+// some servers and not others is read both ways and refused unless the
+// stricter reading wins), hand grammars cover what TiDB lacks, and what the
+// server could read differently is a ParseError. See the doc comment of
+// [MySQL]; its corpus is testdata/mysql/ (go test -run MySQL -update).
+//
 //go:generate go test -run TestPGBuiltins -update .
 package sqlclass
