@@ -280,22 +280,10 @@ func (h *handler) listSessions(w http.ResponseWriter, r *http.Request, a *access
 }
 
 func (h *handler) killSession(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
-	if err := requireAdmin(a, "kill sessions"); err != nil {
-		return err
-	}
 	id := r.PathValue("id")
-	s := h.Gateway.Session(id)
-	if s == nil {
-		if _, err := h.Store.GetSession(r.Context(), id); err != nil {
-			return err
-		}
-		return airlock.Errorf(airlock.ECONFLICT, "session %s has already ended", id)
-	}
-	if err := h.Audit.Record(r.Context(), &airlock.Event{Type: airlock.EventSession, Action: "killed", User: s.User().Name,
-		Database: s.Database().Name, SessionID: id, Actor: a.User.Name}); err != nil {
+	if err := h.Gateway.KillSession(r.Context(), a, id); err != nil {
 		return err
 	}
-	s.End("killed by " + a.User.Name)
 	writeJSON(w, 200, map[string]string{"id": id, "state": "ended"})
 	return nil
 }

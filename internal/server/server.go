@@ -30,6 +30,7 @@ import (
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
 	"airlock/internal/store/sqlite"
+	"airlock/internal/web"
 )
 
 // Options tune a Server beyond its config.
@@ -146,7 +147,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	}
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
-		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres()},
+		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}},
 		Logger:      log, Now: o.Now,
 	})
@@ -189,7 +190,13 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}
 		s.HTTPAddr = ln.Addr()
 		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now})
-		s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		// Web console (internal/web): the API keeps /api/ and /healthz,
+		// the console serves everything else.
+		mux := http.NewServeMux()
+		mux.Handle("/api/", h)
+		mux.Handle("/healthz", h)
+		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
+		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
