@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,16 +42,22 @@ SELECT 1/0;
 SELECT 'still here';
 SHOW transaction_read_only;
 SELECT repeat('x', 100000) = repeat('x', 100000) AS large;
+LISTEN psql_channel;
+\! psql -X -q -h 127.0.0.1 -U postgres -d %s -c "NOTIFY psql_channel, 'hello psql'"
+SELECT 'after notify';
 `
-		direct := psql(t, "127.0.0.1", "5432", testenv.RoleRO, "", db.Name, script)
-		via := psql(t, a.Host(), a.Port(), "alice", tok, "app", script)
+		script = fmt.Sprintf(script, db.Name)
+		pid := regexp.MustCompile(`server process with PID \d+`)
+		direct := pid.ReplaceAllString(psql(t, "127.0.0.1", "5432", testenv.RoleRO, "", db.Name, script), "PID")
+		via := pid.ReplaceAllString(psql(t, a.Host(), a.Port(), "alice", tok, "app", script), "PID")
 		// The read session is read-only upstream too; a direct
 		// connection of the read role is not.
 		direct = strings.Replace(direct, " transaction_read_only \n-----------------------\n off\n", " transaction_read_only \n-----------------------\n on\n", 1)
 		if direct != via {
 			t.Fatalf("psql output differs\n--- direct\n%s\n--- airlock\n%s", direct, via)
 		}
-		if !strings.Contains(via, "cheese 'brie'") || !strings.Contains(via, "division by zero") {
+		if !strings.Contains(via, "cheese 'brie'") || !strings.Contains(via, "division by zero") ||
+			!strings.Contains(via, `Asynchronous notification "psql_channel" with payload "hello psql" received`) {
 			t.Fatalf("unexpected output:\n%s", via)
 		}
 	})
@@ -111,15 +118,17 @@ SELECT repeat('x', 100000) = repeat('x', 100000) AS large;
 	})
 
 	t.Run("jdbc", func(t *testing.T) {
+		notify := fmt.Sprintf("NOTIFY_URL=jdbc:postgresql://127.0.0.1:5432/%s?sslmode=disable", db.Name)
 		java := func(url, user, pass string) string {
-			return run(t, 120*time.Second, "", nil, "java", "-cp", "/usr/share/java/postgresql.jar", testdata("JdbcProbe.java"), url, user, pass, "read")
+			return run(t, 120*time.Second, "", []string{notify}, "java", "-cp", "/usr/share/java/postgresql.jar", testdata("JdbcProbe.java"), url, user, pass, "read")
 		}
 		direct := java(fmt.Sprintf("jdbc:postgresql://127.0.0.1:5432/%s?sslmode=disable", db.Name), testenv.RoleRO, "x")
 		via := java(fmt.Sprintf("jdbc:postgresql://%s/app?sslmode=disable", a.PostgresAddr), "alice", tok)
 		if direct != via {
 			t.Fatalf("JDBC output differs\n--- direct\n%s\n--- airlock\n%s", direct, via)
 		}
-		if !strings.Contains(via, "fetch 1 2 3 4 5") || !strings.Contains(via, "column note jsonb") {
+		if !strings.Contains(via, "fetch 1 2 3 4 5") || !strings.Contains(via, "column note jsonb") ||
+			!strings.Contains(via, "notify jdbc_channel from jdbc") || !strings.Contains(via, "copy\n1\tapple\n") {
 			t.Fatalf("unexpected output:\n%s", via)
 		}
 	})

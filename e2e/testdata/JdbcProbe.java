@@ -3,8 +3,11 @@ import java.util.*;
 
 /** Reads and tries writes through JDBC; prints results in a stable form. */
 public class JdbcProbe {
+    static String notifyURL;
+
     public static void main(String[] args) throws Exception {
         String url = args[0], user = args[1], pass = args[2], mode = args[3];
+        notifyURL = System.getenv("NOTIFY_URL");
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", pass);
@@ -45,6 +48,28 @@ public class JdbcProbe {
         }
         c.commit();
         c.setAutoCommit(true);
+        org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
+        java.io.StringWriter out = new java.io.StringWriter();
+        try {
+            pg.getCopyAPI().copyOut("COPY (SELECT id, name FROM items ORDER BY id) TO STDOUT", out);
+        } catch (java.io.IOException e) {
+            throw new SQLException(e);
+        }
+        System.out.print("copy\n" + out);
+        try (Statement s = c.createStatement()) {
+            s.execute("LISTEN jdbc_channel");
+        }
+        if (notifyURL != null) {
+            try (Connection n = DriverManager.getConnection(notifyURL, "postgres", "");
+                 Statement s = n.createStatement()) {
+                s.execute("NOTIFY jdbc_channel, 'from jdbc'");
+            }
+            org.postgresql.PGNotification[] got = null;
+            for (int i = 0; i < 50 && (got == null || got.length == 0); i++) {
+                got = pg.getNotifications(100);
+            }
+            System.out.println("notify " + (got == null || got.length == 0 ? "none" : got[0].getName() + " " + got[0].getParameter()));
+        }
         DatabaseMetaData md = c.getMetaData();
         try (ResultSet r = md.getTables(null, "public", "%", new String[]{"TABLE"})) {
             while (r.next()) System.out.println("table " + r.getString("TABLE_NAME"));
