@@ -45,6 +45,7 @@ INSERT INTO customers (name, email) SELECT 'customer ' || g, 'c' || g || '@examp
 GRANT CONNECT ON DATABASE airlock_demo TO airlock_demo_ro, airlock_demo_rw;
 GRANT USAGE ON SCHEMA public TO airlock_demo_ro, airlock_demo_rw;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO airlock_demo_ro;
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO airlock_demo_ro;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO airlock_demo_rw;
 GRANT SELECT ON ledger TO airlock_demo_rw;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO airlock_demo_rw;
