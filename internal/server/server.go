@@ -24,6 +24,7 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
 	"airlock/internal/pgadmin"
 	"airlock/internal/pgwire"
@@ -64,6 +65,8 @@ type Server struct {
 	PostgresAddr net.Addr // nil when the listener is off
 	HTTPAddr     net.Addr
 
+	my        *mysqlwire.Server
+	MySQLAddr net.Addr // nil when the listener is off
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -183,6 +186,22 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}()
 		log.Info("listening for PostgreSQL clients", "addr", ln.Addr().String())
 	}
+	if addr := cfg.Listen.MySQL.Address; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen mysql: %w", err)
+		}
+		s.MySQLAddr = ln.Addr()
+		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql")})
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.my.Serve(ln); err != nil {
+				log.Error("mysql listener stopped", "err", err)
+			}
+		}()
+		log.Info("listening for MySQL clients", "addr", ln.Addr().String())
+	}
 	if addr := cfg.Listen.HTTP; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -270,6 +289,9 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) error {
 		if s.pg != nil {
 			s.pg.StopAccepting()
 		}
+		if s.my != nil {
+			s.my.StopAccepting()
+		}
 		idle := s.Gateway.Drain()
 		t := time.NewTimer(grace)
 		select {
@@ -284,6 +306,11 @@ func (s *Server) Shutdown(ctx context.Context, grace time.Duration) error {
 		if s.pg != nil {
 			wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			s.pg.Wait(wctx)
+			cancel()
+		}
+		if s.my != nil {
+			wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.my.Wait(wctx)
 			cancel()
 		}
 		if s.http != nil {

@@ -185,7 +185,10 @@ type Options struct {
 	Users, Policies string
 	// LogLevel of the server: debug by default.
 	LogLevel string
-	Now      func() time.Time
+	// Listen is the YAML of the listen map; default: PostgreSQL and
+	// HTTP on port 0 (StartMySQL adds MySQL).
+	Listen string
+	Now    func() time.Time
 }
 
 // DefaultUsers: alice (eng, standing read), bob (sre, approver), carol
@@ -234,7 +237,11 @@ func Start(t testing.TB, db *DB, o Options) *Airlock {
 	if level == "" {
 		level = "debug"
 	}
-	yaml := fmt.Sprintf("listen: {postgres: \"127.0.0.1:0\", http: \"127.0.0.1:0\"}\nlog: {level: %s}\n%s%s%s%s", level, users, dbs, pols, o.Extra)
+	listen := o.Listen
+	if listen == "" {
+		listen = `{postgres: "127.0.0.1:0", http: "127.0.0.1:0"}`
+	}
+	yaml := fmt.Sprintf("listen: %s\nlog: {level: %s}\n%s%s%s%s", listen, level, users, dbs, pols, o.Extra)
 	path := filepath.Join(dir, "airlock.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

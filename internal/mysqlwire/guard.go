@@ -1,0 +1,365 @@
+package mysqlwire
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"airlock"
+	"airlock/internal/gateway"
+)
+
+// Guarded writes.
+//
+// A write the gateway marks guarded runs so that the rows it really
+// changed are known before it can commit. Between client commands airlock
+// runs, as its own statements,
+//
+//	START TRANSACTION                  (autocommit on, no transaction open:
+//	                                    the transaction is airlock's)
+//	SAVEPOINT airlock_guard            (inside the client's transaction)
+//	SHOW SESSION STATUS WHERE Variable_name IN
+//	    ('Handler_write', 'Handler_update', 'Handler_delete')
+//
+// then forwards the client's command with its answer held back, and reads
+// the counters again. The difference counts every row the statement (and
+// the triggers it fired) asked a storage engine to insert, update or
+// delete, in every table; internal temporary tables have their own
+// counters (Handler_tmp_*) on MariaDB and are not counted. It counts rows
+// an UPDATE matched even when the new values equal the old ones, and an
+// INSERT's attempts that hit a duplicate key: it errs on the high side.
+// InnoDB's foreign-key cascades bypass the handler counters, so a
+// guarded UPDATE or DELETE (or REPLACE) of a table that cascading foreign
+// keys reference is denied before it runs.
+//
+// Over the limit, airlock rolls back to the savepoint (the client's
+// transaction goes on) or rolls back its own transaction, and answers the
+// denial. Under it, the savepoint is released, or airlock's transaction is
+// committed once the statement's audit event is durable, and the held
+// answer is relayed (with the in-transaction flag of airlock's own
+// transaction cleared). airlock's statements change what ROW_COUNT(),
+// FOUND_ROWS() and SHOW WARNINGS report afterwards; the answer itself
+// (affected rows, warning count) is the statement's.
+//
+// Before any write is forwarded, the storage engines of the tables it
+// writes are read from information_schema (once per table and session):
+// a write to a table of a non-transactional engine (MyISAM, Aria,
+// MEMORY...) is denied, since it could not be rolled back.
+
+const (
+	changedRows = "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_write', 'Handler_update', 'Handler_delete')"
+	// holdMax bounds what airlock holds back of a guarded statement's
+	// answer (RETURNING rows); beyond it the statement is denied.
+	holdMax = 32 << 20
+)
+
+// transactionalEngines can roll a statement back.
+var transactionalEngines = []string{"INNODB", "XTRADB", "ROCKSDB", "TOKUDB", "NDBCLUSTER", "NDB"}
+
+// tableInfo is what airlock knows of a table written to.
+type tableInfo struct {
+	engine    string // upper case; "" for a view
+	view      bool
+	cascading bool // a foreign key with a cascading action references it
+}
+
+// checkWrites checks the tables an allowed check writes: it returns the
+// denial when one cannot be written safely.
+func (c *conn) checkWrites(ch *gateway.Check) (*airlock.Decision, error) {
+	var want []string
+	for i := range ch.Stmts {
+		st := &ch.Stmts[i]
+		if st.Level < airlock.LevelWrite || !rowWriting(st) {
+			continue
+		}
+		for _, t := range st.WriteTables {
+			if _, ok := c.tables[t]; !ok && !slices.Contains(want, t) {
+				want = append(want, t)
+			}
+		}
+	}
+	if len(want) > 0 {
+		if err := c.loadTables(want); err != nil {
+			var se *sqlError
+			if !errors.As(err, &se) {
+				return nil, err
+			}
+			d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
+				Reason: "airlock could not read the storage engine of the tables this writes: " + se.Message}
+			return &d, nil
+		}
+	}
+	for i := range ch.Stmts {
+		st := &ch.Stmts[i]
+		if st.Level < airlock.LevelWrite || !rowWriting(st) {
+			continue
+		}
+		for _, t := range st.WriteTables {
+			info, ok := c.tables[t]
+			switch {
+			case !ok:
+				// Not a base table or view of the database (a temporary
+				// table, or none): the server answers for it.
+			case info.view:
+				d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
+					Reason: fmt.Sprintf("%s is a view; airlock cannot tell which tables and storage engines a write through it reaches; write to the tables themselves", t)}
+				return &d, nil
+			case !slices.Contains(transactionalEngines, info.engine):
+				d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
+					Reason: fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.engine)}
+				return &d, nil
+			case info.cascading && ch.Guard != nil && cascades(st):
+				d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
+					Reason: fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)}
+				return &d, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// rowWriting reports whether a statement changes rows of the tables it
+// names (DDL has its own rules; LOCK TABLES and SELECT ... FOR UPDATE only
+// lock).
+func rowWriting(st *airlock.Statement) bool {
+	switch st.Kind {
+	case airlock.KindInsert, airlock.KindUpdate, airlock.KindDelete, airlock.KindMerge, airlock.KindCopyFrom:
+		return len(st.WriteTables) > 0
+	}
+	return false
+}
+
+// cascades reports whether a statement may fire a foreign key's
+// cascading action on the tables it writes.
+func cascades(st *airlock.Statement) bool {
+	return st.Kind == airlock.KindUpdate || st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge ||
+		strings.HasPrefix(st.Command, "REPLACE") || strings.Contains(st.Command, "DUPLICATE")
+}
+
+// loadTables reads the engine and cascading foreign keys of tables
+// (schema-qualified) into the session's cache.
+func (c *conn) loadTables(tables []string) error {
+	var conds []string
+	for _, t := range tables {
+		schema, name, ok := strings.Cut(t, ".")
+		if !ok {
+			schema, name = c.sess.Database().Database, t
+		}
+		conds = append(conds, fmt.Sprintf("(t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s)", quoteLiteral(schema), quoteLiteral(name)))
+	}
+	q := `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, IFNULL(t.ENGINE, ''), t.TABLE_TYPE,
+ (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
+   WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
+     AND (r.DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR r.UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')))
+ FROM information_schema.TABLES t WHERE ` + strings.Join(conds, " OR ")
+	r, err := c.internal(q)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		schema, name, ok := strings.Cut(t, ".")
+		if !ok {
+			schema, name = c.sess.Database().Database, t
+		}
+		for _, row := range r.rows {
+			// information_schema compares names without case; so does
+			// this, and the strictest matching table wins.
+			if len(row) != 5 || !strings.EqualFold(row[0], schema) || !strings.EqualFold(row[1], name) {
+				continue
+			}
+			info := tableInfo{engine: strings.ToUpper(row[2]), view: row[3] == "VIEW", cascading: row[4] != "0"}
+			if old, ok := c.tables[t]; ok {
+				info.view = info.view || old.view
+				info.cascading = info.cascading || old.cascading
+				if slices.Contains(transactionalEngines, info.engine) {
+					info.engine = old.engine
+				}
+			}
+			c.tables[t] = info
+		}
+	}
+	return nil
+}
+
+// held is a guarded statement's answer, held back.
+type held struct {
+	buf      []byte
+	pieces   []piece
+	overflow bool
+	failed   *sqlError // the statement failed
+	outs     []gateway.Outcome
+	tracker  *tracker
+}
+
+// piece is one physical packet of a held answer.
+type piece struct {
+	off, n   int
+	statusAt int // offset of status flags in an OK or EOF packet, or -1
+}
+
+func (h *held) add(p []byte, statusAt int) {
+	for len(p) >= maxPayload {
+		h.addPiece(p[:maxPayload], -1)
+		p = p[maxPayload:]
+	}
+	h.addPiece(p, statusAt)
+}
+
+func (h *held) addPiece(p []byte, statusAt int) {
+	if p[0] == hdrERR && len(p) < maxPayload {
+		// The error is always relayed; what came before it is not
+		// needed when it cannot be kept.
+		if h.overflow {
+			h.buf, h.pieces = h.buf[:0], h.pieces[:0]
+		}
+	} else if h.overflow || len(h.buf)+len(p) > holdMax {
+		h.overflow = true
+		h.buf, h.pieces = nil, nil
+		return
+	}
+	h.pieces = append(h.pieces, piece{off: len(h.buf), n: len(p), statusAt: statusAt})
+	h.buf = append(h.buf, p...)
+}
+
+// send relays the held answer; ownTxn clears the in-transaction flag of
+// airlock's own transaction from its status flags.
+func (c *conn) sendHeld(h *held, ownTxn bool) {
+	for _, pc := range h.pieces {
+		b := h.buf[pc.off : pc.off+pc.n]
+		if ownTxn && pc.statusAt >= 0 && pc.statusAt+2 <= len(b) {
+			b[pc.statusAt] &^= byte(statusInTrans)
+		}
+		writeHeader(c.cw, pc.n, c.cseq)
+		c.cseq++
+		c.cw.Write(b)
+	}
+}
+
+// counters reads the handler counters of the session.
+func (c *conn) counters() (int64, error) {
+	r, err := c.internal(changedRows)
+	if err != nil {
+		return 0, fmt.Errorf("read row counters: %w", err)
+	}
+	if len(r.rows) != 3 {
+		return 0, errors.New("read row counters: unexpected answer")
+	}
+	var n int64
+	for _, row := range r.rows {
+		v, err := strconv.ParseInt(row[len(row)-1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read row counters: %w", err)
+		}
+		n += v
+	}
+	return n, nil
+}
+
+// runGuarded runs an allowed COM_QUERY or COM_STMT_EXECUTE guarded (see
+// above).
+func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
+	owned := c.up.status&statusInTrans == 0 && c.up.status&statusAutocommit != 0
+	if owned && c.state.tableLocks {
+		// START TRANSACTION would release the client's table locks.
+		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
+			Reason: "under LOCK TABLES in autocommit mode airlock cannot run a write in a transaction to count its rows; SET autocommit = 0 first (and COMMIT before UNLOCK TABLES)"}
+		c.sess.Deny(ch.Text, d)
+		c.sendDenied(d)
+		return nil
+	}
+	open, undo := "SAVEPOINT airlock_guard", []string{"ROLLBACK TO SAVEPOINT airlock_guard", "RELEASE SAVEPOINT airlock_guard"}
+	if owned {
+		open, undo = "START TRANSACTION", []string{"ROLLBACK"}
+	}
+	if _, err := c.internal(open); err != nil {
+		return c.guardFailed(ch, err, nil)
+	}
+	before, err := c.counters()
+	if err != nil {
+		return c.guardFailed(ch, err, undo)
+	}
+	if err := c.forward(p); err != nil {
+		return err
+	}
+	h := &held{}
+	if err := c.response(ch, h); err != nil {
+		return err
+	}
+	// A statement that failed undid itself, but in a multi-statement
+	// query the ones before it stand: they are counted and committed as
+	// autocommit would have.
+	after, err := c.counters()
+	if err != nil {
+		return c.guardFailed(ch, err, undo)
+	}
+	deny := c.sess.RowsChanged(ch, after-before)
+	if deny == nil && h.overflow {
+		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
+			Reason: fmt.Sprintf("its answer is larger than the %d MiB airlock holds back while it counts the rows changed; the statement was rolled back", holdMax>>20)}
+		c.sess.Deny(ch.Text, d)
+		deny = &d
+	}
+	if deny != nil {
+		if err := c.undo(undo); err != nil {
+			return err
+		}
+		c.sendDenied(*deny)
+		return nil
+	}
+	h.tracker.flush()
+	if !owned {
+		// A failed statement may have ended the transaction (a
+		// deadlock rolls it back): then there is no savepoint left.
+		if _, err := c.internal("RELEASE SAVEPOINT airlock_guard"); err != nil && h.failed == nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+		c.sendHeld(h, false)
+		return nil
+	}
+	if err := c.sess.SyncAudit(); err != nil {
+		if err := c.undo(undo); err != nil {
+			return err
+		}
+		c.sendERR(erSpecificAccess, "42000", "airlock: denied: audit: the audit log cannot record this write; it was rolled back, try again shortly")
+		return nil
+	}
+	if _, err := c.internal("COMMIT"); err != nil {
+		var se *sqlError
+		if !errors.As(err, &se) {
+			return err
+		}
+		c.sendERR(se.Code, se.State, se.Message)
+		return nil
+	}
+	c.sendHeld(h, true)
+	return nil
+}
+
+// undo rolls back what a guarded statement did.
+func (c *conn) undo(stmts []string) error {
+	for _, s := range stmts {
+		if _, err := c.internal(s); err != nil {
+			return fmt.Errorf("roll back a guarded write: %w", err)
+		}
+	}
+	return nil
+}
+
+// guardFailed answers a guarded check that airlock could not run as it
+// must: what it did is undone, and the statement is reported as not run.
+func (c *conn) guardFailed(ch *gateway.Check, err error, undo []string) error {
+	var se *sqlError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if err := c.undo(undo); err != nil {
+		return err
+	}
+	for i := range ch.Stmts {
+		c.sess.Done(ch, i, gateway.Outcome{NotRun: true})
+	}
+	c.sendERR(se.Code, se.State, se.Message)
+	return nil
+}

@@ -1,0 +1,412 @@
+package mysqlwire
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"airlock"
+	"airlock/internal/gateway"
+)
+
+// command handles one client command: decide, then forward or deny.
+func (c *conn) command(p []byte) error {
+	switch p[0] {
+	case comQuit:
+		return errQuit
+	case comQuery:
+		return c.query(p)
+	case comPing:
+		return c.simple(p)
+	case comInitDB:
+		return c.initDB(p)
+	case comFieldList:
+		return c.fieldList(p)
+	case comStatistics:
+		return c.statistics(p)
+	case comStmtPrepare:
+		return c.prepare(p)
+	case comStmtExecute:
+		return c.execute(p)
+	case comStmtSendLongData:
+		return c.longData(p)
+	case comStmtClose:
+		return c.closeStmt(p)
+	case comStmtReset:
+		return c.resetStmt(p)
+	case comStmtFetch:
+		return c.fetch(p)
+	case comSetOption:
+		return c.setOption(p)
+	case comResetConnection:
+		return c.resetConnection(p)
+	case comChangeUser:
+		c.sendERR(erNotSupported, "42000", "airlock: COM_CHANGE_USER is not supported; connect again as the other user with their token")
+		c.flush()
+		return errQuit
+	}
+	name, ok := commandNames[p[0]]
+	if !ok {
+		c.sendERR(erUnknownCom, "08S01", "Unknown command")
+		return nil
+	}
+	d := airlock.Decision{Rule: airlock.RuleLevel, Need: airlock.LevelAdmin,
+		Reason: name + " acts on the server, and airlock does not relay it; use SQL statements"}
+	c.sess.Deny(name, d)
+	c.sendDenied(d)
+	return nil
+}
+
+// query handles COM_QUERY.
+func (c *conn) query(p []byte) error {
+	text := string(p[1:])
+	if done, err := c.killQuery(text); done {
+		return err
+	}
+	ch := c.sess.Check(c.ctx, text)
+	if !ch.Decision.Allowed {
+		c.sendDenied(ch.Decision)
+		return nil
+	}
+	if d := c.checkUse(ch); d != nil {
+		c.abandon(ch, *d)
+		return nil
+	}
+	if d, err := c.checkWrites(ch); err != nil {
+		return err
+	} else if d != nil {
+		c.abandon(ch, *d)
+		return nil
+	}
+	if ch.Guard != nil {
+		return c.runGuarded(p, ch)
+	}
+	if err := c.forward(p); err != nil {
+		return err
+	}
+	return c.response(ch, nil)
+}
+
+// checkUse denies USE of any schema but the database's own: airlock
+// resolves unqualified table names in that schema.
+func (c *conn) checkUse(ch *gateway.Check) *airlock.Decision {
+	db := c.sess.Database()
+	for _, st := range ch.Stmts {
+		if st.Command == "USE" && st.Name != db.Database {
+			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
+				Reason: fmt.Sprintf("this session may only use schema %s of database %s", quoteIdent(db.Database), db.Name)}
+		}
+	}
+	return nil
+}
+
+// abandon denies an allowed check after all (a write airlock cannot let
+// run): statements that were audited as started are recorded as not run.
+func (c *conn) abandon(ch *gateway.Check, d airlock.Decision) {
+	if ch.Guard == nil {
+		for i := range ch.Stmts {
+			if ch.Stmts[i].Level >= airlock.LevelWrite {
+				c.sess.Done(ch, i, gateway.Outcome{NotRun: true})
+			}
+		}
+	}
+	c.sess.Deny(ch.Text, d)
+	c.sendDenied(d)
+}
+
+// simple forwards a command whose answer is one packet.
+func (c *conn) simple(p []byte) error {
+	if err := c.forward(p); err != nil {
+		return err
+	}
+	_, err := c.relayOne()
+	return err
+}
+
+// relayOne relays one packet of the upstream's answer and follows the
+// status of OK and EOF packets.
+func (c *conn) relayOne() ([]byte, error) {
+	q, err := c.upNext()
+	if err != nil {
+		return nil, err
+	}
+	if len(q) > 0 && (q[0] == hdrOK || (q[0] == hdrEOF && len(q) < 9)) {
+		if ok, err := parseEnd(q, q[0] == hdrOK || c.up.caps&capDeprecateEOF != 0); err == nil {
+			c.up.status = ok.status
+		}
+	}
+	c.emit(nil, q, -1)
+	return q, nil
+}
+
+// upNext reads one whole packet of the upstream's answer.
+func (c *conn) upNext() ([]byte, error) {
+	if c.ended() {
+		// What follows (the end of a statement airlock just killed) is
+		// not for the client: it gets the reason.
+		return nil, errEnded
+	}
+	p, _, err := c.up.r.next(c.up.maxPacket + 64<<10)
+	if err != nil || c.ended() {
+		return nil, c.upstreamErr(err)
+	}
+	if len(p) == 0 {
+		return nil, c.upstreamErr(errMalformed)
+	}
+	return p, nil
+}
+
+// emit sends a packet of the answer to the client, or holds it back.
+func (c *conn) emit(h *held, p []byte, statusAt int) {
+	if h != nil {
+		h.add(p, statusAt)
+		return
+	}
+	writePacket(c.cw, &c.cseq, p)
+}
+
+// tracker follows the results of an answer to audit each statement.
+type tracker struct {
+	c    *conn
+	ch   *gateway.Check
+	idx  int
+	rows int64 // rows returned so far by the CALL running
+	// outs, when hold is set, collects the outcomes instead of
+	// recording them (a guarded statement is audited once counted).
+	hold bool
+	outs []gateway.Outcome
+}
+
+func (t *tracker) stmt() *airlock.Statement {
+	if t.ch == nil || t.idx >= len(t.ch.Stmts) {
+		return nil
+	}
+	return &t.ch.Stmts[t.idx]
+}
+
+func (t *tracker) done(out gateway.Outcome) {
+	if t.stmt() == nil {
+		if t.ch != nil && len(t.ch.Stmts) > 0 {
+			t.c.log.Warn("the upstream answered more results than airlock classified statements", "statements", len(t.ch.Stmts))
+		}
+		t.idx++
+		return
+	}
+	if t.hold {
+		t.outs = append(t.outs, out)
+	} else {
+		t.c.statementDone(t.ch, t.idx, out)
+	}
+	t.idx++
+	t.rows = 0
+}
+
+// resultSet records a result set of rows; a CALL's result sets belong to
+// it until its final OK.
+func (t *tracker) resultSet(rows int64) {
+	if st := t.stmt(); st != nil && st.Kind == airlock.KindCall {
+		t.rows += rows
+		return
+	}
+	t.done(gateway.Outcome{Rows: rows})
+}
+
+func (t *tracker) ok(affected int64) {
+	if st := t.stmt(); st != nil && st.Kind == airlock.KindCall && t.rows > 0 {
+		affected = t.rows
+	}
+	t.done(gateway.Outcome{Rows: affected})
+}
+
+// fail records an error: the statements after it did not run.
+func (t *tracker) fail(e *sqlError) {
+	t.done(gateway.Outcome{Err: fmt.Sprintf("%d (%s): %s", e.Code, e.State, e.Message)})
+	t.rest()
+}
+
+func (t *tracker) rest() {
+	for t.stmt() != nil {
+		t.done(gateway.Outcome{NotRun: true})
+	}
+}
+
+// flush records held outcomes.
+func (t *tracker) flush() {
+	for i, out := range t.outs {
+		t.c.statementDone(t.ch, i, out)
+	}
+	t.outs = nil
+}
+
+// response relays (or, with h, holds back) the answer to a command that
+// runs statements (COM_QUERY, COM_STMT_EXECUTE): for each result an OK,
+// an ERR, or a result set whose rows stream through.
+func (c *conn) response(ch *gateway.Check, h *held) error {
+	t := &tracker{c: c, ch: ch, hold: h != nil}
+	err := c.results(t, h)
+	if h != nil {
+		h.outs = t.outs
+		h.tracker = t
+	}
+	return err
+}
+
+func (c *conn) results(t *tracker, h *held) error {
+	deprecate := c.up.caps&capDeprecateEOF != 0
+	for {
+		p, err := c.upNext()
+		if err != nil {
+			return err
+		}
+		switch p[0] {
+		case hdrOK:
+			ok, err := parseOK(p)
+			if err != nil {
+				return c.upstreamErr(err)
+			}
+			c.up.status = ok.status
+			c.emit(h, p, ok.statusAt)
+			t.ok(int64(ok.affected))
+			if ok.status&statusMoreResults == 0 {
+				t.rest()
+				return nil
+			}
+			continue
+		case hdrERR:
+			e := parseERR(p)
+			c.emit(h, p, -1)
+			if h != nil {
+				h.failed = e
+			}
+			t.fail(e)
+			return nil
+		case hdrLocalInfile:
+			return errors.New("upstream: the server asked for a local file, which airlock never sends")
+		}
+		ncols, n := readLenenc(p)
+		if n == 0 || ncols == 0 {
+			return c.upstreamErr(errMalformed)
+		}
+		c.emit(h, p, -1)
+		for range ncols {
+			if p, err = c.upNext(); err != nil {
+				return err
+			}
+			c.emit(h, p, -1)
+		}
+		if !deprecate {
+			if p, err = c.upNext(); err != nil {
+				return err
+			}
+			end, err := parseEnd(p, false)
+			if err != nil {
+				return c.upstreamErr(err)
+			}
+			c.up.status = end.status
+			c.emit(h, p, end.statusAt)
+			if end.status&statusCursorExists != 0 {
+				// A cursor was opened: rows come with COM_STMT_FETCH.
+				t.resultSet(0)
+				t.rest()
+				return nil
+			}
+		}
+		rows, end, e, err := c.rows(h)
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			if h != nil {
+				h.failed = e
+			}
+			t.fail(e)
+			return nil
+		}
+		t.resultSet(rows)
+		if end.status&statusMoreResults == 0 {
+			t.rest()
+			return nil
+		}
+	}
+}
+
+// rows relays (or holds back) rows up to the end of a result set and
+// returns how many there were and the end packet, or the error that ended
+// the result set. Rows stream through without being held whole.
+func (c *conn) rows(h *held) (int64, okInfo, *sqlError, error) {
+	deprecate := c.up.caps&capDeprecateEOF != 0
+	var n int64
+	cont := false
+	for {
+		if c.ended() {
+			return 0, okInfo{}, nil, errEnded
+		}
+		size, _, err := c.up.r.header()
+		if err != nil {
+			return 0, okInfo{}, nil, c.upstreamErr(err)
+		}
+		if !cont && size > 0 {
+			b, err := c.up.r.peekByte()
+			if err != nil {
+				return 0, okInfo{}, nil, c.upstreamErr(err)
+			}
+			if b == hdrERR || isEOFPacket(b, size) {
+				body, err := c.up.r.body(size)
+				if err != nil {
+					return 0, okInfo{}, nil, c.upstreamErr(err)
+				}
+				if b == hdrERR {
+					e := parseERR(body)
+					c.emit(h, body, -1)
+					return n, okInfo{}, e, nil
+				}
+				end, err := parseEnd(body, deprecate)
+				if err != nil {
+					return 0, okInfo{}, nil, c.upstreamErr(err)
+				}
+				c.up.status = end.status
+				c.emit(h, body, end.statusAt)
+				return n, end, nil, nil
+			}
+		}
+		if h != nil {
+			body, err := c.up.r.body(size)
+			if err != nil {
+				return 0, okInfo{}, nil, c.upstreamErr(err)
+			}
+			h.addPiece(body, -1)
+		} else {
+			writeHeader(c.cw, size, c.cseq)
+			c.cseq++
+			c.midWrite = true
+			if err := c.up.r.relay(c.cw, size); err != nil {
+				return 0, okInfo{}, nil, c.upstreamErr(err)
+			}
+			c.midWrite = false
+		}
+		cont = size == maxPayload
+		if !cont {
+			n++
+		}
+	}
+}
+
+// statementDone records a statement's outcome and follows what it
+// changed in the session.
+func (c *conn) statementDone(ch *gateway.Check, i int, out gateway.Outcome) {
+	c.sess.Done(ch, i, out)
+	if out.Err != "" || out.NotRun {
+		return
+	}
+	c.state.follow(&ch.Stmts[i])
+	if pinnedSettings[ch.Stmts[i].Setting] {
+		c.checkPins = true
+	}
+	switch ch.Stmts[i].Kind {
+	case airlock.KindDDL, airlock.KindDrop, airlock.KindTruncate:
+		clear(c.tables) // engines and foreign keys may have changed
+	}
+}
+
+// quoteIdent quotes a name with backquotes.
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
