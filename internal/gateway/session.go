@@ -447,7 +447,7 @@ func (s *Session) applyEffects(c *Check, st *airlock.Statement) {
 	switch st.Command {
 	case "PREPARE":
 		s.prepared[st.Name] = c.prepares[st.Name]
-	case "DEALLOCATE":
+	case "DEALLOCATE", "DEALLOCATE PREPARE":
 		delete(s.prepared, st.Name)
 	case "DEALLOCATE ALL", "DISCARD ALL":
 		clear(s.prepared)

@@ -260,6 +260,10 @@ func myExprValue(e ast.ExprNode) (value string, known, null, reset bool) {
 		return "", false, false, false
 	case *ast.DefaultExpr:
 		return "", true, false, true
+	case ast.ParamMarkerExpr:
+		// A prepared statement's parameter: its value is not known when
+		// the statement is decided (it must not read as NULL).
+		return "?", false, false, false
 	case *ast.ColumnNameExpr:
 		if x.Name.Table.O == "" {
 			return x.Name.Name.O, true, false, false
