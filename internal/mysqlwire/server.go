@@ -100,7 +100,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -108,6 +107,7 @@ import (
 
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/listen"
 )
 
 // Options configure a Server.
@@ -140,11 +140,9 @@ type Server struct {
 	keyErr  error
 
 	mu      sync.Mutex
-	lns     []net.Listener
 	conns   map[uint32]*conn // by connection id
 	version string           // announced server version
-	closing bool
-	wg      sync.WaitGroup
+	acc     listen.Acceptor
 }
 
 // NewServer returns a server.
@@ -160,61 +158,14 @@ func NewServer(o Options) *Server {
 
 // Serve accepts connections on ln until StopAccepting.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
-		return net.ErrClosed
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			newConn(s, nc).serve()
-		}()
-	}
+	return s.acc.Serve(ln, func(nc net.Conn) { newConn(s, nc).serve() })
 }
 
 // StopAccepting closes the listeners; established sessions go on.
-func (s *Server) StopAccepting() {
-	s.mu.Lock()
-	s.closing = true
-	lns := s.lns
-	s.lns = nil
-	s.mu.Unlock()
-	for _, ln := range lns {
-		ln.Close()
-	}
-}
+func (s *Server) StopAccepting() { s.acc.StopAccepting() }
 
 // Wait blocks until every connection goroutine returned, or ctx is done.
-func (s *Server) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Server) Wait(ctx context.Context) error { return s.acc.Wait(ctx) }
 
 // register gives c a connection id no live connection has.
 func (s *Server) register(c *conn) {

@@ -68,13 +68,13 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	"airlock/internal/gateway"
+	"airlock/internal/listen"
 )
 
 // Options configure a Server.
@@ -100,12 +100,10 @@ type Server struct {
 	marker  string // name of the statement that denial markers describe
 	fakeKey []byte // keys fake SCRAM salts of unknown users
 
-	mu      sync.Mutex
-	lns     []net.Listener
-	conns   map[*conn]struct{}
-	keys    map[uint32]*conn
-	closing bool
-	wg      sync.WaitGroup
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	keys  map[uint32]*conn
+	acc   listen.Acceptor
 }
 
 // NewServer returns a server.
@@ -133,64 +131,16 @@ func NewServer(o Options) *Server {
 // clients may not use statement names that start with it.
 const denyPrefix = "airlock_denied_"
 
-// Serve accepts connections on ln until Shutdown.
+// Serve accepts connections on ln until StopAccepting.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
-		return net.ErrClosed
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			c := newConn(s, nc)
-			c.serve()
-		}()
-	}
+	return s.acc.Serve(ln, func(nc net.Conn) { newConn(s, nc).serve() })
 }
 
 // StopAccepting closes the listeners; established sessions go on.
-func (s *Server) StopAccepting() {
-	s.mu.Lock()
-	s.closing = true
-	lns := s.lns
-	s.lns = nil
-	s.mu.Unlock()
-	for _, ln := range lns {
-		ln.Close()
-	}
-}
+func (s *Server) StopAccepting() { s.acc.StopAccepting() }
 
 // Wait blocks until every connection goroutine returned, or ctx is done.
-func (s *Server) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Server) Wait(ctx context.Context) error { return s.acc.Wait(ctx) }
 
 func (s *Server) track(c *conn, on bool) {
 	s.mu.Lock()
