@@ -161,9 +161,11 @@ func TestMySQLReadSessionDeniesWrites(t *testing.T) {
 }
 
 // TestMySQLPinnedSettings: settings that change how the server reads text
-// stay pinned even when a prepared statement's parameter sets them (a
-// value the classifier cannot see): the session is ended before it can
-// run anything read otherwise than airlock read it. Allowed values pass.
+// stay pinned even when a prepared statement's parameter sets them: the
+// classifier cannot see the value, so it denies the statement (and, were a
+// value to slip through, the adapter ends the session before it can run
+// anything read otherwise than airlock read it). A literal harmless value
+// passes.
 func TestMySQLPinnedSettings(t *testing.T) {
 	db := testenv.NewMyDB(t)
 	db.Exec(myItemsSchema)
@@ -173,7 +175,8 @@ func TestMySQLPinnedSettings(t *testing.T) {
 		sql, value string
 		ends       bool
 	}{
-		{"SET SESSION sql_mode = ?", "STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION", false},
+		{"SET SESSION sql_mode = ?", "STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION", true},
+		{"SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'", "", false},
 		{"SET SESSION sql_mode = ?", "NO_BACKSLASH_ESCAPES", true},
 		{"SET SESSION sql_mode = ?", "ANSI_QUOTES", true},
 		{"SET character_set_client = ?", "latin1", true},
@@ -184,7 +187,11 @@ func TestMySQLPinnedSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		ended := strings.Count(a.Logs(), "changed how statements are read")
-		if _, err := c.ExecContext(ctx, tc.sql, tc.value); err != nil {
+		args := []any{tc.value}
+		if tc.value == "" {
+			args = nil
+		}
+		if _, err := c.ExecContext(ctx, tc.sql, args...); err != nil {
 			if !tc.ends {
 				t.Fatalf("%s with %q: %v", tc.sql, tc.value, err)
 			}
