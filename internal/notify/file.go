@@ -25,11 +25,14 @@ type FileSink struct {
 	lg    *slog.Logger
 	f     *os.File
 	w     *bufio.Writer
-	last  *airlock.Event
-	since int
-	quit  chan struct{}
-	done  chan struct{}
-	mu    sync.Mutex
+	// lastID and lastHash are the newest event written (or, at start,
+	// already in the store).
+	lastID   int64
+	lastHash string
+	since    int
+	quit     chan struct{}
+	done     chan struct{}
+	mu       sync.Mutex
 }
 
 // StartFile opens (appending) path and follows the log.
@@ -42,16 +45,18 @@ func StartFile(path string, log *audit.Log, store airlock.EventStore, key []byte
 		lg = slog.New(slog.DiscardHandler)
 	}
 	s := &FileSink{log: log, store: store, key: key, lg: lg, f: f, w: bufio.NewWriterSize(f, 64<<10), quit: make(chan struct{}), done: make(chan struct{})}
+	// Subscribe before reading the head: an event appended in between is
+	// then both in the store and in the subscription, never in neither.
+	sub := log.Subscribe(16384, nil)
 	if last, err := store.LastEvent(context.Background()); err == nil && last != nil {
-		s.last = last // the file continues from here
+		s.lastID = last.ID // the file continues from here
 	}
-	go s.run()
+	go s.run(sub)
 	return s, nil
 }
 
-func (s *FileSink) run() {
+func (s *FileSink) run(sub *audit.Subscription) {
 	defer close(s.done)
-	sub := s.log.Subscribe(16384, nil)
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	flush := time.NewTicker(200 * time.Millisecond)
@@ -70,12 +75,12 @@ func (s *FileSink) run() {
 				s.backfill()
 				continue
 			}
-			if s.last != nil && ev.ID <= s.last.ID {
+			if ev.ID <= s.lastID {
 				continue
 			}
-			if s.last != nil && ev.ID != s.last.ID+1 {
+			if ev.ID != s.lastID+1 {
 				s.backfill()
-				if ev.ID <= s.last.ID {
+				if ev.ID <= s.lastID {
 					continue
 				}
 			}
@@ -94,10 +99,7 @@ func (s *FileSink) run() {
 
 // backfill writes the events between the last written and the store's head.
 func (s *FileSink) backfill() {
-	if s.last == nil {
-		return
-	}
-	err := s.store.ScanEvents(context.Background(), airlock.EventFilter{AfterID: s.last.ID, Ascending: true}, func(ev *airlock.Event) error {
+	err := s.store.ScanEvents(context.Background(), airlock.EventFilter{AfterID: s.lastID, Ascending: true}, func(ev *airlock.Event) error {
 		s.write(ev)
 		return nil
 	})
@@ -113,7 +115,7 @@ func (s *FileSink) write(ev *airlock.Event) {
 	}
 	s.w.Write(b)
 	s.w.WriteByte('\n')
-	s.last = ev
+	s.lastID, s.lastHash = ev.ID, ev.Hash
 	s.since++
 	if s.since >= 1000 {
 		s.checkpoint()
@@ -121,10 +123,10 @@ func (s *FileSink) write(ev *airlock.Event) {
 }
 
 func (s *FileSink) checkpoint() {
-	if s.last == nil || s.since == 0 {
+	if s.lastID == 0 || s.since == 0 {
 		return
 	}
-	cp := audit.Checkpoint{ID: s.last.ID, Hash: s.last.Hash, Time: time.Now().UTC()}
+	cp := audit.Checkpoint{ID: s.lastID, Hash: s.lastHash, Time: time.Now().UTC()}
 	if len(s.key) > 0 {
 		cp.HMAC = audit.CheckpointMAC(s.key, cp.ID, cp.Hash)
 	}
