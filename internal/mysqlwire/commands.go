@@ -161,6 +161,7 @@ func (c *conn) resetConnection(p []byte) error {
 		return nil
 	}
 	ok := append([]byte(nil), q...)
+	c.sess.TxnEnded(false) // the reset rolled back any open transaction
 	if err := c.up.setup(c.coll); err != nil {
 		c.sess.End("the connection could not be reset: " + firstLine(err.Error()))
 		return errEnded

@@ -9,6 +9,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/undo"
 )
 
 // Guarded writes.
@@ -34,7 +35,13 @@ import (
 // guarded UPDATE or DELETE (or REPLACE) of a table that cascading foreign
 // keys reference is denied before it runs.
 //
-// Over the limit, airlock rolls back to the savepoint (the client's
+// When the gateway asks for undo capture, the statement is also named for
+// the capture triggers and what they captured is read back before the
+// decision (capture.go); the capture table's own writes are taken out of
+// the count.
+//
+// Over the limit (or when undo is required and the capture is
+// incomplete), airlock rolls back to the savepoint (the client's
 // transaction goes on) or rolls back its own transaction, and answers the
 // denial. Under it, the savepoint is released, or airlock's transaction is
 // committed once the statement's audit event is durable, and the held
@@ -68,6 +75,9 @@ type tableInfo struct {
 // checkWrites checks the tables an allowed check writes: it returns the
 // denial when one cannot be written safely.
 func (c *conn) checkWrites(ch *gateway.Check) (*airlock.Decision, error) {
+	if d := c.checkCaptureUse(ch); d != nil {
+		return d, nil
+	}
 	var want []string
 	for i := range ch.Stmts {
 		st := &ch.Stmts[i]
@@ -237,28 +247,47 @@ func (c *conn) sendHeld(h *held, ownTxn bool) {
 	}
 }
 
+// handlerCounts are the session's handler counters: rows written,
+// updated and deleted.
+type handlerCounts struct{ written, updated, deleted int64 }
+
+func (h handlerCounts) minus(o handlerCounts) handlerCounts {
+	return handlerCounts{h.written - o.written, h.updated - o.updated, h.deleted - o.deleted}
+}
+
+func (h handlerCounts) total() int64 { return h.written + h.updated + h.deleted }
+
 // counters reads the handler counters of the session.
-func (c *conn) counters() (int64, error) {
+func (c *conn) counters() (handlerCounts, error) {
+	var h handlerCounts
 	r, err := c.internal(changedRows)
 	if err != nil {
-		return 0, fmt.Errorf("read row counters: %w", err)
+		return h, fmt.Errorf("read row counters: %w", err)
 	}
 	if len(r.rows) != 3 {
-		return 0, errors.New("read row counters: unexpected answer")
+		return h, errors.New("read row counters: unexpected answer")
 	}
-	var n int64
 	for _, row := range r.rows {
 		v, err := strconv.ParseInt(row[len(row)-1], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("read row counters: %w", err)
+		if err != nil || len(row) != 2 {
+			return h, fmt.Errorf("read row counters: %q", row)
 		}
-		n += v
+		switch strings.ToLower(row[0]) {
+		case "handler_write":
+			h.written = v
+		case "handler_update":
+			h.updated = v
+		case "handler_delete":
+			h.deleted = v
+		default:
+			return h, fmt.Errorf("read row counters: %q", row[0])
+		}
 	}
-	return n, nil
+	return h, nil
 }
 
 // runGuarded runs an allowed COM_QUERY or COM_STMT_EXECUTE guarded (see
-// above).
+// above), capturing the rows it changes for undo when the gateway asks.
 func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 	owned := c.up.status&statusInTrans == 0 && c.up.status&statusAutocommit != 0
 	if owned && c.state.tableLocks {
@@ -269,16 +298,24 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 		c.sendDenied(d)
 		return nil
 	}
-	open, undo := "SAVEPOINT airlock_guard", []string{"ROLLBACK TO SAVEPOINT airlock_guard", "RELEASE SAVEPOINT airlock_guard"}
+	open, rollback := "SAVEPOINT airlock_guard", []string{"ROLLBACK TO SAVEPOINT airlock_guard", "RELEASE SAVEPOINT airlock_guard"}
 	if owned {
-		open, undo = "START TRANSACTION", []string{"ROLLBACK"}
+		open, rollback = "START TRANSACTION", []string{"ROLLBACK"}
 	}
 	if _, err := c.internal(open); err != nil {
 		return c.guardFailed(ch, err, nil)
 	}
+	capturing, err := c.startCapture(ch)
+	abort := rollback
+	if capturing {
+		abort = append([]string{undo.MyStopCapture}, rollback...)
+	}
+	if err != nil {
+		return c.guardFailed(ch, err, abort)
+	}
 	before, err := c.counters()
 	if err != nil {
-		return c.guardFailed(ch, err, undo)
+		return c.guardFailed(ch, err, abort)
 	}
 	if err := c.forward(p); err != nil {
 		return err
@@ -292,9 +329,31 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 	// autocommit would have.
 	after, err := c.counters()
 	if err != nil {
-		return c.guardFailed(ch, err, undo)
+		return c.guardFailed(ch, err, abort)
 	}
-	deny := c.sess.RowsChanged(ch, after-before)
+	diff := after.minus(before)
+	changed := diff.total()
+	var capt *undo.MyCapture
+	if capturing {
+		if capt, err = c.endCapture(ch.Guard.UndoID); err != nil {
+			return c.guardFailed(ch, err, abort)
+		}
+		changed -= int64(capt.Rows) // the capture table's own rows
+	}
+	if h.failed != nil && rollsBackTxn(h.failed, c.up.rollbackOnTimeout) {
+		// The server rolled the whole transaction back (and with it
+		// what airlock captured in it so far).
+		c.sess.TxnEnded(false)
+	}
+	deny := c.sess.RowsChanged(ch, changed)
+	if deny == nil && ch.Guard.Capture && !h.nothingStands() {
+		var images []airlock.UndoImage
+		if capt != nil {
+			images = capt.Images
+			changed = capt.Changed(diff.written, diff.updated, diff.deleted, c.replaced(ch))
+		}
+		deny = c.sess.Captured(ch, images, changed, capturing)
+	}
 	if deny == nil && h.overflow {
 		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
 			Reason: fmt.Sprintf("its answer is larger than the %d MiB airlock holds back while it counts the rows changed; the statement was rolled back", holdMax>>20)}
@@ -302,8 +361,11 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 		deny = &d
 	}
 	if deny != nil {
-		if err := c.undo(undo); err != nil {
+		if err := c.undo(rollback); err != nil {
 			return err
+		}
+		if owned {
+			c.sess.TxnEnded(false)
 		}
 		c.sendDenied(*deny)
 		return nil
@@ -319,9 +381,10 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 		return nil
 	}
 	if err := c.sess.SyncAudit(); err != nil {
-		if err := c.undo(undo); err != nil {
+		if err := c.undo(rollback); err != nil {
 			return err
 		}
+		c.sess.TxnEnded(false)
 		c.sendERR(erSpecificAccess, "42000", "airlock: denied: audit: the audit log cannot record this write; it was rolled back, try again shortly")
 		return nil
 	}
@@ -330,11 +393,39 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 		if !errors.As(err, &se) {
 			return err
 		}
+		c.sess.TxnEnded(false)
 		c.sendERR(se.Code, se.State, se.Message)
 		return nil
 	}
+	c.sess.TxnEnded(true)
 	c.sendHeld(h, true)
 	return nil
+}
+
+// nothingStands reports whether the first statement of a guarded command
+// failed, so that nothing it sent changed anything.
+func (h *held) nothingStands() bool {
+	return h.failed != nil && (len(h.outs) == 0 || h.outs[0].Err != "")
+}
+
+// replaced lists the tables REPLACE statements of ch write (schema-
+// qualified): the rows REPLACE deletes there were first insert attempts
+// that found their key taken.
+func (c *conn) replaced(ch *gateway.Check) []string {
+	var out []string
+	for i := range ch.Stmts {
+		st := &ch.Stmts[i]
+		if !strings.HasPrefix(st.Command, "REPLACE") {
+			continue
+		}
+		for _, t := range st.WriteTables {
+			if !strings.Contains(t, ".") {
+				t = c.sess.Database().Database + "." + t
+			}
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // undo rolls back what a guarded statement did.

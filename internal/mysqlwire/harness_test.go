@@ -399,6 +399,21 @@ func (c standIn) one(s string) airlock.Statement {
 		if strings.Contains(up, "READ WRITE") {
 			st.Escape = airlock.EscapeReadOnly
 		}
+		last := strings.ToLower(strings.Trim(f[len(f)-1], "`;"))
+		switch {
+		case f[0] == "BEGIN" || f[0] == "START":
+			st.Txn = airlock.TxnBegin
+		case f[0] == "COMMIT":
+			st.Txn = airlock.TxnCommit
+		case f[0] == "SAVEPOINT":
+			st.Txn, st.Name = airlock.TxnSavepoint, last
+		case f[0] == "RELEASE":
+			st.Txn, st.Name = airlock.TxnRelease, last
+		case strings.Contains(up, " TO "):
+			st.Txn, st.Name = airlock.TxnRollbackTo, last
+		default:
+			st.Txn = airlock.TxnRollback
+		}
 	case "INSERT", "REPLACE":
 		write(airlock.KindInsert)
 	case "UPDATE":

@@ -157,20 +157,22 @@ func cleanSQLMode(mode string) string {
 // setup pins what airlock relies on: the connection character set
 // (utf8mb4, in the client's collation when it is one of utf8mb4's), an
 // sql_mode without the lexing flags, and, for a read session, read-only
-// transactions. It also reads max_allowed_packet. It runs on a fresh
-// connection and again after COM_RESET_CONNECTION.
+// transactions. It also reads max_allowed_packet and
+// innodb_rollback_on_timeout. It runs on a fresh connection and again
+// after COM_RESET_CONNECTION.
 func (u *upstream) setup(collation byte) error {
-	r, err := u.query(fmt.Sprintf("SELECT @@SESSION.sql_mode, @@GLOBAL.max_allowed_packet, (SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE ID = %d AND CHARACTER_SET_NAME = 'utf8mb4')", collation))
+	r, err := u.query(fmt.Sprintf("SELECT @@SESSION.sql_mode, @@GLOBAL.max_allowed_packet, (SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE ID = %d AND CHARACTER_SET_NAME = 'utf8mb4'), @@GLOBAL.innodb_rollback_on_timeout", collation))
 	if err != nil {
 		return fmt.Errorf("read session settings: %w", err)
 	}
-	if len(r.rows) != 1 || len(r.rows[0]) != 3 {
+	if len(r.rows) != 1 || len(r.rows[0]) != 4 {
 		return errors.New("read session settings: unexpected answer")
 	}
 	row := r.rows[0]
 	if n, err := strconv.Atoi(row[1]); err == nil && n > 0 {
 		u.maxPacket = n
 	}
+	u.rollbackOnTimeout = row[3] == "1"
 	names := "SET NAMES utf8mb4"
 	if row[2] != "" {
 		names += " COLLATE " + quoteLiteral(row[2])

@@ -175,6 +175,10 @@ type tracker struct {
 	// recording them (a guarded statement is audited once counted).
 	hold bool
 	outs []gateway.Outcome
+	// inTrans says whether a transaction is open before the statement
+	// at idx; err is the error that statement got, if any.
+	inTrans bool
+	err     *sqlError
 }
 
 func (t *tracker) stmt() *airlock.Statement {
@@ -195,10 +199,12 @@ func (t *tracker) done(out gateway.Outcome) {
 	if t.hold {
 		t.outs = append(t.outs, out)
 	} else {
+		t.inTrans = t.c.followTxn(t.stmt(), &out, t.err, t.inTrans)
 		t.c.statementDone(t.ch, t.idx, out)
 	}
 	t.idx++
 	t.rows = 0
+	t.err = nil
 }
 
 // resultSet records a result set of rows; a CALL's result sets belong to
@@ -220,6 +226,7 @@ func (t *tracker) ok(affected int64) {
 
 // fail records an error: the statements after it did not run.
 func (t *tracker) fail(e *sqlError) {
+	t.err = e
 	t.done(gateway.Outcome{Err: fmt.Sprintf("%d (%s): %s", e.Code, e.State, e.Message)})
 	t.rest()
 }
@@ -242,7 +249,7 @@ func (t *tracker) flush() {
 // runs statements (COM_QUERY, COM_STMT_EXECUTE): for each result an OK,
 // an ERR, or a result set whose rows stream through.
 func (c *conn) response(ch *gateway.Check, h *held) error {
-	t := &tracker{c: c, ch: ch, hold: h != nil}
+	t := &tracker{c: c, ch: ch, hold: h != nil, inTrans: c.up.status&statusInTrans != 0}
 	err := c.results(t, h)
 	if h != nil {
 		h.outs = t.outs

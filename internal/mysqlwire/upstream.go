@@ -35,7 +35,10 @@ type upstream struct {
 	level     airlock.Level
 	status    uint16 // server status of the last OK or EOF
 	maxPacket int    // the server's max_allowed_packet
-	tls       bool
+	// rollbackOnTimeout is innodb_rollback_on_timeout: a lock wait
+	// timeout rolls the whole transaction back.
+	rollbackOnTimeout bool
+	tls               bool
 }
 
 // dialOptions say how to open an upstream connection.

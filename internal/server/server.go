@@ -24,6 +24,7 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
 	"airlock/internal/pgadmin"
@@ -151,7 +152,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
-		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}},
+		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
 		Logger:      log, Now: o.Now,
 	})
 

@@ -11,6 +11,10 @@
 // Apply runs the reversal in one transaction: it first checks that every
 // affected row still looks as the statement left it, reports the rows
 // changed since as conflicts, and changes nothing unless forced.
+//
+// MySQL and MariaDB (the My... names, mysql.go) follow the same design
+// with triggers generated for each table, since MySQL has no row-to-text
+// cast.
 package undo
 
 import (
