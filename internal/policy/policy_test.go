@@ -73,6 +73,7 @@ func TestDecide(t *testing.T) {
 		{"drop protected at ddl", airlock.LevelDDL, nil, airlock.Statement{Kind: airlock.KindDrop, Level: airlock.LevelDDL, Tables: []string{"public.ledger"}, WriteTables: []string{"public.ledger"}}, "protected-table"},
 		{"grant tables allow", airlock.LevelWrite, []string{"public.t"}, del([]string{"t"}, true), ""},
 		{"grant tables deny", airlock.LevelWrite, []string{"public.t"}, del([]string{"public.u"}, true), "grant"},
+		{"undo capture", airlock.LevelAdmin, nil, del([]string{"airlock.capture"}, true), "protected-table"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
