@@ -18,8 +18,12 @@ import (
 // omitempty leaves them out, sorted by key. It is written by hand because it
 // runs once per event on the audit writer's path.
 func Canonical(ev *airlock.Event) []byte {
-	b := make([]byte, 0, 256+len(ev.Text))
-	w := canonWriter{b: b}
+	return appendCanonical(make([]byte, 0, 512+len(ev.Text)), ev)
+}
+
+// appendCanonical appends Canonical(ev) to b.
+func appendCanonical(b []byte, ev *airlock.Event) []byte {
+	w := canonWriter{b: b, start: len(b)}
 	w.b = append(w.b, '{')
 	// Keys in sorted order (RFC 8785 sorts by UTF-16 code units; all keys
 	// are ASCII, so byte order is the same).
@@ -67,7 +71,11 @@ func Canonical(ev *airlock.Event) []byte {
 	w.str("statement_kind", ev.StatementKind, true)
 	w.list("tables", ev.Tables)
 	w.str("text", ev.Text, true)
-	w.str("time", ev.Time.UTC().Format(time.RFC3339Nano), false)
+	// The RFC 3339 form has nothing to escape.
+	w.key("time")
+	w.b = append(w.b, '"')
+	w.b = ev.Time.UTC().AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
 	w.str("type", ev.Type, false)
 	w.str("user", ev.User, true)
 	w.list("warnings", ev.Warnings)
@@ -78,19 +86,27 @@ func Canonical(ev *airlock.Event) []byte {
 // ChainHash returns hex(sha256(prev || Canonical(ev))), where prev is the
 // previous event's hash in its hex form ("" for the first event).
 func ChainHash(prev string, ev *airlock.Event) string {
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write(Canonical(ev))
-	return hex.EncodeToString(h.Sum(nil))
+	h, _ := chainHash(nil, prev, ev)
+	return h
+}
+
+// chainHash is ChainHash with a scratch buffer, returned for the next call.
+func chainHash(buf []byte, prev string, ev *airlock.Event) (string, []byte) {
+	buf = append(buf[:0], prev...)
+	buf = appendCanonical(buf, ev)
+	sum := sha256.Sum256(buf)
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], sum[:])
+	return string(hx[:]), buf
 }
 
 type canonWriter struct {
 	b     []byte
-	first bool
+	start int // where the object starts in b
 }
 
 func (w *canonWriter) key(k string) {
-	if len(w.b) > 0 && w.b[len(w.b)-1] != '{' {
+	if len(w.b) > w.start+1 {
 		w.b = append(w.b, ',')
 	}
 	w.b = appendString(w.b, k)
@@ -126,9 +142,15 @@ func (w *canonWriter) list(k string, vs []string) {
 func appendString(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
+	start := 0 // s[start:i] is written as it is
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
@@ -142,22 +164,24 @@ func appendString(b []byte, s string) []byte {
 				b = append(b, '\\', 'r')
 			case c == '\t':
 				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
 			default:
-				b = append(b, c)
+				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
 			b = append(b, "\ufffd"...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			i++
+			start = i
+			continue
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

@@ -52,6 +52,9 @@ type DB struct {
 	write *sql.DB // exactly one connection: every write goes through it
 	read  *sql.DB // read-only pool
 
+	// AppendEvents' statements, prepared on the write connection.
+	insertOne, insertChunk *sql.Stmt
+
 	failWrites atomic.Pointer[error] // test hook, see SetFailWrites
 }
 
@@ -76,7 +79,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db := &DB{path: abs}
 	timeout := fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())
 	writeDSN := dsn(abs, url.Values{
-		"_pragma": {timeout, "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)"},
+		// temp_store(MEMORY): a multi-row INSERT keeps its statement
+		// journal in memory instead of spilling it to a temporary file
+		// (AppendEvents inserts rows by the dozen).
+		"_pragma": {timeout, "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "temp_store(MEMORY)"},
 		// BEGIN IMMEDIATE: a write transaction takes the write lock at
 		// once instead of upgrading a read lock later, which could fail
 		// with SQLITE_BUSY when another process writes too.
@@ -107,6 +113,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 
+	if db.insertOne, err = db.write.PrepareContext(ctx, insertEvent); err == nil {
+		db.insertChunk, err = db.write.PrepareContext(ctx, insertEvents)
+	}
+	if err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
 	if db.read, err = sql.Open("sqlite", readDSN); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -127,6 +141,11 @@ func dsn(path string, query url.Values) string {
 // Close closes both connection pools. The store must not be used afterwards.
 func (db *DB) Close() error {
 	var errs []error
+	for _, st := range []*sql.Stmt{db.insertOne, db.insertChunk} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
