@@ -212,6 +212,7 @@ func (s *Session) RowsChanged(c *Check, changed int64) *airlock.Decision {
 		ev.Tables = unionTables(c.Stmts)
 	}
 	s.g.audit.Append(ev)
+	s.unsynced = true
 	return &d
 }
 
@@ -232,5 +233,6 @@ func (s *Session) SyncAudit() error {
 	if err := s.g.audit.Sync(s.ctx()); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
+	s.unsynced = false
 	return nil
 }

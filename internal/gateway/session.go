@@ -44,6 +44,11 @@ type Session struct {
 	pendingUndo []string
 	savepoints  []savepoint
 	undoBytes   int64
+	// unsynced is set when the session queued the outcome of a write
+	// (or of a guarded statement) that no Sync has made durable yet: a
+	// COMMIT must wait for it. A transaction that only read commits
+	// nothing, so its COMMIT need not wait for the audit log.
+	unsynced bool
 }
 
 // ID returns the session id.
@@ -288,9 +293,9 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 
 // admit finishes an allowed check. A guarded write is audited when its
 // outcome is known, before anything can commit it. Other writes get a
-// durable "started" event before the adapter forwards them, and so does a
-// COMMIT wait for every event before it: no write reaches the database, or
-// is committed there, unaudited. A denied check is audited.
+// durable "started" event before the adapter forwards them, and a COMMIT
+// after a write waits for every event before it: no write reaches the
+// database, or is committed there, unaudited. A denied check is audited.
 func (s *Session) admit(ctx context.Context, c *Check) {
 	s.guard(c)
 	if !c.Decision.Allowed {
@@ -311,13 +316,15 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		last = ev
 		s.g.audit.Append(ev)
 	}
-	if last == nil && !commits(c.Stmts) {
+	if last == nil && (!s.unsynced || !commits(c.Stmts)) {
 		return
 	}
 	if err := s.g.audit.Sync(ctx); err != nil {
 		c.Decision = airlock.Decision{Rule: airlock.RuleAudit, Reason: "the audit log cannot record this write; nothing was run, try again shortly"}
 		s.Denied(c)
+		return
 	}
+	s.unsynced = false
 }
 
 // Denied audits a denied check.
@@ -367,6 +374,9 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 		ev.Ref = fmt.Sprint(c.started[i].ID)
 	}
 	s.g.audit.Append(ev)
+	if st.Level >= airlock.LevelWrite || c.Guard != nil {
+		s.unsynced = true
+	}
 	if out.Err == "" && !out.NotRun {
 		s.applyEffects(c, st)
 		s.followTxn(st, out.Tag)
