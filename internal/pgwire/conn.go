@@ -1,7 +1,6 @@
 package pgwire
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -24,9 +23,22 @@ import (
 const (
 	clientBuf = 16 << 10
 	upBuf     = 32 << 10
+	// outBuf is the buffer of what goes to the client: large, so that
+	// large results (COPY TO, wide SELECTs) take few write calls.
+	outBuf = 64 << 10
+	// idleBuf is what a client connection reads into while nothing is
+	// buffered (see msgReader): most queries fit.
+	idleBuf = 1 << 10
 	// drainAfter bounds how much the relay forwards before it reads the
 	// answers, so that a long pipeline cannot fill both directions.
 	drainAfter = 1 << 20
+)
+
+// The connections' big buffers, taken while they work (see msgReader).
+var (
+	clientBufs = newBufPool(clientBuf)
+	upBufs     = newBufPool(upBuf)
+	outBufs    = newBufPool(outBuf)
 )
 
 // Kinds of queued response entries besides the client's message types.
@@ -60,21 +72,22 @@ type conn struct {
 	remote net.Addr
 	tls    bool
 	cr     *msgReader
-	cw     *bufio.Writer
+	cw     *msgWriter
 
 	upMu sync.Mutex // guards up for cancel and interrupt from other goroutines
 	up   *upstream
 	ur   *msgReader
-	uw   *bufio.Writer
+	uw   *msgWriter
 
 	sess      *gateway.Session
 	keyPID    uint32
 	keySecret []byte
 
 	queue      queue
-	answerable int  // entries at the head of queue the upstream will answer now
-	skip       bool // dropping client messages until Sync
-	midBatch   bool // extended-protocol messages forwarded since the last Sync
+	free       []*pending // popped entries, for entry
+	answerable int        // entries at the head of queue the upstream will answer now
+	skip       bool       // dropping client messages until Sync
+	midBatch   bool       // extended-protocol messages forwarded since the last Sync
 	// owned is set while airlock holds a transaction block it opened for
 	// a guarded Execute; it is committed or rolled back at the Sync.
 	owned    bool
@@ -100,8 +113,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 func (c *conn) setClientConn(nc net.Conn) {
 	c.client = nc
-	c.cr = newMsgReader(nc, clientBuf)
-	c.cw = bufio.NewWriterSize(nc, clientBuf)
+	c.cr = newMsgReader(nc, clientBufs, idleBuf)
+	c.cw = newMsgWriter(nc, outBufs)
 }
 
 func (c *conn) send(b []byte) { c.cw.Write(b) }
@@ -213,8 +226,8 @@ func (c *conn) connectUpstream(params map[string]string) error {
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
-	c.ur = newMsgReader(up.conn, upBuf)
-	c.uw = bufio.NewWriterSize(up.conn, clientBuf)
+	c.ur = newMsgReader(up.conn, upBufs, 0)
+	c.uw = newMsgWriter(up.conn, clientBufs)
 	return nil
 }
 
@@ -332,11 +345,11 @@ func violation(format string, args ...any) error {
 // is ended.
 func (c *conn) loop() error {
 	for {
-		if c.cr.r.Buffered() == 0 || c.forwarded > drainAfter {
+		if c.cr.buffered() == 0 || c.forwarded > drainAfter {
 			if err := c.exchange(); err != nil {
 				return err
 			}
-			if c.listening && c.queue.len() == 0 && c.cr.r.Buffered() == 0 {
+			if c.listening && c.queue.len() == 0 && c.cr.buffered() == 0 {
 				if err := c.waitIdle(); err != nil {
 					return err
 				}
@@ -404,16 +417,9 @@ func (c *conn) upstreamErr(err error) error {
 
 // toUpstream queues a message for the upstream.
 func (c *conn) toUpstream(typ byte, body []byte) {
-	var h [5]byte
-	h[0] = typ
-	putLen(h[1:], len(body)+4)
-	c.uw.Write(h[:])
+	c.uw.header(typ, len(body)+4)
 	c.uw.Write(body)
 	c.forwarded += len(body) + 5
-}
-
-func putLen(b []byte, n int) {
-	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 }
 
 // queue is a FIFO of pending entries that reuses its array.
@@ -443,11 +449,33 @@ func (q *queue) pop() {
 func (c *conn) push(p *pending) { c.queue.push(p) }
 func (c *conn) head() *pending  { return c.queue.head() }
 
+// pop drops the head entry, which must not be used afterwards: it is kept
+// for entry to hand out again.
 func (c *conn) pop() {
+	if h := c.queue.head(); h != nil && len(c.free) < maxFree {
+		*h = pending{}
+		c.free = append(c.free, h)
+	}
 	c.queue.pop()
 	if c.answerable > 0 {
 		c.answerable--
 	}
+}
+
+// maxFree bounds the entries a connection keeps for reuse.
+const maxFree = 16
+
+// entry returns a new queue entry for a message of type kind, reusing one
+// that pop dropped: one fewer allocation per message.
+func (c *conn) entry(kind byte, ch *gateway.Check) *pending {
+	var e *pending
+	if n := len(c.free); n > 0 {
+		e, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		e = new(pending)
+	}
+	e.kind, e.check = kind, ch
+	return e
 }
 
 // answerAll marks every queued entry as one the upstream will answer.

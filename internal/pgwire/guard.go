@@ -128,7 +128,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		// The transaction is failed: the statement cannot change
 		// anything either; let the database say so.
 		c.toUpstream(typ, body)
-		c.push(&pending{kind: typ, check: ch})
+		c.push(c.entry(typ, ch))
 		if typ == 'Q' {
 			c.answerAll()
 		}

@@ -41,7 +41,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return c.runGuarded(typ, body, ch)
 		}
 		c.toUpstream(typ, body)
-		c.push(&pending{kind: 'Q', check: ch})
+		c.push(c.entry('Q', ch))
 		c.answerAll()
 	case 'P':
 		m, err := decodeParse(body)
@@ -61,7 +61,9 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return nil
 		}
 		c.toUpstream(typ, body)
-		c.push(&pending{kind: 'P', undo: c.setPrepared(m.name, ch.Stmts)})
+		e := c.entry('P', nil)
+		e.undo = c.setPrepared(m.name, ch.Stmts)
+		c.push(e)
 	case 'B':
 		m, err := decodeBind(body, true)
 		if err != nil {
@@ -73,7 +75,9 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		if len(facts) > 0 {
 			p.text = joinText(facts)
 		}
-		c.push(&pending{kind: 'B', undo: c.setPortal(m.portal, p)})
+		e := c.entry('B', nil)
+		e.undo = c.setPortal(m.portal, p)
+		c.push(e)
 	case 'E':
 		name, err := decodeExecute(body)
 		if err != nil {
@@ -96,14 +100,14 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return c.runGuarded(typ, body, ch)
 		}
 		c.toUpstream(typ, body)
-		c.push(&pending{kind: 'E', check: ch})
+		c.push(c.entry('E', ch))
 	case 'D', 'C':
 		kind, name, err := decodeTarget(body)
 		if err != nil {
 			return violation("malformed Describe or Close message")
 		}
 		c.toUpstream(typ, body)
-		e := &pending{kind: typ}
+		e := c.entry(typ, nil)
 		if typ == 'C' && kind == 'S' {
 			e.undo = c.setPrepared(name, nil)
 		} else if typ == 'C' {
@@ -113,7 +117,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 	case 'S':
 		c.skip = false
 		c.toUpstream(typ, body)
-		c.push(&pending{kind: 'S'})
+		c.push(c.entry('S', nil))
 		c.answerAll()
 		if c.owned {
 			// Resolve airlock's own transaction before anything else of
@@ -134,7 +138,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return nil
 		}
 		c.toUpstream(typ, body)
-		c.push(&pending{kind: 'F'})
+		c.push(c.entry('F', nil))
 		c.answerAll()
 	case 'd', 'c', 'f':
 		// Copy messages outside COPY: PostgreSQL ignores them too.
@@ -196,7 +200,7 @@ func (c *conn) setPortal(name string, p *portal) func() {
 func (c *conn) denySimple(d airlock.Decision) {
 	c.denyMarker(d)
 	c.toUpstream('S', nil)
-	c.push(&pending{kind: 'S'})
+	c.push(c.entry('S', nil))
 	c.answerAll()
 }
 
@@ -213,7 +217,9 @@ func (c *conn) denyMarker(d airlock.Decision) {
 	body = append(body, c.srv.marker...)
 	body = append(body, 0)
 	c.toUpstream('D', body)
-	c.push(&pending{kind: kindDeny, deny: d})
+	e := c.entry(kindDeny, nil)
+	e.deny = d
+	c.push(e)
 }
 
 // drain relays upstream messages until every answerable entry is answered.
@@ -251,10 +257,7 @@ func (c *conn) drain() error {
 }
 
 func (c *conn) relayMsg(typ byte, body []byte) {
-	var h [5]byte
-	h[0] = typ
-	putLen(h[1:], len(body)+4)
-	c.cw.Write(h[:])
+	c.cw.header(typ, len(body)+4)
 	c.cw.Write(body)
 }
 
@@ -507,7 +510,7 @@ func (c *conn) waitIdle() error {
 	go func() {
 		defer close(done)
 		for {
-			if _, err := c.ur.r.Peek(1); err != nil {
+			if err := c.ur.peek1(); err != nil {
 				mu.Lock()
 				if !stopping {
 					werr = err
@@ -542,7 +545,7 @@ func (c *conn) waitIdle() error {
 			mu.Unlock()
 		}
 	}()
-	_, cerr := c.cr.r.Peek(1)
+	cerr := c.cr.peek1()
 	mu.Lock()
 	stopping = true
 	if !reading {

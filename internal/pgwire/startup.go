@@ -69,7 +69,7 @@ func (c *conn) startup(ctx context.Context) (map[string]string, *airlock.User, *
 				c.client.Write([]byte{'N'})
 				continue
 			}
-			if c.cr.r.Buffered() > 0 {
+			if c.cr.buffered() > 0 {
 				return nil, nil, nil, fatal("08P01", "received unencrypted data after SSL request")
 			}
 			c.client.Write([]byte{'S'})
