@@ -220,6 +220,35 @@ func (m *msgReader) relay(w *msgWriter, typ byte, n int) error {
 	return nil
 }
 
+// relayRun copies the complete DataRow and CopyData messages at the head
+// of what is buffered to w in one write, and returns how many of them were
+// DataRows: a large result costs a header scan per row, not a decode and a
+// copy each. It stops at any other message, at a message not wholly
+// buffered, and at a length header would refuse, leaving those to header.
+func (m *msgReader) relayRun(w *msgWriter) int64 {
+	var rows int64
+	p := m.r
+	for m.w-p >= 5 {
+		t := m.buf[p]
+		if t != 'D' && t != 'd' {
+			break
+		}
+		n := int(int32(binary.BigEndian.Uint32(m.buf[p+1 : p+5])))
+		if n < 4 || n-4 > m.max || m.w-p < 1+n {
+			break
+		}
+		if t == 'D' {
+			rows++
+		}
+		p += 1 + n
+	}
+	if p > m.r {
+		w.Write(m.buf[m.r:p])
+		m.r = p
+	}
+	return rows
+}
+
 // msgWriter buffers what is written to a stream in a big buffer from a
 // pool, taken at the first write and given back at each Flush: an idle
 // connection holds none. Write errors are sticky, as bufio.Writer's are.

@@ -33,7 +33,7 @@ func FuzzMsgReader(f *testing.F) {
 			for i := range body {
 				body[i] = byte(r.IntN(256))
 			}
-			m := msg{typ: byte('A' + r.IntN(26)), body: body}
+			m := msg{typ: "DdDdCZT"[r.IntN(7)], body: body}
 			msgs = append(msgs, m)
 			w.header(m.typ, len(body)+4)
 			w.Write(body)
@@ -58,34 +58,65 @@ func FuzzMsgReader(f *testing.F) {
 			src = iotest.HalfReader(src)
 		}
 		rd := newMsgReader(src, pool, 16)
-		for i, want := range msgs {
-			var typ byte
-			var body []byte
-			if r.IntN(2) == 0 {
-				var err error
-				typ, body, err = rd.next()
+		for i := 0; i < len(msgs); {
+			var got []msg
+			switch r.IntN(3) {
+			case 0:
+				typ, body, err := rd.next()
 				if err != nil {
 					t.Fatalf("message %d: %v", i, err)
 				}
-			} else {
+				got = append(got, msg{typ, bytes.Clone(body)})
+			default:
+				// relay, and in one case of two relayRun after it: what
+				// comes out is whole messages, as they went in.
 				var out bytes.Buffer
 				ow := newMsgWriter(&out, pool)
-				typ2, n, err := rd.header()
+				typ, n, err := rd.header()
 				if err != nil {
 					t.Fatalf("message %d: %v", i, err)
 				}
-				if err := rd.relay(ow, typ2, n); err != nil {
+				if err := rd.relay(ow, typ, n); err != nil {
 					t.Fatalf("message %d: relay: %v", i, err)
+				}
+				var rows int64
+				if r.IntN(2) == 0 {
+					rows = rd.relayRun(ow)
 				}
 				ow.Flush()
 				b := out.Bytes()
-				typ, body = b[0], b[5:]
-				if got := int(b[1])<<24 | int(b[2])<<16 | int(b[3])<<8 | int(b[4]); got != len(body)+4 {
-					t.Fatalf("message %d: relayed length %d, want %d", i, got, len(body)+4)
+				for len(b) > 0 {
+					if len(b) < 5 {
+						t.Fatalf("message %d: %d stray bytes relayed", i+len(got), len(b))
+					}
+					n := int(b[1])<<24 | int(b[2])<<16 | int(b[3])<<8 | int(b[4])
+					if n < 4 || len(b) < 1+n {
+						t.Fatalf("message %d: relayed length %d of %d bytes", i+len(got), n, len(b))
+					}
+					got = append(got, msg{b[0], b[5 : 1+n]})
+					b = b[1+n:]
+				}
+				var wantRows int64
+				for _, m := range got[1:] {
+					if m.typ != 'D' && m.typ != 'd' {
+						t.Fatalf("message %d: relayRun relayed a %q", i, m.typ)
+					}
+					if m.typ == 'D' {
+						wantRows++
+					}
+				}
+				if rows != wantRows {
+					t.Fatalf("message %d: relayRun counted %d rows, relayed %d", i, rows, wantRows)
 				}
 			}
-			if typ != want.typ || !bytes.Equal(body, want.body) {
-				t.Fatalf("message %d: got %q %x, want %q %x", i, typ, body, want.typ, want.body)
+			for _, g := range got {
+				if i >= len(msgs) {
+					t.Fatalf("more messages than were sent")
+				}
+				if want := msgs[i]; g.typ != want.typ || !bytes.Equal(g.body, want.body) {
+					t.Fatalf("message %d: got %q %x, want %q %x", i, g.typ, g.body, want.typ, want.body)
+				}
+				i++
 			}
 			if r.IntN(2) == 0 {
 				rd.release()

@@ -243,6 +243,11 @@ func (c *conn) drain() error {
 				return c.upstreamErr(err)
 			}
 			c.midWrite = false
+			// The rows that follow, already buffered, go in one copy.
+			rows := c.ur.relayRun(c.cw)
+			if h := c.head(); h != nil {
+				h.rows += rows
+			}
 			continue
 		}
 		body, err := c.ur.body(n)
