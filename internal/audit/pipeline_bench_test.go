@@ -18,7 +18,8 @@ import (
 // appended by concurrent sessions until every one of them is durable. It
 // reports events/s and the process's CPU time per event (user and system,
 // from getrusage: the sessions' Append, the writer's chaining and
-// encoding, SQLite's inserts, commits and fsyncs).
+// encoding, SQLite's inserts, commits and fsyncs), after checking that the
+// store holds every event appended.
 //
 //   - reads: 8 sessions append read statements' events as fast as the
 //     writer takes them and never wait, then one Sync (throughput);
@@ -84,6 +85,14 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			b.StopTimer()
 			cpu = processCPU() - cpu
+			// None lost: the writer numbers events densely from 1.
+			last, err := db.LastEvent(b.Context())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if last == nil || last.ID != int64(per*sessions) {
+				b.Fatalf("stored %v events, appended %d", last, per*sessions)
+			}
 			n := float64(per * sessions)
 			b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(cpu.Nanoseconds())/n/1e3, "cpu-us/event")

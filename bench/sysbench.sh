@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# sysbench oltp_read_only against MariaDB through airlock (listen.mysql,
+# user "reader": a read session) vs direct (root), interleaved, reporting
+# median TPS, their ratio, and the CPU time the airlock process spends per
+# transaction and per query (each oltp_read_only transaction is BEGIN, 10
+# point SELECTs, 4 range SELECTs and COMMIT: 16 statements, sent as
+# prepared statements).
+#
+#   bench/sysbench.sh
+#
+# Environment: ROUNDS (default 5), DURATION seconds per run (10), THREADS
+# (8), SB_TABLES (4), SB_ROWS (100000), SB_PS_MODE (auto: prepared
+# statements; disable: text protocol).
+source "$(dirname "$0")/lib.sh"
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-8}
+SB_PS_MODE=${SB_PS_MODE:-auto}
+export BENCH_MYSQL=1
+
+bench_init
+bench_mydb
+bench_db
+airlock_build
+airlock_config
+airlock_start
+
+# run TARGET: prints "tps transactions queries airlock_ticks".
+run() {
+  local args=(oltp_read_only --db-driver=mysql --tables="${SB_TABLES:-4}" --table-size="${SB_ROWS:-100000}"
+    --threads="$THREADS" --time="$DURATION" --db-ps-mode="$SB_PS_MODE" --mysql-host=127.0.0.1 --mysql-ssl=off)
+  case $1 in
+    airlock) args+=(--mysql-port="$AIRLOCK_MY_PORT" --mysql-user=reader --mysql-password="$READER_TOKEN" --mysql-db=sbtest) ;;
+    direct) args+=(--mysql-port="$MY_PORT" --mysql-user=root --mysql-db=$MY_DB) ;;
+  esac
+  local before after out
+  before=$(proc_cpu "$AIRLOCK_PID")
+  out=$(sysbench "${args[@]}" run 2>&1) || { echo "$out" >&2; return 1; }
+  sleep 0.3
+  after=$(proc_cpu "$AIRLOCK_PID")
+  local tx q tps
+  tx=$(sed -n 's/^ *transactions: *\([0-9]*\) .*/\1/p' <<<"$out")
+  tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)/\1/p' <<<"$out")
+  q=$(sed -n 's/^ *queries: *\([0-9]*\) .*/\1/p' <<<"$out")
+  if [ -z "$tx" ] || grep -q 'FATAL' <<<"$out"; then
+    echo "$out" >&2
+    return 1
+  fi
+  echo "$tps $tx $q $((after - before))"
+}
+
+machine_note
+echo "sysbench oltp_read_only: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds, ps-mode $SB_PS_MODE"
+declare -a ta=() td=() r=() cq=() ct=()
+for i in $(seq "$ROUNDS"); do
+  read -r a_tps a_tx a_q a_ticks < <(run airlock)
+  read -r d_tps _ _ _ < <(run direct)
+  ta+=("$a_tps") td+=("$d_tps")
+  r+=("$(awk -v a="$a_tps" -v b="$d_tps" 'BEGIN{printf "%.3f", a/b}')")
+  ct+=("$(awk -v t="$a_ticks" -v n="$a_tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
+  cq+=("$(awk -v t="$a_ticks" -v n="$a_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
+  echo "  round $i: airlock $a_tps tps (${ct[-1]}us/tx, ${cq[-1]}us/query), direct $d_tps tps (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
+printf '\n%12s %12s %9s %12s %14s\n' airlock-tps direct-tps a/direct a-cpu-us/tx a-cpu-us/query
+printf '%12.0f %12.0f %9.3f %12.1f %14.1f\n' "$(median "${ta[@]}")" "$(median "${td[@]}")" "$(median "${r[@]}")" "$(median "${ct[@]}")" "$(median "${cq[@]}")"
+echo "medians over rounds; a/direct: airlock's TPS over direct's in the same round"
