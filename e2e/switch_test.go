@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,77 @@ func TestElevationCarriesSessionState(t *testing.T) {
 	}
 	if db.QueryInt("SELECT price::int FROM items WHERE id = 1") != 100 {
 		t.Fatal("the write under the grant is missing")
+	}
+}
+
+// TestLoweringDecidesCarriedSettings: when a grant ends, the settings the
+// session made are carried to the lower credential's connection only if
+// the lower level allows them now; a setting only the grant allowed ends
+// the session, naming it, instead of outliving the grant.
+func TestLoweringDecidesCarriedSettings(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec(itemsSchema)
+	a := testenv.Start(t, db, testenv.Options{
+		Databases: fmt.Sprintf(`databases:
+  - name: app
+    engine: postgres
+    address: %q
+    database: %s
+    tls: disable
+    credentials:
+      read: {user: %s, password: x}
+      admin: {user: postgres, password: x}
+`, testenv.PGAddr, db.Name, testenv.RoleRO),
+		Policies: `policies:
+  - {name: eng, groups: [eng], databases: [app], standing: read, requestable: [admin], approvers: [sre], approvals: 1, max_duration: 4h}
+`,
+	})
+	ctx := context.Background()
+	tok := a.Token("alice", 0)
+	alice, bob := a.Actor(tok), a.Actor(a.Token("bob", 0))
+	grant := func() string {
+		r, err := a.Access.CreateRequest(ctx, alice, access.RequestInput{Database: "app", Level: airlock.LevelAdmin, Duration: time.Hour, Reason: "tune a query"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err = a.Access.ApproveRequest(ctx, bob, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		return r.GrantID
+	}
+	revoke := func(id string) {
+		if _, err := a.Access.RevokeGrant(ctx, a.Actor(a.AdminToken), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Only allow-listed settings: carried down, the session goes on.
+	c := testenv.Connect(t, a.URL("alice", tok, "app"))
+	defer c.Close(ctx)
+	g := grant()
+	if _, err := c.Exec(ctx, "SET statement_timeout = '9s'"); err != nil {
+		t.Fatal(err)
+	}
+	revoke(g)
+	var user, timeout string
+	if err := c.QueryRow(ctx, "SELECT current_user, current_setting('statement_timeout')").Scan(&user, &timeout); err != nil {
+		t.Fatal(err)
+	}
+	if user != testenv.RoleRO || timeout != "9s" {
+		t.Fatalf("after the grant ended: user %s, statement_timeout %s", user, timeout)
+	}
+
+	// A setting only admin may make: the session ends, saying which.
+	c2 := testenv.Connect(t, a.URL("alice", tok, "app"))
+	defer c2.Close(ctx)
+	g = grant()
+	if _, err := c2.Exec(ctx, "SET enable_seqscan = off"); err != nil {
+		t.Fatalf("SET enable_seqscan under the admin grant: %v", err)
+	}
+	revoke(g)
+	var one int
+	err := c2.QueryRow(ctx, "SELECT 1").Scan(&one)
+	if pgCode(err) != "57P01" || !strings.Contains(err.Error(), "enable_seqscan") || !strings.Contains(err.Error(), "reconnect") {
+		t.Fatalf("session holding an admin-only setting after the grant ended: %v", err)
 	}
 }

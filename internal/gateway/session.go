@@ -272,6 +272,20 @@ func (s *Session) CheckPrepared(ctx context.Context, text string, stmts []airloc
 	return c
 }
 
+// Allows decides text at the session's level now without auditing it: for
+// state an adapter carries to a new upstream connection (a setting the
+// session made, replayed there), which must pass the same decision as the
+// statement that made it would now.
+func (s *Session) Allows(text string) airlock.Decision {
+	stmts, err := s.Classify(text)
+	if err != nil {
+		return s.parseDenial(err)
+	}
+	c := &Check{Text: text, Stmts: stmts}
+	s.substitute(c)
+	return s.decide(c.Stmts)
+}
+
 func (s *Session) parseDenial(err error) airlock.Decision {
 	return airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
 }

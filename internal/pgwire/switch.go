@@ -31,6 +31,9 @@ func (c *conn) maybeSwitch() error {
 	if err != nil {
 		return err
 	}
+	if st.blocker == "" {
+		st.blocker = c.unmovableSetting(st)
+	}
 	if st.blocker != "" {
 		c.sess.End(fmt.Sprintf("access changed from %s to %s, and this session holds %s, which cannot move to a new connection; reconnect to continue at %s", from, want, st.blocker, want))
 		return errEnded
@@ -63,6 +66,25 @@ func (c *conn) maybeSwitch() error {
 	c.log.Info("upstream switched", "from", from, "to", want)
 	return nil
 }
+
+// unmovableSetting returns, for the first setting the session made that
+// its level now does not allow (one an admin grant allowed, say), what to
+// tell the client; "" when every setting may be carried over. Replaying a
+// setting is deciding it anew: it goes through the same decision as the
+// client's own set_config would.
+func (c *conn) unmovableSetting(st *sessionState) string {
+	for _, s := range st.settings {
+		text := "SELECT pg_catalog.set_config(" + quoteLiteral(s[0]) + ", " + quoteLiteral(s[1]) + ", false)"
+		if d := c.sess.Allows(text); !d.Allowed {
+			return fmt.Sprintf("the setting %s (%s)", s[0], d.Reason)
+		}
+	}
+	return ""
+}
+
+// quoteLiteral quotes s as a string literal (standard_conforming_strings
+// is pinned on).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // runtime is the upstream startup parameters for a connection at level.
 func (c *conn) runtime(level airlock.Level) map[string]string {
