@@ -10,6 +10,7 @@ import (
 
 	"airlock"
 	"airlock/internal/audit"
+	"airlock/internal/cputime"
 	"airlock/internal/store/sqlite"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkPipeline(b *testing.B) {
 			defer l.Close(b.Context())
 			const sessions = 8
 			per := (b.N + sessions - 1) / sessions
-			cpu := processCPU()
+			cpu := cputime.Process()
 			b.ResetTimer()
 			var wg sync.WaitGroup
 			for s := range sessions {
@@ -84,7 +85,7 @@ func BenchmarkPipeline(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
-			cpu = processCPU() - cpu
+			cpu = cputime.Process() - cpu
 			// None lost: the writer numbers events densely from 1.
 			last, err := db.LastEvent(b.Context())
 			if err != nil {

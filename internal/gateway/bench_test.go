@@ -11,6 +11,7 @@ import (
 	"airlock/internal/access"
 	"airlock/internal/audit"
 	"airlock/internal/config"
+	"airlock/internal/cputime"
 	"airlock/internal/gateway"
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
@@ -41,7 +42,7 @@ func BenchmarkCheck(b *testing.B) {
 				b.Fatalf("denied: %+v", ch.Decision)
 			}
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			i := 0
 			for b.Loop() {
 				ch := sess.Check(b.Context(), texts[i%len(texts)])
@@ -56,7 +57,7 @@ func BenchmarkCheck(b *testing.B) {
 			if err := al.Sync(b.Context()); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N)/1e3, "cpu-us/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N)/1e3, "cpu-us/op")
 		})
 	}
 }

@@ -128,49 +128,47 @@ func held(scope map[string]bool, list []string) []string {
 
 func readPrivs(ctx context.Context, c *sql.DB, schema string) (privs, error) {
 	p := privs{global: map[string]bool{}, schema: map[string]bool{}, table: map[string]map[string]bool{}}
-	rows, err := c.QueryContext(ctx, "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES")
-	if err != nil {
-		return p, fmt.Errorf("read privileges: %w", err)
-	}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return p, err
+	// Every query returns a table name ('' but for table grants) and a
+	// privilege. A schema-level grant names the schema or a LIKE pattern
+	// for it.
+	for _, q := range []struct {
+		sql  string
+		args []any
+		into func(table string) map[string]bool
+	}{
+		{"SELECT '', PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES", nil,
+			func(string) map[string]bool { return p.global }},
+		{"SELECT '', PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = ? OR ? LIKE TABLE_SCHEMA", []any{schema, schema},
+			func(string) map[string]bool { return p.schema }},
+		{"SELECT TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE TABLE_SCHEMA = ?", []any{schema},
+			func(t string) map[string]bool {
+				if p.table[t] == nil {
+					p.table[t] = map[string]bool{}
+				}
+				return p.table[t]
+			}},
+	} {
+		if err := scanPrivs(ctx, c, q.sql, q.args, q.into); err != nil {
+			return p, fmt.Errorf("read privileges: %w", err)
 		}
-		p.global[strings.ToUpper(v)] = true
 	}
-	rows.Close()
-	// A schema-level grant names the schema or a LIKE pattern for it.
-	rows, err = c.QueryContext(ctx, "SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = ? OR ? LIKE TABLE_SCHEMA", schema, schema)
+	return p, nil
+}
+
+func scanPrivs(ctx context.Context, c *sql.DB, query string, args []any, into func(table string) map[string]bool) error {
+	rows, err := c.QueryContext(ctx, query, args...)
 	if err != nil {
-		return p, fmt.Errorf("read privileges: %w", err)
-	}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return p, err
-		}
-		p.schema[strings.ToUpper(v)] = true
-	}
-	rows.Close()
-	rows, err = c.QueryContext(ctx, "SELECT TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE TABLE_SCHEMA = ?", schema)
-	if err != nil {
-		return p, fmt.Errorf("read privileges: %w", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t, v string
 		if err := rows.Scan(&t, &v); err != nil {
-			return p, err
+			return err
 		}
-		if p.table[t] == nil {
-			p.table[t] = map[string]bool{}
-		}
-		p.table[t][strings.ToUpper(v)] = true
+		into(t)[strings.ToUpper(v)] = true
 	}
-	return p, rows.Err()
+	return rows.Err()
 }
 
 func checkLevel(ctx context.Context, c *sql.DB, db *config.Database, l airlock.Level) ([]airlock.Finding, error) {

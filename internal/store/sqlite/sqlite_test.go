@@ -16,6 +16,7 @@ import (
 
 	"airlock"
 	"airlock/internal/audit"
+	"airlock/internal/cputime"
 	"airlock/internal/store/storetest"
 )
 
@@ -554,7 +555,7 @@ func BenchmarkAppendEvents(b *testing.B) {
 	batch := make([]*airlock.Event, batchSize)
 	var id int64
 	start := time.Now().UTC()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		for i := range batch {
 			id++
@@ -564,7 +565,7 @@ func BenchmarkAppendEvents(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpu = processCPU() - cpu
+	cpu = cputime.Process() - cpu
 	b.ReportMetric(float64(b.N*batchSize)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*batchSize), "cpu-ns/event")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchSize), "ns/event")
