@@ -132,3 +132,91 @@ DECLARE c CURSOR FOR DELETE FROM victim RETURNING *
 SELECT * FROM public.evil()
 -- case: [database wall] cast through a user function
 SELECT 1::text::public.evil_type
+-- case: for no key update
+SELECT * FROM victim WHERE id = 1 FOR NO KEY UPDATE
+-- case: for key share
+SELECT * FROM victim FOR KEY SHARE
+-- case: row locks in a scalar subquery
+SELECT (SELECT v FROM victim WHERE id = 1 FOR UPDATE)
+-- case: lock row exclusive
+LOCK TABLE victim IN ROW EXCLUSIVE MODE
+-- case: lock default mode
+LOCK victim
+-- case: setval
+SELECT setval('victim_id_seq', 1000)
+-- case: set local role
+BEGIN; SET LOCAL ROLE postgres; DELETE FROM victim WHERE id = 1; COMMIT
+-- case: schema qualified set_config
+SELECT pg_catalog.set_config('transaction_read_only', 'off', false)
+-- case: quoted set_config
+SELECT "set_config"('transaction_read_only', 'off', false)
+-- case: set_config with a name from a row
+SELECT set_config(name, 'off', false) FROM (VALUES ('transaction_read_only')) v(name)
+-- case: set_config in rows from
+SELECT * FROM ROWS FROM (set_config('transaction_read_only', 'off', false))
+-- case: set_config of role
+SELECT set_config('role', 'postgres', false)
+-- case: set_config of a pinned setting
+SELECT set_config('standard_conforming_strings', 'off', false)
+-- case: default read only reset to default
+SET SESSION default_transaction_read_only TO DEFAULT
+-- case: read only off spelled nO
+SET default_transaction_read_only = 'nO'
+-- case: read only off spelled 0
+SET default_transaction_read_only = 0
+-- case: set_config read only off spelled no, local
+SELECT set_config('default_transaction_read_only', 'no', true)
+-- case: set names latin1
+SET NAMES 'LATIN1'
+-- case: client_encoding sql_ascii
+SET client_encoding TO 'SQL_ASCII'
+-- case: pinned setting reset
+SET standard_conforming_strings TO DEFAULT
+-- case: begin serializable read write
+BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE
+-- case: start transaction read only then read write
+START TRANSACTION READ ONLY, READ WRITE
+-- case: checkpoint
+CHECKPOINT
+-- case: cluster
+CLUSTER victim USING victim_pkey
+-- case: vacuum
+VACUUM victim
+-- case: analyze
+ANALYZE victim
+-- case: lo_export
+SELECT lo_export(1, '/tmp/airlock-pwned')
+-- case: cancel another backend
+SELECT pg_cancel_backend(1)
+-- case: reload configuration
+SELECT pg_reload_conf()
+-- case: switch wal
+SELECT pg_switch_wal()
+-- case: logical replication slot
+SELECT pg_create_logical_replication_slot('airlock_pwned', 'test_decoding')
+-- case: query_to_xml runs a delete
+SELECT query_to_xml('DELETE FROM victim RETURNING 1', true, true, '')
+-- case: query_to_xml_and_xmlschema runs a delete
+SELECT * FROM query_to_xml_and_xmlschema('DELETE FROM victim RETURNING 1', true, true, '')
+-- case: ts_stat runs a delete
+SELECT * FROM ts_stat('DELETE FROM victim RETURNING to_tsvector(v)')
+-- case: sleep then write
+SELECT pg_sleep(0); DELETE FROM victim WHERE id = 1
+-- case: copy to a file
+COPY victim TO '/tmp/airlock-pwned'
+-- case: temp table as select
+CREATE TEMP TABLE t AS SELECT 1
+-- case: select into temp
+SELECT * INTO TEMP t2 FROM victim
+-- case: user function in a where clause
+SELECT * FROM victim WHERE id = (SELECT public.evil())
+-- case: user function in a recursive CTE
+WITH RECURSIVE x AS (SELECT public.evil() AS n) SELECT * FROM x
+-- case: holdable cursor for update
+DECLARE c CURSOR WITH HOLD FOR SELECT * FROM victim FOR UPDATE
+-- case: advisory transaction lock
+SELECT pg_advisory_xact_lock(1)
+-- case: alter role default read only
+ALTER ROLE CURRENT_USER SET default_transaction_read_only = off
+-- case: notify
+NOTIFY airlock_pwned
