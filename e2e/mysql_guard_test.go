@@ -231,3 +231,44 @@ func TestMySQLGrantFlow(t *testing.T) {
 		t.Fatal("the transaction of the ended session was committed")
 	}
 }
+
+// TestMySQLBlastRadiusInTransaction: inside a client transaction, a write
+// over the limit is rolled back alone (to airlock's savepoint) and denied;
+// the transaction goes on and what it did before is committed — sent as
+// text and as prepared statements.
+func TestMySQLBlastRadiusInTransaction(t *testing.T) {
+	db := testenv.NewMyDB(t)
+	db.Exec(myGuardSchema)
+	a := testenv.StartMySQL(t, db, testenv.Options{Databases: myGuardDatabases(db)})
+	ctx := context.Background()
+	wanda := a.Token("wanda", 0)
+	for i, params := range []string{"interpolateParams=true", "interpolateParams=false"} {
+		c, err := testenv.OpenMy(t, a.MyDSN("wanda", wanda, "app", params)).Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mark := 20 + i
+		lo, hi := 1+i*10, 10+i*10 // ten rows per run
+		if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(ctx, "UPDATE t SET x = ? WHERE id BETWEEN ? AND ?", mark, lo, hi); err != nil {
+			t.Fatalf("%s: first update: %v", params, err)
+		}
+		_, err = c.ExecContext(ctx, "UPDATE t SET x = ? WHERE id > ?", mark, 100)
+		if code, _ := testenv.MyErr(err); code != 1227 || !strings.Contains(err.Error(), "blast-radius: 4900 rows > limit 1000") {
+			t.Fatalf("%s: second update: %v, want denied by blast-radius", params, err)
+		}
+		var inTx int
+		if err := c.QueryRowContext(ctx, "SELECT @@in_transaction").Scan(&inTx); err != nil || inTx != 1 {
+			t.Fatalf("%s: after the denial: in transaction %d %v", params, inTx, err)
+		}
+		if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+			t.Fatalf("%s: commit: %v", params, err)
+		}
+		c.Close()
+		if n := db.QueryInt("SELECT COUNT(*) FROM t WHERE x = ?", mark); n != 10 {
+			t.Fatalf("%s: %d rows with x = %d upstream, want the first update's 10", params, n, mark)
+		}
+	}
+}
