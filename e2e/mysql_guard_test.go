@@ -272,3 +272,93 @@ func TestMySQLBlastRadiusInTransaction(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQLWarnRule: a warn rule lets the statement run and tells a MySQL
+// client the way the server tells it of its own warnings: the answer's
+// warning count includes it and SHOW WARNINGS lists it (after the
+// server's) until another statement runs — by text query, by prepared
+// statement, and in the mariadb client's --show-warnings output.
+func TestMySQLWarnRule(t *testing.T) {
+	db := testenv.NewMyDB(t)
+	db.Exec("CREATE TABLE src (id int PRIMARY KEY, v int) ENGINE=InnoDB")
+	db.Exec("INSERT INTO src VALUES (1, 1), (2, 2), (3, 3)")
+	a := testenv.StartMySQL(t, db, testenv.Options{Databases: testenv.MyDatabases(db.Name, "") + `guardrails:
+  - {name: select-star, when: 'stmt.kind == "select" && stmt.text.contains("*") && "` + db.Name + `.src" in stmt.tables', action: warn, message: "name the columns"}
+`})
+	ctx := context.Background()
+	tok := a.Token("alice", 0)
+	const want = "airlock: warning: select-star: name the columns"
+	c, err := testenv.OpenMy(t, a.MyDSN("alice", tok, "app", "interpolateParams=false")).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	warnings := func() []string {
+		rows, err := c.QueryContext(ctx, "SHOW WARNINGS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var level, code, msg string
+			if err := rows.Scan(&level, &code, &msg); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, level+" "+code+" "+msg)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	count := func(q string, args ...any) int {
+		rows, err := c.QueryContext(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		return n
+	}
+
+	if n := count("SELECT * FROM src WHERE id < 3"); n != 2 {
+		t.Fatalf("warned SELECT returned %d rows", n)
+	}
+	if w := warnings(); len(w) != 1 || w[0] != "Warning 1642 "+want {
+		t.Fatalf("SHOW WARNINGS after a warned SELECT: %q", w)
+	}
+	if w := warnings(); len(w) != 1 {
+		t.Fatalf("SHOW WARNINGS again: %q", w)
+	}
+	// The server's own warnings come first.
+	if n := count("SELECT * FROM src WHERE id = '1x'"); n != 1 {
+		t.Fatalf("warned SELECT with a server warning returned %d rows", n)
+	}
+	if w := warnings(); len(w) != 2 || !strings.Contains(w[0], "Truncated incorrect") || w[1] != "Warning 1642 "+want {
+		t.Fatalf("SHOW WARNINGS with a server warning: %q", w)
+	}
+	// Another statement forgets them.
+	if n := count("SELECT v FROM src"); n != 3 {
+		t.Fatal("SELECT v")
+	}
+	if w := warnings(); len(w) != 0 {
+		t.Fatalf("SHOW WARNINGS after an unwarned statement: %q", w)
+	}
+	// A prepared statement warns the same way.
+	if n := count("SELECT * FROM src WHERE id = ?", 3); n != 1 {
+		t.Fatal("prepared SELECT")
+	}
+	if w := warnings(); len(w) != 1 || w[0] != "Warning 1642 "+want {
+		t.Fatalf("SHOW WARNINGS after a warned prepared SELECT: %q", w)
+	}
+
+	host, port := a.MyHostPort()
+	out := mariadbCLI(t, host, port, "alice", tok, "app", "SELECT COUNT(*) AS n FROM (SELECT * FROM src) s;\n", "--show-warnings")
+	if !strings.Contains(out, "n\n3\n") || !strings.Contains(out, "Warning (Code 1642): "+want) {
+		t.Fatalf("mariadb --show-warnings:\n%s", out)
+	}
+}

@@ -57,7 +57,18 @@ type conn struct {
 	tables    map[string]tableInfo // storage engines of written tables
 	undoReady bool                 // the database has the undo capture table
 	state     sessionState         // what the upstream session holds
-	ctx       context.Context
+	// warnings are the messages of the airlock warnings (warn rules) of
+	// the last statement, which SHOW WARNINGS lists after the server's
+	// own until another statement runs; warnAdd is how many the answer
+	// being relayed adds to its warning count, and inject the messages
+	// the SHOW WARNINGS being relayed adds to its rows.
+	warnings []string
+	warnAdd  uint16
+	inject   []string
+	// binaryRows is set while a COM_STMT_EXECUTE is answered: its rows
+	// are in the binary protocol.
+	binaryRows bool
+	ctx        context.Context
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -1,8 +1,10 @@
 package mysqlwire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"airlock"
@@ -250,7 +252,9 @@ func (t *tracker) flush() {
 // an ERR, or a result set whose rows stream through.
 func (c *conn) response(ch *gateway.Check, h *held) error {
 	t := &tracker{c: c, ch: ch, hold: h != nil, inTrans: c.up.status&statusInTrans != 0}
+	c.followWarnings(ch)
 	err := c.results(t, h)
+	c.warnAdd, c.inject = 0, nil
 	if h != nil {
 		h.outs = t.outs
 		h.tracker = t
@@ -272,6 +276,7 @@ func (c *conn) results(t *tracker, h *held) error {
 				return c.upstreamErr(err)
 			}
 			c.up.status = ok.status
+			c.countWarnings(p, ok, false)
 			c.emit(h, p, ok.statusAt)
 			t.ok(int64(ok.affected))
 			if ok.status&statusMoreResults == 0 {
@@ -372,6 +377,13 @@ func (c *conn) rows(h *held) (int64, okInfo, *sqlError, error) {
 					return 0, okInfo{}, nil, c.upstreamErr(err)
 				}
 				c.up.status = end.status
+				if h == nil {
+					for _, m := range c.inject {
+						writePacket(c.cw, &c.cseq, warningRow(m))
+					}
+					c.inject = nil
+				}
+				c.countWarnings(body, end, !deprecate)
 				c.emit(h, body, end.statusAt)
 				return n, end, nil, nil
 			}
@@ -413,6 +425,61 @@ func (c *conn) statementDone(ch *gateway.Check, i int, out gateway.Outcome) {
 	case airlock.KindDDL, airlock.KindDrop, airlock.KindTruncate:
 		clear(c.tables) // engines and foreign keys may have changed
 	}
+}
+
+// showWarningsRE matches SHOW WARNINGS (with or without LIMIT), whose
+// answer lists airlock's warnings after the server's.
+var showWarningsRE = regexp.MustCompile(`(?is)^\s*SHOW\s+WARNINGS\b`)
+
+// followWarnings keeps the airlock warnings of the statement ch runs for
+// the answer's warning count and a later SHOW WARNINGS (the way a MySQL
+// client reads what PostgreSQL clients get as a NOTICE). Any other
+// statement forgets the last one's, as the server forgets its own.
+func (c *conn) followWarnings(ch *gateway.Check) {
+	c.warnAdd, c.inject = 0, nil
+	if ch == nil {
+		return
+	}
+	if len(ch.Stmts) == 1 && ch.Stmts[0].Kind == airlock.KindShow && showWarningsRE.MatchString(ch.Stmts[0].Text) {
+		if !c.binaryRows {
+			c.inject = c.warnings
+		}
+		return
+	}
+	c.warnings = nil
+	for _, w := range ch.Decision.Warnings {
+		c.warnings = append(c.warnings, "airlock: warning: "+w.Rule+": "+w.Message)
+	}
+	c.warnAdd = uint16(min(len(c.warnings), 0xffff))
+}
+
+// countWarnings adds the statement's airlock warnings to the warning count
+// of p when it ends the answer: an OK packet (or the OK-form end of a
+// result set), or, with eof, an EOF packet.
+func (c *conn) countWarnings(p []byte, end okInfo, eof bool) {
+	if c.warnAdd == 0 || end.status&statusMoreResults != 0 {
+		return
+	}
+	at := end.statusAt + 2
+	if eof {
+		at = 1
+	}
+	if len(p) < at+2 {
+		return
+	}
+	binary.LittleEndian.PutUint16(p[at:], binary.LittleEndian.Uint16(p[at:])+c.warnAdd)
+	c.warnAdd = 0
+}
+
+// warningRow is a text-protocol row of SHOW WARNINGS (Level, Code,
+// Message) for an airlock warning; 1642 is the code of a warning a
+// statement raises itself (SIGNAL SQLSTATE '01000').
+func warningRow(msg string) []byte {
+	var b []byte
+	for _, v := range []string{"Warning", "1642", msg} {
+		b = appendLenencString(b, v)
+	}
+	return b
 }
 
 // quoteIdent quotes a name with backquotes.

@@ -151,6 +151,8 @@ func (c *conn) lookupAny(p []byte, command string, answer bool) *stmt {
 // execute handles COM_STMT_EXECUTE: decided again at the session's level
 // now, audited with its parameters.
 func (c *conn) execute(p []byte) error {
+	c.binaryRows = true
+	defer func() { c.binaryRows = false }()
 	st := c.lookup(p, "mysqld_stmt_execute", true)
 	if st == nil {
 		return nil
