@@ -56,7 +56,12 @@ var (
 // follow records what a statement that succeeded left on the session.
 func (s *sessionState) follow(st *airlock.Statement) {
 	cmd := strings.ToUpper(st.Command)
+	reads := st.Kind == airlock.KindSelect || st.Kind == airlock.KindShow || st.Kind == airlock.KindExplain
 	switch {
+	case reads:
+		// A read makes no temporary table, table lock or prepared
+		// statement (the hot path: no text matching).
+
 	case createTempRE.MatchString(st.Text) || strings.Contains(cmd, "TEMPORARY"):
 		s.tempTables = true
 	case unlockRE.MatchString(st.Text) || cmd == "UNLOCK TABLES":
