@@ -15,19 +15,7 @@ import (
 // through a read session, by the simple and the extended protocol: each is
 // denied or fails upstream, the session stays usable, and nothing changes.
 func TestAdversarialCorpus(t *testing.T) {
-	data, err := os.ReadFile("testdata/adversarial_pg.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	type tc struct{ name, sql string }
-	var cases []tc
-	for _, part := range strings.Split(string(data), "-- case: ")[1:] {
-		name, sql, _ := strings.Cut(part, "\n")
-		cases = append(cases, tc{name, strings.TrimSpace(sql)})
-	}
-	if len(cases) < 60 {
-		t.Fatalf("only %d cases", len(cases))
-	}
+	cases := readCorpus(t, "testdata/adversarial_pg.sql", 100)
 	db := testenv.NewDB(t)
 	db.Exec(`CREATE TABLE victim (id serial PRIMARY KEY, v text);
 		INSERT INTO victim (v) SELECT 'row ' || g FROM generate_series(1, 10) g;
@@ -71,4 +59,27 @@ func TestAdversarialCorpus(t *testing.T) {
 	if _, err := os.Stat("/tmp/airlock-pwned"); err == nil {
 		t.Fatal("COPY TO PROGRAM ran")
 	}
+}
+
+// corpusCase is one case of an adversarial corpus file: a header line
+// "-- case: <name>" and the text sent as one query.
+type corpusCase struct{ name, sql string }
+
+// readCorpus reads an adversarial corpus file, which must hold at least
+// atLeast cases (so that a broken file cannot pass by holding none).
+func readCorpus(t *testing.T, path string, atLeast int) []corpusCase {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []corpusCase
+	for _, part := range strings.Split(string(data), "-- case: ")[1:] {
+		name, sql, _ := strings.Cut(part, "\n")
+		cases = append(cases, corpusCase{name, strings.TrimSpace(sql)})
+	}
+	if len(cases) < atLeast {
+		t.Fatalf("%s: only %d cases", path, len(cases))
+	}
+	return cases
 }

@@ -16,19 +16,7 @@ import (
 // usable with its pinned settings and read-only state unchanged, and
 // nothing changes in the database or on the server.
 func TestMySQLAdversarialCorpus(t *testing.T) {
-	data, err := os.ReadFile("testdata/adversarial_mysql.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	type tc struct{ name, sql string }
-	var cases []tc
-	for _, part := range strings.Split(string(data), "-- case: ")[1:] {
-		name, sql, _ := strings.Cut(part, "\n")
-		cases = append(cases, tc{name, strings.TrimSpace(sql)})
-	}
-	if len(cases) < 90 {
-		t.Fatalf("only %d cases", len(cases))
-	}
+	cases := readCorpus(t, "testdata/adversarial_mysql.sql", 90)
 	db := testenv.NewMyDB(t)
 	db.Exec("CREATE TABLE victim (id int PRIMARY KEY AUTO_INCREMENT, v varchar(50)) ENGINE=InnoDB")
 	db.Exec("INSERT INTO victim (v) VALUES ('a'), ('b'), ('c'), ('d'), ('e')")
