@@ -220,3 +220,8 @@ SELECT pg_advisory_xact_lock(1)
 ALTER ROLE CURRENT_USER SET default_transaction_read_only = off
 -- case: notify
 NOTIFY airlock_pwned
+-- case: comment at the parser's lookahead then write
+DELETE FROM victim WHERE id NOT/**/IN (2)
+-- case: line comment at the parser's lookahead in a write
+UPDATE victim SET v = 'x' WHERE id NOT -- c
+IN (2)

@@ -76,7 +76,7 @@ func parse(text string) ([]airlock.Statement, error) {
 	if i := strings.IndexByte(text, 0); i >= 0 {
 		return nil, &ParseError{Message: "query text contains a zero byte", Position: utf8.RuneCountInString(text[:i]) + 1}
 	}
-	tree, err := pg.Parse(text)
+	tree, err := pg.Parse(blankComments(text))
 	if err != nil {
 		var pe *parser.Error
 		if errors.As(err, &pe) {
@@ -102,6 +102,35 @@ func parse(text string) ([]airlock.Statement, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// blankComments returns text with each comment replaced by as many spaces,
+// byte for byte (so the parser's locations still point into text), when
+// the lexer finds the comments exactly; otherwise text itself. PostgreSQL
+// reads a comment as whitespace, but pg_query's parser hands comments to
+// its one-token lookahead (after NOT, NULLS, WITH, WITHOUT, FORMAT), so
+// that "a NOT/**/IN (1)", which PostgreSQL runs, would not parse and be
+// denied.
+func blankComments(text string) string {
+	if !strings.Contains(text, "--") && !strings.Contains(text, "/*") {
+		return text
+	}
+	var comments []span
+	_, _, ok := cacheKey(text, nil, nil, func(p lexPiece, i, j int) {
+		if p == pieceComment {
+			comments = append(comments, span{i, j})
+		}
+	})
+	if !ok || len(comments) == 0 {
+		return text
+	}
+	b := []byte(text)
+	for _, c := range comments {
+		for k := c.start; k < c.end; k++ {
+			b[k] = ' '
+		}
+	}
+	return string(b)
 }
 
 // stmtText cuts one statement's text out of the whole text. RawStmt
