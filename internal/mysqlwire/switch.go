@@ -68,6 +68,9 @@ func (s *sessionState) follow(st *airlock.Statement) {
 		s.tableLocks = false
 	case lockTablesRE.MatchString(st.Text) || cmd == "LOCK TABLES":
 		s.tableLocks = true
+	case cmd == "BEGIN" || cmd == "START TRANSACTION":
+		// Beginning a transaction releases the table locks.
+		s.tableLocks = false
 	case cmd == "PREPARE" && st.Name != "":
 		s.sqlPrepared.set(st.Name, st.Text)
 	case (cmd == "DEALLOCATE" || cmd == "DEALLOCATE PREPARE" || cmd == "DROP PREPARE") && st.Name != "":
