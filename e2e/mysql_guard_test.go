@@ -362,3 +362,50 @@ func TestMySQLWarnRule(t *testing.T) {
 		t.Fatalf("mariadb --show-warnings:\n%s", out)
 	}
 }
+
+// TestMySQLRefusedWriteNeverStarts: a write airlock refuses from what only
+// the database can tell (a non-transactional table), in a session whose
+// writes are not guarded (blast-radius and undo off), is denied before it is
+// audited as started: the audit holds its denial and nothing else.
+func TestMySQLRefusedWriteNeverStarts(t *testing.T) {
+	db := testenv.NewMyDB(t)
+	db.Exec("CREATE TABLE cache (id int PRIMARY KEY, v int) ENGINE=MyISAM")
+	db.Exec("INSERT INTO cache VALUES (1, 1)")
+	a := testenv.StartMySQL(t, db, testenv.Options{Databases: testenv.MyDatabases(db.Name, "    undo: \"off\"\n    guardrails: {disable: [blast-radius]}\n")})
+	c := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", "interpolateParams=false"))
+	const q = "UPDATE cache SET v = 2 WHERE id = 1"
+	for _, args := range [][]any{nil, {}} {
+		var err error
+		if args == nil {
+			_, err = c.Exec(q) // text
+		} else {
+			_, err = c.Exec(q+" AND v = ?", 1) // prepared
+		}
+		if code, _ := testenv.MyErr(err); code != 1227 || !strings.Contains(err.Error(), "non-transactional") {
+			t.Fatalf("write to a MyISAM table: %v", err)
+		}
+	}
+	if n := db.QueryInt("SELECT v FROM cache WHERE id = 1"); n != 1 {
+		t.Fatal("the write reached the table")
+	}
+	ctx := context.Background()
+	a.Audit.Sync(ctx)
+	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{User: "wanda", Type: airlock.EventStatement, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	denied := 0
+	for _, ev := range evs {
+		if !strings.HasPrefix(ev.Text, q) {
+			continue
+		}
+		if ev.Decision != airlock.DecisionDenied {
+			t.Errorf("the refused write is in the audit as %s %s", ev.Decision, ev.Action)
+			continue
+		}
+		denied++
+	}
+	if denied != 2 {
+		t.Errorf("%d denials of the write in the audit, want 2", denied)
+	}
+}

@@ -49,7 +49,20 @@ type Session struct {
 	// COMMIT must wait for it. A transaction that only read commits
 	// nothing, so its COMMIT need not wait for the audit log.
 	unsynced bool
+	veto     Veto
 }
+
+// Veto is an adapter's last word on an allowed check, from what only the
+// adapter can know (MySQL: the storage engine of the tables a write
+// changes, which it reads from the database). It runs after the decision
+// and the guard and before anything of the check is audited as started
+// or forwarded; a decision it returns denies the check, audited as any
+// denial. An error (the adapter could not ask its database) denies the
+// check too and is kept in Check.VetoErr for the adapter to act on.
+type Veto func(*Check) (*airlock.Decision, error)
+
+// SetVeto sets the adapter's veto for the session's checks.
+func (s *Session) SetVeto(v Veto) { s.veto = v }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.info.ID }
@@ -207,6 +220,9 @@ type Check struct {
 	start    time.Time
 	started  []*airlock.Event // "started" events of writes, by statement
 	prepares map[string][]airlock.Statement
+	// VetoErr is the error of the adapter's veto (see Veto), when it
+	// failed; the check is then denied.
+	VetoErr error
 }
 
 // Outcome is how a forwarded statement ended.
@@ -312,6 +328,16 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 // database, or is committed there, unaudited. A denied check is audited.
 func (s *Session) admit(ctx context.Context, c *Check) {
 	s.guard(c)
+	if c.Decision.Allowed && s.veto != nil {
+		d, err := s.veto(c)
+		if err != nil {
+			c.VetoErr = err
+			d = &airlock.Decision{Rule: "upstream", Need: c.Decision.Need, Reason: "airlock could not check this statement with the database: " + err.Error()}
+		}
+		if d != nil {
+			c.Decision, c.Guard = *d, nil
+		}
+	}
 	if !c.Decision.Allowed {
 		s.Denied(c)
 		return

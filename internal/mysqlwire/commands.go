@@ -24,7 +24,7 @@ func (c *conn) initDB(p []byte) error {
 		c.sendDenied(d)
 		return nil
 	}
-	facts := []airlock.Statement{{Kind: airlock.KindSet, Level: airlock.LevelRead, Command: "USE", Text: text}}
+	facts := []airlock.Statement{{Kind: airlock.KindSet, Level: airlock.LevelRead, Command: "USE", Name: db.Database, Text: text}}
 	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)

@@ -160,6 +160,7 @@ func (c *conn) serve() {
 	c.sessMu.Lock()
 	c.sess = sess
 	c.sessMu.Unlock()
+	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
 	defer sess.Close()
 

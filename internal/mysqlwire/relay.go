@@ -66,18 +66,11 @@ func (c *conn) query(p []byte) error {
 		return err
 	}
 	ch := c.sess.Check(c.ctx, text)
+	if ch.VetoErr != nil {
+		return ch.VetoErr
+	}
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
-		return nil
-	}
-	if d := c.checkUse(ch); d != nil {
-		c.abandon(ch, *d)
-		return nil
-	}
-	if d, err := c.checkWrites(ch); err != nil {
-		return err
-	} else if d != nil {
-		c.abandon(ch, *d)
 		return nil
 	}
 	if ch.Guard != nil {
@@ -102,18 +95,15 @@ func (c *conn) checkUse(ch *gateway.Check) *airlock.Decision {
 	return nil
 }
 
-// abandon denies an allowed check after all (a write airlock cannot let
-// run): statements that were audited as started are recorded as not run.
-func (c *conn) abandon(ch *gateway.Check, d airlock.Decision) {
-	if ch.Guard == nil {
-		for i := range ch.Stmts {
-			if ch.Stmts[i].Level >= airlock.LevelWrite {
-				c.sess.Done(ch, i, gateway.Outcome{NotRun: true})
-			}
-		}
+// veto is the session's last word on an allowed check (gateway.Veto):
+// USE of another schema, and writes airlock cannot let run (views,
+// non-transactional tables, cascades it cannot count), which it knows
+// only from the database.
+func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
+	if d := c.checkUse(ch); d != nil {
+		return d, nil
 	}
-	c.sess.Deny(ch.Text, d)
-	c.sendDenied(d)
+	return c.checkWrites(ch)
 }
 
 // simple forwards a command whose answer is one packet.

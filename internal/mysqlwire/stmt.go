@@ -166,14 +166,11 @@ func (c *conn) execute(p []byte) error {
 		return c.dropLongData(st)
 	}
 	ch := c.sess.CheckPrepared(c.ctx, st.text, st.facts, params)
+	if ch.VetoErr != nil {
+		return ch.VetoErr
+	}
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
-		return c.dropLongData(st)
-	}
-	if d, err := c.checkWrites(ch); err != nil {
-		return err
-	} else if d != nil {
-		c.abandon(ch, *d)
 		return c.dropLongData(st)
 	}
 	if st.gone != nil {
