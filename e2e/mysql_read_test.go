@@ -183,3 +183,24 @@ func TestMySQLDumpInReadSession(t *testing.T) {
 }
 
 var dumpHeaderRE = regexp.MustCompile(`-- Host: \S+\s+Database:`)
+
+// TestMySQLMetadataAsDirect: the catalog a database tool walks through
+// Connector/J's DatabaseMetaData (tables and views, columns, keys,
+// indexes) reads the same through airlock as directly; the airlock
+// database is named as its schema, as for mysqldump.
+func TestMySQLMetadataAsDirect(t *testing.T) {
+	db := testenv.NewMyDB(t)
+	db.Exec(myItemsSchema)
+	db.Exec("CREATE INDEX items_name ON items (name)")
+	db.Exec("CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 5")
+	dbs := strings.Replace(testenv.MyDatabases(db.Name, ""), "name: app", "name: "+db.Name, 1)
+	a := testenv.StartMySQL(t, db, testenv.Options{Databases: dbs, Policies: strings.ReplaceAll(testenv.DefaultPolicies, "[app]", "["+db.Name+"]")})
+	direct := javaProbe(t, jdbcURL(testenv.MyAddr, db.Name, ""), testenv.MyRoleRO, testenv.MyPassword, "meta")
+	via := javaProbe(t, jdbcURL(a.MySQLAddr.String(), db.Name, ""), "alice", a.Token("alice", 0), "meta")
+	if !strings.Contains(direct, "table cheap VIEW") || !strings.Contains(direct, "index items_name name") {
+		t.Fatalf("the direct walk misses the catalog:\n%s", direct)
+	}
+	if via != direct {
+		t.Fatalf("metadata through airlock differs\n--- direct\n%s\n--- airlock\n%s", direct, via)
+	}
+}

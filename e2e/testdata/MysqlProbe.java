@@ -6,7 +6,9 @@ import java.util.*;
  * prints its result sets in a stable form ("PS:" runs it as a prepared
  * statement, the parameters after "|", separated by ","); "writes" runs
  * each argument as a statement (text and prepared) and prints its SQLSTATE
- * and error code, then checks that the connection still answers.
+ * and error code, then checks that the connection still answers; "meta"
+ * walks the connection's catalog through DatabaseMetaData as database tools
+ * (DBeaver) do: tables and views, columns, primary keys and indexes.
  */
 public class MysqlProbe {
     public static void main(String[] args) throws Exception {
@@ -18,6 +20,8 @@ public class MysqlProbe {
             String[] rest = Arrays.copyOfRange(args, 4, args.length);
             if (mode.equals("read")) {
                 for (String q : rest) read(c, q);
+            } else if (mode.equals("meta")) {
+                meta(c);
             } else if (mode.equals("cancel")) {
                 cancel(c, rest[0]);
             } else {
@@ -25,6 +29,25 @@ public class MysqlProbe {
             }
         }
         System.out.println("done");
+    }
+
+    /** Prints what DatabaseMetaData says of the connection's catalog. */
+    static void meta(Connection c) throws SQLException {
+        DatabaseMetaData md = c.getMetaData();
+        String cat = c.getCatalog();
+        System.out.println("catalog " + cat);
+        try (ResultSet r = md.getTables(cat, null, "%", new String[]{"TABLE", "VIEW"})) {
+            while (r.next()) System.out.println("table " + r.getString("TABLE_NAME") + " " + r.getString("TABLE_TYPE"));
+        }
+        try (ResultSet r = md.getColumns(cat, null, "items", "%")) {
+            while (r.next()) System.out.println("column " + r.getString("COLUMN_NAME") + " " + r.getString("TYPE_NAME") + " " + r.getInt("COLUMN_SIZE") + " " + r.getString("IS_NULLABLE"));
+        }
+        try (ResultSet r = md.getPrimaryKeys(cat, null, "items")) {
+            while (r.next()) System.out.println("pk " + r.getString("COLUMN_NAME") + " " + r.getShort("KEY_SEQ"));
+        }
+        try (ResultSet r = md.getIndexInfo(cat, null, "items", false, false)) {
+            while (r.next()) System.out.println("index " + r.getString("INDEX_NAME") + " " + r.getString("COLUMN_NAME") + " " + r.getBoolean("NON_UNIQUE"));
+        }
     }
 
     /** Runs q and cancels it from another thread after a second. */
