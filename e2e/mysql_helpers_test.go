@@ -63,15 +63,18 @@ func javaProbe(t *testing.T, url, user, password, mode string, queries ...string
 
 // mysql2Dir installs mysql2 from the npm registry into a directory the
 // test owns.
-func mysql2Dir(t *testing.T) string {
+func mysql2Dir(t *testing.T) string { return npmDir(t, "mysql2") }
+
+// npmDir installs an npm package into a directory the test owns.
+func npmDir(t *testing.T, pkg string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name": "airlock-e2e", "private": true}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := run(t, 180*time.Second, "", nil, "npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, "mysql2")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "mysql2")); err != nil {
-		t.Fatalf("npm install mysql2: %v\n%s", err, out)
+	out := run(t, 180*time.Second, "", nil, "npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, pkg)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+		t.Fatalf("npm install %s: %v\n%s", pkg, err, out)
 	}
 	return dir
 }

@@ -211,3 +211,34 @@ func pgxReads(t *testing.T, url string, mode pgx.QueryExecMode) string {
 	b.WriteString(s + "\n")
 	return b.String()
 }
+
+// TestNodePostgresReadsAsDirect: node-postgres (pg, from the npm registry)
+// reads through airlock exactly what it reads directly — simple and
+// multi-statement queries, parameterized and named prepared statements,
+// errors, a transaction, LISTEN/NOTIFY — and its write is denied.
+func TestNodePostgresReadsAsDirect(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec(itemsSchema)
+	a := testenv.Start(t, db, testenv.Options{})
+	dir := npmDir(t, "pg")
+	notify := fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", db.Name)
+	probe := func(conn string) string {
+		return run(t, 120*time.Second, "", nil, "node", testdata("pg_probe.js"), dir, conn, notify)
+	}
+	direct := probe(fmt.Sprintf("postgres://%s:x@127.0.0.1:5432/%s?sslmode=disable", testenv.RoleRO, db.Name))
+	via := probe(fmt.Sprintf("postgres://alice:%s@%s/app?sslmode=disable", a.Token("alice", 0), a.PostgresAddr))
+	// The write is refused by the read-only account's privileges directly
+	// and by airlock before the database through it: the same SQLSTATE,
+	// other messages.
+	denied := regexp.MustCompile(`(?m)^error 42501 .*$`)
+	if !strings.Contains(via, "error 42501 airlock: denied: level:") || !strings.Contains(direct, "error 42501 ") {
+		t.Fatalf("the write was not refused as expected\n--- direct\n%s\n--- airlock\n%s", direct, via)
+	}
+	direct, via = denied.ReplaceAllString(direct, "error (refused)"), denied.ReplaceAllString(via, "error (refused)")
+	if !strings.Contains(via, "notify node_channel hello node") || !strings.HasSuffix(via, "done\n") {
+		t.Fatalf("unexpected output:\n%s", via)
+	}
+	if direct != via {
+		t.Fatalf("node-postgres output differs\n--- direct\n%s\n--- airlock\n%s", direct, via)
+	}
+}
