@@ -335,6 +335,17 @@ func (db *Database) RuleEnabled(rule string) bool {
 // ParamsAudited reports whether bind parameters are stored in the audit.
 func (db *Database) ParamsAudited() bool { return db.AuditParameters == nil || *db.AuditParameters }
 
+// Levels returns the levels the database has a credential for, lowest
+// first.
+func (db *Database) Levels() []airlock.Level {
+	levels := make([]airlock.Level, 0, len(db.Credentials))
+	for l := range db.Credentials {
+		levels = append(levels, l)
+	}
+	slices.Sort(levels)
+	return levels
+}
+
 func (c *Config) defaults() {
 	if c.Listen.Postgres.Address == "" && c.Listen.HTTP == "" && c.Listen.MySQL.Address == "" {
 		c.Listen.Postgres.Address = "127.0.0.1:15432"

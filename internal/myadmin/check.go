@@ -30,12 +30,7 @@ var serverPrivileges = []string{"SUPER", "FILE", "SHUTDOWN", "CREATE USER", "REL
 // with server-wide powers.
 func (Admin) Check(ctx context.Context, db *config.Database) ([]airlock.Finding, error) {
 	var out []airlock.Finding
-	levels := make([]airlock.Level, 0, len(db.Credentials))
-	for l := range db.Credentials {
-		levels = append(levels, l)
-	}
-	sort.Slice(levels, func(i, j int) bool { return levels[i] < levels[j] })
-	for _, l := range levels {
+	for _, l := range db.Levels() {
 		c, err := Connect(ctx, db, l)
 		if err != nil {
 			out = append(out, airlock.Finding{Level: l.String(), Severity: "error", Message: fmt.Sprintf("cannot connect with the %s credential: %v", l, err)})

@@ -55,12 +55,7 @@ type Finding = airlock.Finding
 // privileges on a protected table.
 func (Admin) Check(ctx context.Context, db *config.Database) ([]Finding, error) {
 	var out []Finding
-	levels := make([]airlock.Level, 0, len(db.Credentials))
-	for l := range db.Credentials {
-		levels = append(levels, l)
-	}
-	sort.Slice(levels, func(i, j int) bool { return levels[i] < levels[j] })
-	for _, l := range levels {
+	for _, l := range db.Levels() {
 		c, err := Connect(ctx, db, l)
 		if err != nil {
 			out = append(out, Finding{Level: l.String(), Severity: "error", Message: fmt.Sprintf("cannot connect with the %s credential: %v", l, err)})
