@@ -341,12 +341,21 @@ func TestMySQLWarnRule(t *testing.T) {
 	if w := warnings(); len(w) != 2 || !strings.Contains(w[0], "Truncated incorrect") || w[1] != "Warning 1642 "+want {
 		t.Fatalf("SHOW WARNINGS with a server warning: %q", w)
 	}
-	// Another statement forgets them.
+	// Another statement forgets them, and so does a denied one.
 	if n := count("SELECT v FROM src"); n != 3 {
 		t.Fatal("SELECT v")
 	}
 	if w := warnings(); len(w) != 0 {
 		t.Fatalf("SHOW WARNINGS after an unwarned statement: %q", w)
+	}
+	count("SELECT * FROM src")
+	if _, err := c.ExecContext(ctx, "DELETE FROM src WHERE id = 1"); err == nil {
+		t.Fatal("a read session deleted")
+	}
+	for _, w := range warnings() {
+		if strings.Contains(w, "airlock: warning") {
+			t.Fatalf("SHOW WARNINGS after a denied statement: %q", w)
+		}
 	}
 	// A prepared statement warns the same way.
 	if n := count("SELECT * FROM src WHERE id = ?", 3); n != 1 {

@@ -413,6 +413,7 @@ func (c *conn) internal(sql string) (*result, error) {
 
 // sendDenied answers a denied command.
 func (c *conn) sendDenied(d airlock.Decision) {
+	c.warnings = nil // a denied statement leaves no airlock warning behind
 	writePacket(c.cw, &c.cseq, appendERR(nil, erSpecificAccess, "42000", d.Message()))
 }
 
