@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+
+	"airlock"
+)
+
+// The statement facts a session keeps between statements: prepared
+// statements' facts (EXECUTE and protocol executions are decided on them),
+// and the search_path that qualifies table names as the database resolves
+// them.
+
+// SetSearchPath records the session's search_path (from the startup or a
+// SET that succeeded), used to qualify table names.
+func (s *Session) SetSearchPath(v string) { s.searchPath = parseSearchPath(v) }
+
+// substitute replaces the facts of EXECUTE name with those recorded when
+// name was prepared, and notes what PREPARE statements will record.
+func (s *Session) substitute(c *Check) {
+	for i := range c.Stmts {
+		st := &c.Stmts[i]
+		switch st.Command {
+		case "PREPARE":
+			if c.prepares == nil {
+				c.prepares = map[string][]airlock.Statement{}
+			}
+			c.prepares[st.Name] = []airlock.Statement{*st}
+		case "EXECUTE":
+			facts, ok := c.prepares[st.Name]
+			if !ok {
+				facts, ok = s.prepared[st.Name]
+			}
+			if !ok {
+				// Unknown to airlock: keep the classifier's admin level,
+				// so that only admins run it (fail closed).
+				st.Why = fmt.Sprintf("prepared statement %q is unknown to airlock", st.Name)
+				continue
+			}
+			text, name, args, argsWhy, fns := st.Text, st.Name, st.ArgsLevel, st.ArgsWhy, st.Functions
+			*st = strongest(facts)
+			st.Text, st.Command, st.Name = text, "EXECUTE", name
+			// The parameters run too: EXECUTE p(pg_terminate_backend(1)).
+			if args > st.Level {
+				st.Level, st.Why = args, argsWhy
+			}
+			st.Functions = append(append([]string(nil), st.Functions...), fns...)
+		}
+	}
+}
+
+// applyEffects follows what a successful statement changed in the session.
+func (s *Session) applyEffects(c *Check, st *airlock.Statement) {
+	switch st.Command {
+	case "PREPARE":
+		s.prepared[st.Name] = c.prepares[st.Name]
+	case "DEALLOCATE", "DEALLOCATE PREPARE":
+		delete(s.prepared, st.Name)
+	case "DEALLOCATE ALL", "DISCARD ALL":
+		clear(s.prepared)
+	}
+	if st.Setting == "search_path" {
+		s.SetSearchPath(st.Value)
+	}
+}
+
+// Prepared returns the facts of a prepared statement known by name.
+func (s *Session) Prepared(name string) ([]airlock.Statement, bool) {
+	f, ok := s.prepared[name]
+	return f, ok
+}
+
+// SetPrepared records a prepared statement created by the protocol
+// (PostgreSQL Parse, MySQL COM_STMT_PREPARE) once the database confirmed it.
+func (s *Session) SetPrepared(name string, stmts []airlock.Statement) { s.prepared[name] = stmts }
+
+// DropPrepared forgets a prepared statement the database closed.
+func (s *Session) DropPrepared(name string) { delete(s.prepared, name) }
+
+// strongest returns the statement with the highest level (the first one on
+// ties), used to describe a multi-statement unit in one event.
+func strongest(stmts []airlock.Statement) airlock.Statement {
+	best := stmts[0]
+	for _, st := range stmts[1:] {
+		if st.Level > best.Level {
+			best = st
+		}
+	}
+	return best
+}
+
+func unionTables(stmts []airlock.Statement) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, st := range stmts {
+		for _, t := range st.Tables {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// qualify writes unqualified table names as the schema they most likely
+// resolve to: the first schema of the search path (PostgreSQL; "public"
+// by default; pg_catalog for pg_* names) or the database's schema (MySQL).
+func (s *Session) qualify(st *airlock.Statement) {
+	// Facts may be shared (a classifier cache, a prepared statement), so
+	// the lists are copied before they change.
+	q := func(ts []string) []string {
+		var out []string
+		for i, t := range ts {
+			if strings.Contains(t, ".") {
+				continue
+			}
+			if out == nil {
+				out = append([]string(nil), ts...)
+			}
+			out[i] = s.defaultSchema(t) + "." + t
+		}
+		if out == nil {
+			return ts
+		}
+		return out
+	}
+	st.Tables = q(st.Tables)
+	st.WriteTables = q(st.WriteTables)
+}
+
+func (s *Session) defaultSchema(table string) string {
+	if s.db.Engine == "mysql" {
+		return s.db.Database
+	}
+	if strings.HasPrefix(table, "pg_") {
+		return "pg_catalog"
+	}
+	for _, p := range s.searchPath {
+		if p != "$user" && p != "pg_catalog" && p != "pg_temp" {
+			return p
+		}
+	}
+	return "public"
+}
+
+// parseSearchPath splits a search_path value: comma-separated, each item
+// maybe double-quoted.
+func parseSearchPath(v string) []string {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		p := strings.TrimSpace(part)
+		if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+			p = strings.ReplaceAll(p[1:len(p)-1], `""`, `"`)
+		} else {
+			p = strings.ToLower(p)
+		}
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
