@@ -48,8 +48,8 @@ func Root(app *App) *cobra.Command {
 	root.SetOut(app.Stdout)
 	root.SetErr(app.Stderr)
 	pf := root.PersistentFlags()
-	pf.StringVar(&app.server, "server", "", "airlock server URL (default $AIRLOCK_SERVER, or what `airlock login` saved)")
-	pf.StringVar(&app.token, "token", "", "API token (default $AIRLOCK_TOKEN, or what `airlock login` saved)")
+	pf.StringVar(&app.server, "server", "", "the server's URL (default $AIRLOCK_SERVER, or what airlock login saved)")
+	pf.StringVar(&app.token, "token", "", "API token (default $AIRLOCK_TOKEN, or what airlock login saved)")
 	pf.BoolVar(&app.json, "json", false, "print JSON for scripts")
 	root.AddCommand(
 		serveCmd(app),
