@@ -415,7 +415,7 @@ func sessionsCmd(app *App) *cobra.Command {
 }
 
 func databasesCmd(app *App) *cobra.Command {
-	cmd := &cobra.Command{Use: "databases", Short: "Show configured databases"}
+	cmd := &cobra.Command{Use: "databases", Short: "List, check and prepare the configured databases"}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List databases",
