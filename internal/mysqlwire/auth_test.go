@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"airlock/internal/testenv/mydb"
 )
 
 // mariadb runs the mariadb command-line client in batch mode against addr
@@ -51,15 +53,15 @@ func (e *env) lastAuth() string {
 // cleartext where allowed), and every bad credential (wrong, revoked,
 // expired token; unknown user; no access) fails with MySQL's errors.
 func TestAuthentication(t *testing.T) {
-	db := newMyDB(t)
-	db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
+	db := mydb.New(t)
+	db.Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
 	plain := startEnv(t, db, envOptions{})
 	secure := startEnv(t, db, envOptions{tls: true})
 	clear := startEnv(t, db, envOptions{cleartext: true})
 
 	count := func(t *testing.T, dsn string) error {
 		t.Helper()
-		c := openDB(t, dsn)
+		c := mydb.Open(t, dsn)
 		var n int
 		err := c.QueryRow("SELECT count(*) FROM t").Scan(&n)
 		if err == nil && n != 2 {
@@ -172,9 +174,9 @@ func TestAuthentication(t *testing.T) {
 					if e == secure {
 						params = "tls=skip-verify"
 					}
-					c := openDB(t, dsn(tc.user, tok, e.addr, tc.db, params))
+					c := mydb.Open(t, mydb.DSN(tc.user, tok, e.addr, tc.db, params))
 					err := c.Ping()
-					code, state := myErr(err)
+					code, state := mydb.Err(err)
 					if code != tc.code || state != tc.state || !strings.Contains(err.Error(), tc.msg) {
 						t.Errorf("%s (tls %v, verifiers %v): %v", tc.name, e == secure, verifiers, err)
 					}
@@ -201,8 +203,8 @@ func TestAuthentication(t *testing.T) {
 // TLS, with the token itself over TLS. (They use the probes of the
 // end-to-end tests.)
 func TestFullAuthenticationOtherClients(t *testing.T) {
-	db := newMyDB(t)
-	db.exec("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1)")
+	db := mydb.New(t)
+	db.Exec("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1)")
 	npm := t.TempDir()
 	if out, err := exec.Command("npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", npm, "mysql2").CombinedOutput(); err != nil {
 		t.Fatalf("npm install mysql2: %v\n%s", err, out)

@@ -9,6 +9,7 @@ import (
 	"airlock"
 	"airlock/internal/config"
 	"airlock/internal/myadmin"
+	"airlock/internal/testenv/mydb"
 )
 
 // TestUndoCaptureMySQL: on a prepared database, a guarded write's rows
@@ -19,11 +20,11 @@ import (
 // ROW_COUNT() reports after a guarded write does not change with capture,
 // and nothing is left in the capture table.
 func TestUndoCaptureMySQL(t *testing.T) {
-	db := newMyDB(t)
-	db.exec(`CREATE TABLE t (id int PRIMARY KEY, x int NOT NULL) ENGINE=InnoDB; INSERT INTO t SELECT seq, 1 FROM seq_1_to_100`)
+	db := mydb.New(t)
+	db.Exec(`CREATE TABLE t (id int PRIMARY KEY, x int NOT NULL) ENGINE=InnoDB; INSERT INTO t SELECT seq, 1 FROM seq_1_to_100`)
 	e := startEnv(t, db, envOptions{})
 	ctx := context.Background()
-	pool := openDB(t, e.dsn("wanda", e.token("wanda"), "interpolateParams=false"))
+	pool := mydb.Open(t, e.dsn("wanda", e.token("wanda"), "interpolateParams=false"))
 	c, err := pool.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -46,15 +47,15 @@ func TestUndoCaptureMySQL(t *testing.T) {
 
 	exec("UPDATE t SET x = 2 WHERE id = 100")
 	unprepared := rowCount()
-	dbc := &config.Database{Name: "app", Engine: "mysql", Address: myAddr, Database: db.Name, TLSMode: "disable",
-		Credentials: map[airlock.Level]config.Credential{airlock.LevelDDL: {User: "root"}, airlock.LevelWrite: {User: myRoleRW, Password: myPassword}}}
+	dbc := &config.Database{Name: "app", Engine: "mysql", Address: mydb.Addr, Database: db.Name, TLSMode: "disable",
+		Credentials: map[airlock.Level]config.Credential{airlock.LevelDDL: {User: "root"}, airlock.LevelWrite: {User: mydb.RoleRW, Password: mydb.Password}}}
 	for range 2 { // preparing again replaces the triggers
 		n, err := myadmin.Admin{}.Prepare(ctx, dbc)
 		if err != nil || n != 1 {
 			t.Fatalf("prepare: %d tables, %v", n, err)
 		}
 	}
-	if n := db.queryInt("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'airlock\\_capture\\_%'", db.Name); n != 4 {
+	if n := db.QueryInt("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'airlock\\_capture\\_%'", db.Name); n != 4 {
 		t.Fatalf("%d capture triggers, want 4", n)
 	}
 	exec("UPDATE t SET x = 3 WHERE id = 100")
@@ -86,7 +87,7 @@ func TestUndoCaptureMySQL(t *testing.T) {
 	// A deadlock: InnoDB rolls back the smaller transaction, airlock's.
 	exec("BEGIN")
 	exec("UPDATE t SET x = 5 WHERE id = 9")
-	other := rootDB(t, db.Name)
+	other := mydb.Root(t, db.Name)
 	tx, err := other.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +102,7 @@ func TestUndoCaptureMySQL(t *testing.T) {
 	}()
 	time.Sleep(200 * time.Millisecond)
 	_, err = c.ExecContext(ctx, "UPDATE t SET x = 5 WHERE id = 10")
-	if code, _ := myErr(err); code != 1213 {
+	if code, _ := mydb.Err(err); code != 1213 {
 		t.Fatalf("deadlock: %v", err)
 	}
 	if err := <-blocked; err != nil {
@@ -143,7 +144,7 @@ func TestUndoCaptureMySQL(t *testing.T) {
 	if ev == nil || !strings.HasPrefix(ev.Detail["undo"], "u_") || ev.Detail["undo_rows"] != "1" || ev.Detail["rows_changed"] != "1" {
 		t.Errorf("audit of a captured write: %+v", ev)
 	}
-	if left := db.queryInt("SELECT COUNT(*) FROM airlock_capture"); left != 0 {
+	if left := db.QueryInt("SELECT COUNT(*) FROM airlock_capture"); left != 0 {
 		t.Errorf("%d rows left in the capture table", left)
 	}
 
@@ -153,7 +154,7 @@ func TestUndoCaptureMySQL(t *testing.T) {
 		_, err := c.ExecContext(ctx, q)
 		// The policy refuses writes to the capture table (protected-table);
 		// the adapter refuses the capture's variables (undo).
-		if code, _ := myErr(err); code != 1227 || !(strings.Contains(err.Error(), "airlock: denied: undo:") || strings.Contains(err.Error(), "airlock: denied: protected-table:")) {
+		if code, _ := mydb.Err(err); code != 1227 || !(strings.Contains(err.Error(), "airlock: denied: undo:") || strings.Contains(err.Error(), "airlock: denied: protected-table:")) {
 			t.Errorf("%s: %v", q, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"airlock/internal/mysqlwire"
+	"airlock/internal/testenv/mydb"
 )
 
 // FuzzCommands sends an authenticated session arbitrary command packets
@@ -37,8 +38,8 @@ func FuzzCommands(f *testing.F) {
 	f.Add([]byte{0x0c, 1, 0, 0, 0})
 	f.Add([]byte{0xfa, 1, 0, 0, 0})
 	f.Add([]byte{})
-	db := newMyDB(f)
-	db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+	db := mydb.New(f)
+	db.Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
 	e := startEnv(f, db, envOptions{})
 	tok := e.token("alice")
 	f.Fuzz(func(t *testing.T, cmd []byte) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"airlock"
+	"airlock/internal/testenv/mydb"
 )
 
 const guardTables = `
@@ -33,13 +34,13 @@ CREATE VIEW tv AS SELECT * FROM t;
 // views and to tables cascading foreign keys reference are denied before
 // they run.
 func TestGuardedWrites(t *testing.T) {
-	db := newMyDB(t)
-	db.exec(guardTables)
-	e := startEnv(t, db, envOptions{databases: myDatabases(db.Name, "    max_rows_changed: 10\n")})
+	db := mydb.New(t)
+	db.Exec(guardTables)
+	e := startEnv(t, db, envOptions{databases: mydb.Databases(db.Name, "    max_rows_changed: 10\n")})
 	tok := e.token("wanda") // standing write
-	c := openDB(t, e.dsn("wanda", tok, "multiStatements=true&interpolateParams=false"))
+	c := mydb.Open(t, e.dsn("wanda", tok, "multiStatements=true&interpolateParams=false"))
 	c.SetMaxOpenConns(1)
-	sum := func() int64 { return db.queryInt("SELECT SUM(x) FROM t") }
+	sum := func() int64 { return db.QueryInt("SELECT SUM(x) FROM t") }
 	before := sum()
 
 	denied := []struct {
@@ -60,7 +61,7 @@ func TestGuardedWrites(t *testing.T) {
 	}
 	for _, d := range denied {
 		_, err := c.Exec(d.sql, d.args...)
-		if code, _ := myErr(err); code != 1227 || !strings.Contains(err.Error(), "airlock: denied: "+d.rule) {
+		if code, _ := mydb.Err(err); code != 1227 || !strings.Contains(err.Error(), "airlock: denied: "+d.rule) {
 			t.Errorf("%s: %v, want denied by %s", d.sql, err, d.rule)
 		}
 	}
@@ -68,11 +69,11 @@ func TestGuardedWrites(t *testing.T) {
 		t.Fatalf("t changed: %d -> %d", before, got)
 	}
 	for table, want := range map[string]int64{"logt": 0, "child": 50, "parent": 5, "watched WHERE v <> 0": 0, "t": 100} {
-		if n := db.queryInt("SELECT COUNT(*) FROM " + table); n != want {
+		if n := db.QueryInt("SELECT COUNT(*) FROM " + table); n != want {
 			t.Errorf("%s: %d rows, want %d", table, n, want)
 		}
 	}
-	if v := db.queryInt("SELECT v FROM mt"); v != 1 {
+	if v := db.QueryInt("SELECT v FROM mt"); v != 1 {
 		t.Errorf("mt changed")
 	}
 
@@ -92,7 +93,7 @@ func TestGuardedWrites(t *testing.T) {
 	if err := c.QueryRow("SELECT @@in_transaction").Scan(&inTx); err != nil || inTx != 0 {
 		t.Fatalf("in transaction after a guarded write in autocommit mode: %d %v", inTx, err)
 	}
-	if n := db.queryInt("SELECT COUNT(*) FROM t WHERE x = 7"); n != 6 {
+	if n := db.QueryInt("SELECT COUNT(*) FROM t WHERE x = 7"); n != 6 {
 		t.Fatalf("committed rows: %d", n)
 	}
 
@@ -121,7 +122,7 @@ func TestGuardedWrites(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		t.Fatal(err)
 	}
-	if n := db.queryInt("SELECT COUNT(*) FROM t WHERE x = 8"); n != 2 {
+	if n := db.QueryInt("SELECT COUNT(*) FROM t WHERE x = 8"); n != 2 {
 		t.Fatalf("rows of the client's transaction: %d, want 2", n)
 	}
 
@@ -141,7 +142,7 @@ func TestGuardedWrites(t *testing.T) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	if n := db.queryInt("SELECT COUNT(*) FROM t WHERE x = 9"); n != 1 {
+	if n := db.QueryInt("SELECT COUNT(*) FROM t WHERE x = 9"); n != 1 {
 		t.Fatalf("write under LOCK TABLES without autocommit: %d rows", n)
 	}
 

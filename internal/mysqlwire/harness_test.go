@@ -8,10 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"database/sql"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -32,8 +28,7 @@ import (
 	"airlock/internal/mysqlwire"
 	"airlock/internal/policy"
 	"airlock/internal/store/sqlite"
-
-	"github.com/go-sql-driver/mysql"
+	"airlock/internal/testenv/mydb"
 )
 
 // The tests of this package drive the adapter with real clients against
@@ -41,119 +36,8 @@ import (
 // classifier (so that the protocol layer is tested on its own; the
 // end-to-end tests in e2e/ use the real one through server.Start).
 
-// MariaDB of SPEC §12 and the upstream accounts the tests create there
-// (the same as internal/testenv's, which this package cannot import:
-// testenv starts the whole server, which imports this package).
-const (
-	myAddr     = "127.0.0.1:3306"
-	myRoleRO   = "airlock_my_ro"
-	myRoleRW   = "airlock_my_rw"
-	myPassword = "airlock-test-pw"
-)
-
-var myRolesOnce sync.Once
-
-// myDB is a fresh schema, dropped when the test ends.
-type myDB struct {
-	Name string
-	t    testing.TB
-}
-
-func dsn(user, password, addr, db, params string) string {
-	s := fmt.Sprintf("%s:%s@tcp(%s)/%s?timeout=10s", user, password, addr, db)
-	if params != "" {
-		s += "&" + params
-	}
-	return s
-}
-
-func openDB(t testing.TB, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func rootDB(t testing.TB, schema string) *sql.DB {
-	t.Helper()
-	c := openDB(t, dsn("root", "", myAddr, schema, "multiStatements=true&maxAllowedPacket=0"))
-	c.SetMaxOpenConns(1)
-	return c
-}
-
-func newMyDB(t testing.TB) *myDB {
-	t.Helper()
-	root := rootDB(t, "")
-	myRolesOnce.Do(func() {
-		for _, r := range []string{myRoleRO, myRoleRW} {
-			if _, err := root.Exec(fmt.Sprintf("CREATE USER IF NOT EXISTS '%[1]s'@'%%' IDENTIFIED BY '%[2]s'; ALTER USER '%[1]s'@'%%' IDENTIFIED BY '%[2]s'", r, myPassword)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	})
-	name := "airlock_u_" + randHex(6)
-	if _, err := root.Exec(fmt.Sprintf(`CREATE DATABASE %[1]s CHARACTER SET utf8mb4;
-		GRANT SELECT ON %[1]s.* TO '%[2]s'@'%%';
-		GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES ON %[1]s.* TO '%[3]s'@'%%'`, name, myRoleRO, myRoleRW)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := sql.Open("mysql", dsn("root", "", myAddr, "", "")); err == nil {
-			c.Exec("DROP DATABASE IF EXISTS " + name)
-			c.Close()
-		}
-	})
-	return &myDB{Name: name, t: t}
-}
-
-func (d *myDB) exec(sql string, args ...any) {
-	d.t.Helper()
-	if _, err := rootDB(d.t, d.Name).Exec(sql, args...); err != nil {
-		d.t.Fatalf("exec %q: %v", sql, err)
-	}
-}
-
-func (d *myDB) queryInt(sql string, args ...any) int64 {
-	d.t.Helper()
-	var n int64
-	if err := rootDB(d.t, d.Name).QueryRow(sql, args...).Scan(&n); err != nil {
-		d.t.Fatalf("query %q: %v", sql, err)
-	}
-	return n
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// myDatabases is the databases YAML of database "app" on schema.
-func myDatabases(schema, extra string) string {
-	return fmt.Sprintf(`databases:
-  - name: app
-    engine: mysql
-    address: %q
-    database: %s
-    tls: disable
-    credentials:
-      read: {user: %s, password: %s}
-      write: {user: %s, password: %s}
-      ddl: {user: root, password: ""}
-%s`, myAddr, schema, myRoleRO, myPassword, myRoleRW, myPassword, extra)
-}
-
-// myErr returns the error number and SQLSTATE of a driver error.
-func myErr(err error) (uint16, string) {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number, string(me.SQLState[:])
-	}
-	return 0, ""
-}
+// The MariaDB schema and accounts come from internal/testenv/mydb, which
+// (unlike internal/testenv) this package can import.
 
 // env is a running gateway with a MySQL listener.
 type env struct {
@@ -182,12 +66,12 @@ policies:
   - {name: writers, groups: [writers], databases: [app], standing: write}
 `
 
-func startEnv(t testing.TB, db *myDB, o envOptions) *env {
+func startEnv(t testing.TB, db *mydb.DB, o envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
 	dbs := o.databases
 	if dbs == "" {
-		dbs = myDatabases(db.Name, "")
+		dbs = mydb.Databases(db.Name, "")
 	}
 	yaml := "listen: {http: \"127.0.0.1:0\"}\nstore: \"sqlite:" + filepath.Join(dir, "airlock.db") + "\"\n" + users + dbs + o.extra
 	path := filepath.Join(dir, "airlock.yaml")
@@ -258,7 +142,7 @@ func (e *env) token(user string) string {
 }
 
 func (e *env) dsn(user, token, params string) string {
-	return dsn(user, token, e.addr, "app", params)
+	return mydb.DSN(user, token, e.addr, "app", params)
 }
 
 // events returns the audit's statement events of user, oldest first.

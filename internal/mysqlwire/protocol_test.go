@@ -12,15 +12,16 @@ import (
 	"airlock"
 	"airlock/internal/access"
 	"airlock/internal/mysqlwire"
+	"airlock/internal/testenv/mydb"
 )
 
 const itemsTable = `CREATE TABLE items (id int PRIMARY KEY, name varchar(50) NOT NULL, price decimal(10,2), d datetime, j json, b blob) ENGINE=InnoDB;
 INSERT INTO items VALUES (1, 'apple', 1.50, '2024-01-02 03:04:05', '{"a": 1}', x'00ff'), (2, 'bread', 2.25, NULL, NULL, NULL), (3, 'cheese ''brie''', 9.99, '1999-12-31 23:59:59', '[1, "two"]', ''), (4, 'eggs €', NULL, NULL, NULL, NULL)`
 
-func itemsState(t *testing.T, db *myDB) string {
+func itemsState(t *testing.T, db *mydb.DB) string {
 	t.Helper()
 	var s string
-	if err := rootDB(t, db.Name).QueryRow("SELECT CONCAT(COUNT(*), ':', IFNULL(SUM(price), 0), ':', MD5(GROUP_CONCAT(id, name, IFNULL(price, '') ORDER BY id))) FROM items").Scan(&s); err != nil {
+	if err := mydb.Root(t, db.Name).QueryRow("SELECT CONCAT(COUNT(*), ':', IFNULL(SUM(price), 0), ':', MD5(GROUP_CONCAT(id, name, IFNULL(price, '') ORDER BY id))) FROM items").Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -31,15 +32,15 @@ func itemsState(t *testing.T, db *myDB) string {
 // 1227/42000 "airlock: denied", nothing of them reaches the database, and
 // the connection keeps working, inside a transaction too.
 func TestReadSessionDenies(t *testing.T) {
-	db := newMyDB(t)
-	db.exec(itemsTable)
+	db := mydb.New(t)
+	db.Exec(itemsTable)
 	before := itemsState(t, db)
 	e := startEnv(t, db, envOptions{})
 	tok := e.token("alice")
-	c := openDB(t, e.dsn("alice", tok, "multiStatements=true&interpolateParams=false"))
+	c := mydb.Open(t, e.dsn("alice", tok, "multiStatements=true&interpolateParams=false"))
 	c.SetMaxOpenConns(1)
 	isDenied := func(err error) bool {
-		code, state := myErr(err)
+		code, state := mydb.Err(err)
 		return code == 1227 && state == "42000" && strings.Contains(err.Error(), "airlock: denied: ")
 	}
 	alive := func() {
@@ -121,8 +122,8 @@ func TestReadSessionDenies(t *testing.T) {
 // session's move to another upstream connection when a grant starts and
 // ends; parameters are audited.
 func TestPreparedStatements(t *testing.T) {
-	db := newMyDB(t)
-	db.exec(itemsTable)
+	db := mydb.New(t)
+	db.Exec(itemsTable)
 	e := startEnv(t, db, envOptions{})
 	ctx := context.Background()
 	tok := e.token("alice")
@@ -134,7 +135,7 @@ func TestPreparedStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := openDB(t, e.dsn("alice", tok, "interpolateParams=false"))
+	c := mydb.Open(t, e.dsn("alice", tok, "interpolateParams=false"))
 	c.SetMaxOpenConns(1)
 	sel, err := c.Prepare("SELECT name, price, d FROM items WHERE id = ? AND name <> ?")
 	if err != nil {
@@ -150,7 +151,7 @@ func TestPreparedStatements(t *testing.T) {
 		t.Fatal("an UPDATE was prepared in a read session")
 	}
 	var user string
-	if err := c.QueryRow("SELECT CURRENT_USER()").Scan(&user); err != nil || !strings.HasPrefix(user, myRoleRO+"@") {
+	if err := c.QueryRow("SELECT CURRENT_USER()").Scan(&user); err != nil || !strings.HasPrefix(user, mydb.RoleRO+"@") {
 		t.Fatalf("user %q %v", user, err)
 	}
 
@@ -165,7 +166,7 @@ func TestPreparedStatements(t *testing.T) {
 	if _, err := c.Exec("SET @kept = 42"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.QueryRow("SELECT CURRENT_USER()").Scan(&user); err != nil || !strings.HasPrefix(user, myRoleRW+"@") {
+	if err := c.QueryRow("SELECT CURRENT_USER()").Scan(&user); err != nil || !strings.HasPrefix(user, mydb.RoleRW+"@") {
 		t.Fatalf("after the grant: user %q %v", user, err)
 	}
 	upd, err := c.Prepare("UPDATE items SET price = price + 1 WHERE id = ?")
@@ -184,7 +185,7 @@ func TestPreparedStatements(t *testing.T) {
 	revokeGrant(t, e, r.GrantID)
 	if _, err := upd.Exec(2); err == nil {
 		t.Fatal("the prepared UPDATE ran after the grant ended")
-	} else if code, _ := myErr(err); code != 1227 {
+	} else if code, _ := mydb.Err(err); code != 1227 {
 		t.Fatalf("prepared UPDATE after the grant: %v", err)
 	}
 	var kept int
@@ -192,19 +193,19 @@ func TestPreparedStatements(t *testing.T) {
 		t.Fatalf("user variable across switches: %d %v", kept, err)
 	}
 	var ro int
-	if err := c.QueryRow("SELECT CURRENT_USER(), @@tx_read_only").Scan(&user, &ro); err != nil || !strings.HasPrefix(user, myRoleRO+"@") || ro != 1 {
+	if err := c.QueryRow("SELECT CURRENT_USER(), @@tx_read_only").Scan(&user, &ro); err != nil || !strings.HasPrefix(user, mydb.RoleRO+"@") || ro != 1 {
 		t.Fatalf("after the grant ended: user %q, tx_read_only %d, %v", user, ro, err)
 	}
 	if err := sel.QueryRow(4, "x").Scan(&name, &price, &d); err != nil || name != "eggs €" {
 		t.Fatalf("prepared select after switching back: %q %v", name, err)
 	}
-	if got := db.queryInt("SELECT CAST(price * 100 AS SIGNED) FROM items WHERE id = 1"); got != 250 {
+	if got := db.QueryInt("SELECT CAST(price * 100 AS SIGNED) FROM items WHERE id = 1"); got != 250 {
 		t.Fatalf("price = %d", got)
 	}
 	// Parameters too large for one packet go as long data
 	// (COM_STMT_SEND_LONG_DATA): the execution is decided and audited
 	// with them, and denied executions drop them upstream.
-	small := openDB(t, e.dsn("alice", tok, "interpolateParams=false&maxAllowedPacket=1024"))
+	small := mydb.Open(t, e.dsn("alice", tok, "interpolateParams=false&maxAllowedPacket=1024"))
 	small.SetMaxOpenConns(1)
 	long := strings.Repeat("0123456789", 600)
 	var n int
@@ -294,8 +295,8 @@ func expectOK(t *testing.T, r *mysqlwire.RawConn) {
 
 // TestCommands: the protocol commands besides queries.
 func TestCommands(t *testing.T) {
-	db := newMyDB(t)
-	db.exec(itemsTable)
+	db := mydb.New(t)
+	db.Exec(itemsTable)
 	e := startEnv(t, db, envOptions{})
 	r := raw(t, e, mysqlwire.CapDeprecateEOF|mysqlwire.CapMultiResults)
 
@@ -512,20 +513,20 @@ func TestCommands(t *testing.T) {
 // upstream connection: prefer falls back to plain TCP on a server without
 // TLS (the test MariaDB has none); require refuses to go on without it.
 func TestUpstreamTLSModes(t *testing.T) {
-	db := newMyDB(t)
+	db := mydb.New(t)
 	for _, tc := range []struct {
 		mode string
 		ok   bool
 	}{{"prefer", true}, {"require", false}, {"verify-full", false}} {
 		t.Run(tc.mode, func(t *testing.T) {
-			dbs := strings.Replace(myDatabases(db.Name, ""), "tls: disable", "tls: "+tc.mode, 1)
+			dbs := strings.Replace(mydb.Databases(db.Name, ""), "tls: disable", "tls: "+tc.mode, 1)
 			e := startEnv(t, db, envOptions{databases: dbs})
-			err := openDB(t, e.dsn("alice", e.token("alice"), "")).Ping()
+			err := mydb.Open(t, e.dsn("alice", e.token("alice"), "")).Ping()
 			if tc.ok && err != nil {
 				t.Fatal(err)
 			}
 			if !tc.ok {
-				if code, _ := myErr(err); code != 1105 || !strings.Contains(err.Error(), `cannot connect to database "app"`) {
+				if code, _ := mydb.Err(err); code != 1105 || !strings.Contains(err.Error(), `cannot connect to database "app"`) {
 					t.Fatalf("%v", err)
 				}
 				if waitFor(2*time.Second, func() bool { return strings.Contains(e.logs.String(), "does not support TLS") }) != nil {

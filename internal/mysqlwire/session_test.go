@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"airlock/internal/mysqlwire"
+	"airlock/internal/testenv/mydb"
 )
 
 // TestKillQuery: KILL QUERY from a second connection of the same user,
@@ -16,11 +17,11 @@ import (
 // cancels the statement of the first; another user's KILL, or a KILL of
 // anything else, is decided like any statement (admin).
 func TestKillQuery(t *testing.T) {
-	db := newMyDB(t)
+	db := mydb.New(t)
 	e := startEnv(t, db, envOptions{})
 	tok := e.token("alice")
-	killer := openDB(t, e.dsn("alice", tok, ""))
-	wanda := openDB(t, e.dsn("wanda", e.token("wanda"), ""))
+	killer := mydb.Open(t, e.dsn("alice", tok, ""))
+	wanda := mydb.Open(t, e.dsn("wanda", e.token("wanda"), ""))
 
 	for _, how := range []string{"airlock id", "upstream id"} {
 		t.Run(how, func(t *testing.T) {
@@ -73,7 +74,7 @@ func TestKillQuery(t *testing.T) {
 // (70100) with the reason within a second, idle or busy; the connection is
 // closed.
 func TestSessionEnd(t *testing.T) {
-	db := newMyDB(t)
+	db := mydb.New(t)
 	e := startEnv(t, db, envOptions{})
 	ctx := context.Background()
 
@@ -122,7 +123,7 @@ func TestSessionEnd(t *testing.T) {
 			}
 			// The upstream statement is gone too.
 			if err := waitFor(5*time.Second, func() bool {
-				return db.queryInt("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = "+up[0][0]) == 0
+				return db.QueryInt("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = "+up[0][0]) == 0
 			}); err != nil {
 				t.Fatal("the upstream connection is still there")
 			}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"airlock/internal/testenv/mydb"
 )
 
 // heapWatch samples the process's heap while a test runs.
@@ -59,7 +61,7 @@ func (w *heapWatch) growth() (heap, sys int64) {
 // 20 ms with runtime.ReadMemStats; the client is the mariadb command, in
 // its own process, reading with --quick) grows by far less than 50 MB.
 func TestStreamsLargeResults(t *testing.T) {
-	db := newMyDB(t)
+	db := mydb.New(t)
 	e := startEnv(t, db, envOptions{})
 	tok := e.token("alice")
 	host, port, _ := strings.Cut(e.addr, ":")
@@ -106,8 +108,8 @@ func TestStreamsLargeResults(t *testing.T) {
 // parameter, and read back in the text and binary protocols, including a
 // row of exactly 2^24-1 bytes (followed by an empty packet).
 func TestLargePackets(t *testing.T) {
-	db := newMyDB(t)
-	root := rootDB(t, "")
+	db := mydb.New(t)
+	root := mydb.Root(t, "")
 	var old int64
 	if err := root.QueryRow("SELECT @@GLOBAL.max_allowed_packet").Scan(&old); err != nil {
 		t.Fatal(err)
@@ -116,9 +118,9 @@ func TestLargePackets(t *testing.T) {
 		if _, err := root.Exec("SET GLOBAL max_allowed_packet = 67108864"); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { rootDB(t, "").Exec("SET GLOBAL max_allowed_packet = ?", old) })
+		t.Cleanup(func() { mydb.Root(t, "").Exec("SET GLOBAL max_allowed_packet = ?", old) })
 	}
-	db.exec("CREATE TABLE big (id int PRIMARY KEY, b longblob) ENGINE=InnoDB")
+	db.Exec("CREATE TABLE big (id int PRIMARY KEY, b longblob) ENGINE=InnoDB")
 	e := startEnv(t, db, envOptions{})
 	tok := e.token("wanda")
 	sizes := map[int]int{1: 20 << 20, 2: 1<<24 - 5, 3: 1<<24 - 1, 4: 33 << 20}
@@ -131,8 +133,8 @@ func TestLargePackets(t *testing.T) {
 		blobs[id] = b
 	}
 	ctx := context.Background()
-	text := openDB(t, e.dsn("wanda", tok, "interpolateParams=true&maxAllowedPacket=0"))
-	prep := openDB(t, e.dsn("wanda", tok, "interpolateParams=false&maxAllowedPacket=0"))
+	text := mydb.Open(t, e.dsn("wanda", tok, "interpolateParams=true&maxAllowedPacket=0"))
+	prep := mydb.Open(t, e.dsn("wanda", tok, "interpolateParams=false&maxAllowedPacket=0"))
 	for id, b := range blobs {
 		c := prep
 		if id%2 == 0 {
@@ -144,7 +146,7 @@ func TestLargePackets(t *testing.T) {
 	}
 	for id, b := range blobs {
 		want := sha1.Sum(b)
-		if got := db.queryInt("SELECT LENGTH(b) FROM big WHERE id = ?", id); got != int64(len(b)) {
+		if got := db.QueryInt("SELECT LENGTH(b) FROM big WHERE id = ?", id); got != int64(len(b)) {
 			t.Fatalf("stored %d bytes, want %d", got, len(b))
 		}
 		var got []byte
