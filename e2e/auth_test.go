@@ -81,31 +81,9 @@ func TestCancel(t *testing.T) {
 	t.Run("psql SIGINT", func(t *testing.T) {
 		cmd := exec.Command("psql", "-X", "-h", a.Host(), "-p", a.Port(), "-U", "alice", "-d", "app", "-c", "SELECT pg_sleep(30)")
 		cmd.Env = append(cmd.Environ(), "PGPASSWORD="+tok, "PGSSLMODE=disable")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for running() == 0 {
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("pg_sleep never started upstream")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		start := time.Now()
-		cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("psql did not return after SIGINT; output: %s", out.String())
-		}
-		if !strings.Contains(out.String(), "canceling statement due to user request") {
-			t.Fatalf("psql output: %s", out.String())
+		out, start := interrupt(t, cmd, running)
+		if !strings.Contains(out, "canceling statement due to user request") {
+			t.Fatalf("psql output: %s", out)
 		}
 		if running() != 0 {
 			t.Fatal("pg_sleep still running upstream")
@@ -130,4 +108,36 @@ func TestCancel(t *testing.T) {
 			t.Fatal("pg_sleep still running upstream")
 		}
 	})
+}
+
+// interrupt starts a client that runs a long query, waits until running
+// reports the query upstream, sends the client SIGINT (Ctrl-C) and waits
+// for it to exit; it returns what the client printed and when the signal
+// was sent.
+func interrupt(t *testing.T, cmd *exec.Cmd, running func() int64) (string, time.Time) {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for running() == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the query never started upstream")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("%s did not return after SIGINT; output: %s", cmd.Path, out.String())
+	}
+	return out.String(), start
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,31 +25,9 @@ func TestMySQLCancel(t *testing.T) {
 
 	t.Run("mariadb SIGINT", func(t *testing.T) {
 		cmd := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "alice", "--password="+tok, "-e", "SELECT SLEEP(30)", "app")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for running() == 0 {
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("SLEEP never started upstream")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		start := time.Now()
-		cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("mariadb did not return after SIGINT; output: %s", out.String())
-		}
-		if !strings.Contains(out.String(), "ERROR 1317 (70100)") && !strings.Contains(out.String(), "query aborted") {
-			t.Fatalf("mariadb output: %s", out.String())
+		out, start := interrupt(t, cmd, running)
+		if !strings.Contains(out, "ERROR 1317 (70100)") && !strings.Contains(out, "query aborted") {
+			t.Fatalf("mariadb output: %s", out)
 		}
 		if err := waitUntil(5*time.Second, func() bool { return running() == 0 }); err != nil {
 			t.Fatal("SLEEP still running upstream")
