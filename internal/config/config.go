@@ -8,6 +8,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -334,6 +335,18 @@ func (db *Database) RuleEnabled(rule string) bool {
 
 // ParamsAudited reports whether bind parameters are stored in the audit.
 func (db *Database) ParamsAudited() bool { return db.AuditParameters == nil || *db.AuditParameters }
+
+// PGConnString returns the libpq connection string that reaches a
+// PostgreSQL database as user (no password: callers set it on the parsed
+// config). It fails when the address is not host:port.
+func (db *Database) PGConnString(user string) (string, error) {
+	host, port, err := net.SplitHostPort(db.Address)
+	if err != nil {
+		return "", fmt.Errorf("database %s address: %w", db.Name, err)
+	}
+	q := func(v string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'" }
+	return fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s", q(host), q(port), q(db.Database), q(user), db.TLSMode), nil
+}
 
 // Levels returns the levels the database has a credential for, lowest
 // first.

@@ -48,8 +48,8 @@ func Connect(ctx context.Context, db *config.Database, level airlock.Level) (*sq
 		cfg.TLSConfig = "false"
 	}
 	cfg.Params = map[string]string{
-		"sql_mode":  quoteLiteral(undo.MySQLMode),
-		"time_zone": quoteLiteral(undo.MyTimeZone),
+		"sql_mode":  undo.MyQuoteLiteral(undo.MySQLMode),
+		"time_zone": undo.MyQuoteLiteral(undo.MyTimeZone),
 	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -65,8 +65,6 @@ func Connect(ctx context.Context, db *config.Database, level airlock.Level) (*sq
 	}
 	return d, nil
 }
-
-func quoteLiteral(s string) string { return undo.MyQuoteLiteral(s) }
 
 // adminLevel is the credential prepare uses: the highest configured.
 func adminLevel(db *config.Database) (airlock.Level, error) {
@@ -210,7 +208,7 @@ func grantCapture(ctx context.Context, c *sql.DB, db *config.Database) error {
 			return err
 		}
 		for _, h := range hosts {
-			if _, err := c.ExecContext(ctx, "GRANT SELECT, DELETE ON "+table+" TO "+quoteLiteral(u)+"@"+quoteLiteral(h)); err != nil {
+			if _, err := c.ExecContext(ctx, "GRANT SELECT, DELETE ON "+table+" TO "+undo.MyQuoteLiteral(u)+"@"+undo.MyQuoteLiteral(h)); err != nil {
 				return fmt.Errorf("grant SELECT, DELETE on %s to %s@%s: %w", table, u, h, err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/undo"
 )
 
 // Commands that act on the session rather than run a statement. Each is
@@ -19,7 +20,7 @@ func (c *conn) initDB(p []byte) error {
 	text := "USE " + name
 	if name != db.Name && name != db.Database {
 		d := airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
-			Reason: fmt.Sprintf("this session may only use schema %s of database %s", quoteIdent(db.Database), db.Name)}
+			Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(db.Database), db.Name)}
 		c.sess.Deny(text, d)
 		c.sendDenied(d)
 		return nil
@@ -43,7 +44,7 @@ func (c *conn) fieldList(p []byte) error {
 	if err != nil {
 		table = string(p[1:])
 	}
-	text := "SHOW COLUMNS FROM " + quoteIdent(table)
+	text := "SHOW COLUMNS FROM " + undo.MyQuoteIdent(table)
 	facts := []airlock.Statement{{Kind: airlock.KindShow, Level: airlock.LevelRead, Command: "SHOW COLUMNS", Text: text, Tables: []string{table}}}
 	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {

@@ -157,7 +157,7 @@ func (c *conn) loadTables(tables []string) error {
 		if !ok {
 			schema, name = c.sess.Database().Database, t
 		}
-		conds = append(conds, fmt.Sprintf("(t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s)", quoteLiteral(schema), quoteLiteral(name)))
+		conds = append(conds, fmt.Sprintf("(t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s)", undo.MyQuoteLiteral(schema), undo.MyQuoteLiteral(name)))
 	}
 	q := `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, IFNULL(t.ENGINE, ''), t.TABLE_TYPE,
  (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r

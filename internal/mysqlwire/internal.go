@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/undo"
 )
 
 // airlock's own statements on the upstream connection: the settings it
@@ -175,19 +176,13 @@ func (u *upstream) setup(collation byte) error {
 	u.rollbackOnTimeout = row[3] == "1"
 	names := "SET NAMES utf8mb4"
 	if row[2] != "" {
-		names += " COLLATE " + quoteLiteral(row[2])
+		names += " COLLATE " + undo.MyQuoteLiteral(row[2])
 	}
-	stmts := []string{names, "SET SESSION sql_mode = " + quoteLiteral(cleanSQLMode(row[0]))}
+	stmts := []string{names, "SET SESSION sql_mode = " + undo.MyQuoteLiteral(cleanSQLMode(row[0]))}
 	if u.level <= airlock.LevelRead {
 		stmts = append(stmts, "SET SESSION TRANSACTION READ ONLY")
 	}
 	return u.exec(stmts...)
-}
-
-// quoteLiteral quotes s as a string literal (backslash escapes are on:
-// airlock pins sql_mode without NO_BACKSLASH_ESCAPES).
-func quoteLiteral(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`).Replace(s) + "'"
 }
 
 // pinnedSettings are the settings a statement may change whose value

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/undo"
 )
 
 // command handles one client command: decide, then forward or deny.
@@ -89,7 +89,7 @@ func (c *conn) checkUse(ch *gateway.Check) *airlock.Decision {
 	for _, st := range ch.Stmts {
 		if st.Command == "USE" && st.Name != db.Database {
 			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
-				Reason: fmt.Sprintf("this session may only use schema %s of database %s", quoteIdent(db.Database), db.Name)}
+				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(db.Database), db.Name)}
 		}
 	}
 	return nil
@@ -471,6 +471,3 @@ func warningRow(msg string) []byte {
 	}
 	return b
 }
-
-// quoteIdent quotes a name with backquotes.
-func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

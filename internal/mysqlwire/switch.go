@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/undo"
 )
 
 // sessionState is what the client's statements left on the upstream
@@ -182,7 +183,7 @@ func (c *conn) replay(settings, vars *result) error {
 		if row[3] == "1" {
 			v = "NULL"
 		}
-		sets = append(sets, fmt.Sprintf("@%s = %s", quoteIdent(row[0]), v))
+		sets = append(sets, fmt.Sprintf("@%s = %s", undo.MyQuoteIdent(row[0]), v))
 	}
 	for i := 0; i < len(sets); i += 50 {
 		if _, err := c.internal("SET " + strings.Join(sets[i:min(i+50, len(sets))], ", ")); err != nil {
@@ -223,7 +224,7 @@ func settingValue(v string) string {
 	if numberRE.MatchString(v) || strings.EqualFold(v, "ON") || strings.EqualFold(v, "OFF") {
 		return v
 	}
-	return quoteLiteral(v)
+	return undo.MyQuoteLiteral(v)
 }
 
 // userVarValue writes a user variable's value with its type.
@@ -234,7 +235,7 @@ func userVarValue(v, typ string) string {
 			return v
 		}
 	}
-	return quoteLiteral(v)
+	return undo.MyQuoteLiteral(v)
 }
 
 // onLevelDrop is the gateway's level hook: when the session's level drops

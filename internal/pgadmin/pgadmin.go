@@ -8,7 +8,6 @@ package pgadmin
 import (
 	"context"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 	"time"
@@ -29,12 +28,11 @@ func Connect(ctx context.Context, db *config.Database, level airlock.Level) (*pg
 	if !ok {
 		return nil, fmt.Errorf("database %s has no %s credential", db.Name, level)
 	}
-	host, port, err := net.SplitHostPort(db.Address)
+	connStr, err := db.PGConnString(cred.User)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s application_name=airlock",
-		quote(host), quote(port), quote(db.Database), quote(cred.User), db.TLSMode))
+	cfg, err := pgx.ParseConfig(connStr + " application_name=airlock")
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +41,6 @@ func Connect(ctx context.Context, db *config.Database, level airlock.Level) (*pg
 	defer cancel()
 	return pgx.ConnectConfig(ctx, cfg)
 }
-
-func quote(v string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'" }
 
 // Finding is a problem a check found.
 type Finding = airlock.Finding

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/undo"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -74,17 +75,13 @@ func (c *conn) maybeSwitch() error {
 // client's own set_config would.
 func (c *conn) unmovableSetting(st *sessionState) string {
 	for _, s := range st.settings {
-		text := "SELECT pg_catalog.set_config(" + quoteLiteral(s[0]) + ", " + quoteLiteral(s[1]) + ", false)"
+		text := "SELECT pg_catalog.set_config(" + undo.QuoteLiteral(s[0]) + ", " + undo.QuoteLiteral(s[1]) + ", false)"
 		if d := c.sess.Allows(text); !d.Allowed {
 			return fmt.Sprintf("the setting %s (%s)", s[0], d.Reason)
 		}
 	}
 	return ""
 }
-
-// quoteLiteral quotes s as a string literal (standard_conforming_strings
-// is pinned on).
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // runtime is the upstream startup parameters for a connection at level.
 func (c *conn) runtime(level airlock.Level) map[string]string {

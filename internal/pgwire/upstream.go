@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"airlock"
@@ -29,12 +28,10 @@ type upstream struct {
 // replay, when not nil, runs on the new connection before it is handed
 // over (to carry a session's state across a change of credential).
 func dialUpstream(ctx context.Context, db *config.Database, cred config.Credential, level airlock.Level, runtime map[string]string, replay func(context.Context, *pgconn.PgConn) error) (*upstream, error) {
-	host, port, err := net.SplitHostPort(db.Address)
+	connStr, err := db.PGConnString(cred.User)
 	if err != nil {
-		return nil, fmt.Errorf("database address: %w", err)
+		return nil, err
 	}
-	connStr := fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s",
-		quoteConnValue(host), quoteConnValue(port), quoteConnValue(db.Database), quoteConnValue(cred.User), db.TLSMode)
 	cfg, err := pgconn.ParseConfig(connStr)
 	if err != nil {
 		return nil, fmt.Errorf("upstream config: %w", err)
@@ -42,7 +39,7 @@ func dialUpstream(ctx context.Context, db *config.Database, cred config.Credenti
 	cfg.Password = cred.Password
 	cfg.RuntimeParams = runtime
 	for _, fb := range cfg.Fallbacks {
-		fb.Host = host
+		fb.Host = cfg.Host
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -92,8 +89,4 @@ func (u *upstream) cancel() error {
 	var one [1]byte
 	nc.Read(one[:])
 	return nil
-}
-
-func quoteConnValue(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }

@@ -132,7 +132,7 @@ func Show(steps []Step) string {
 		}
 		sql := s.SQL
 		for i := len(s.Args); i >= 1; i-- {
-			sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), quoteLiteral(fmt.Sprint(s.Args[i-1])))
+			sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), QuoteLiteral(fmt.Sprint(s.Args[i-1])))
 		}
 		b.WriteString(sql + ";\n")
 	}

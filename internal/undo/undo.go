@@ -71,7 +71,7 @@ REVOKE ALL ON FUNCTION airlock.capture() FROM PUBLIC;
 	}
 	quoted := make([]string, len(schemas))
 	for i, s := range schemas {
-		quoted[i] = quoteLiteral(s)
+		quoted[i] = QuoteLiteral(s)
 	}
 	fmt.Fprintf(&b, `DO $d$
 DECLARE t record;
@@ -94,7 +94,7 @@ const Prepared = "SELECT pg_catalog.to_regclass('airlock.capture') IS NOT NULL"
 // ReadCaptured returns the queries that read (and clear) what statement
 // id captured, with each table's primary key columns.
 func ReadCaptured(id string) []string {
-	lit := quoteLiteral(id)
+	lit := QuoteLiteral(id)
 	return []string{
 		`SELECT c.id, c.rel, c.op, c.old_row, c.new_row,
 			(SELECT string_agg(quote_ident(a.attname), ',' ORDER BY array_position(i.indkey::int2[], a.attnum))
@@ -108,7 +108,7 @@ func ReadCaptured(id string) []string {
 
 // StartCapture is the query that names the statement being captured.
 func StartCapture(id string) string {
-	return "SELECT pg_catalog.set_config('airlock.stmt', " + quoteLiteral(id) + ", true)"
+	return "SELECT pg_catalog.set_config('airlock.stmt', " + QuoteLiteral(id) + ", true)"
 }
 
 // Images turns the rows of ReadCaptured's first query into images.
@@ -167,4 +167,6 @@ func Irreversible(images []airlock.UndoImage) string {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+// QuoteLiteral quotes s as a PostgreSQL string literal
+// (standard_conforming_strings is pinned on).
+func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
