@@ -235,9 +235,6 @@ func (c *conn) drain() error {
 			return c.upstreamErr(err)
 		}
 		if typ == 'D' || typ == 'd' {
-			if h := c.head(); h != nil && typ == 'D' {
-				h.rows++
-			}
 			c.midWrite = true
 			if err := c.ur.relay(c.cw, typ, n); err != nil {
 				return c.upstreamErr(err)
@@ -245,6 +242,9 @@ func (c *conn) drain() error {
 			c.midWrite = false
 			// The rows that follow, already buffered, go in one copy.
 			rows := c.ur.relayRun(c.cw)
+			if typ == 'D' {
+				rows++
+			}
 			if h := c.head(); h != nil {
 				h.rows += rows
 			}
