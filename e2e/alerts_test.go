@@ -159,11 +159,15 @@ func TestAuditFileSinkAndCheckpoints(t *testing.T) {
 	}
 	// Drop the newest events from the store: the chain alone still
 	// verifies, the checkpoint does not.
-	d := openSQLite(t, filepath.Join(a.Dir, "airlock.db"))
-	if _, err := d.Exec("DELETE FROM events WHERE id > (SELECT max(id) - 3 FROM events)"); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
+	tamperEvents(t, filepath.Join(a.Dir, "airlock.db"), func(evs map[int64]string) {
+		last := int64(0)
+		for id := range evs {
+			last = max(last, id)
+		}
+		for id := last - 2; id <= last; id++ {
+			delete(evs, id)
+		}
+	})
 	out = run(t, 30*time.Second, "", nil, "sh", "-c", fmt.Sprintf("%s audit verify --config %s; echo exit=$?", airlockBin, cfg))
 	if strings.Contains(out, "exit=0") || !strings.Contains(out, "lost the newest events") {
 		t.Fatalf("verify after truncation: %s", out)

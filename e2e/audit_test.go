@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"airlock"
 	"airlock/internal/testenv"
 
+	"github.com/golang/snappy"
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 )
@@ -185,29 +187,87 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sqlDB := func() *sql.DB { return openSQLite(t, store) }
 	cases := []struct {
-		name, sql string
-		want      string
+		name string
+		edit func(evs map[int64]string)
+		want string
 	}{
-		{"edit", `UPDATE events SET data = replace(data, 'SELECT 7', 'SELECT 8') WHERE id = (SELECT id FROM events WHERE data LIKE '%SELECT 7"%' LIMIT 1)`, "edited"},
-		{"delete", `DELETE FROM events WHERE id = 10`, "event 11"},
-		{"swap", `UPDATE events SET data = CASE id WHEN 12 THEN (SELECT data FROM events WHERE id = 13) ELSE (SELECT data FROM events WHERE id = 12) END WHERE id IN (12, 13)`, "event 13"},
-		{"insert", `INSERT INTO events (id, type, data) SELECT 1000, 'statement', replace(data, '"id":5,', '"id":1000,') FROM events WHERE id = 5`, "event 1000"},
+		{"edit", func(evs map[int64]string) {
+			for id, e := range evs {
+				if strings.Contains(e, `SELECT 7"`) {
+					evs[id] = strings.Replace(e, "SELECT 7", "SELECT 8", 1)
+					return
+				}
+			}
+			t.Fatal("no event of SELECT 7")
+		}, "edited"},
+		{"delete", func(evs map[int64]string) { delete(evs, 10) }, "event 11"},
+		{"swap", func(evs map[int64]string) { evs[12], evs[13] = evs[13], evs[12] }, "event 13"},
+		{"insert", func(evs map[int64]string) { evs[1000] = strings.Replace(evs[5], `"id":5,`, `"id":1000,`, 1) }, "event 1000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			restore()
-			d := sqlDB()
-			if _, err := d.Exec(tc.sql); err != nil {
-				t.Fatal(err)
-			}
-			d.Close()
+			tamperEvents(t, store, tc.edit)
 			out, ok := verify()
 			if ok || !strings.Contains(out, "audit chain broken at event") || !strings.Contains(out, tc.want) {
 				t.Fatalf("verify after %s: %s", tc.name, out)
 			}
 		})
+	}
+}
+
+// tamperEvents edits the audit events stored in the SQLite file at path as
+// someone with write access to the file could: edit gets every event's JSON
+// by its place in the store and changes, deletes or adds entries; the store
+// is rewritten with one event per batch (see the store's migration 0006).
+func tamperEvents(t *testing.T, path string, edit func(evs map[int64]string)) {
+	t.Helper()
+	d := openSQLite(t, path)
+	defer d.Close()
+	rows, err := d.Query(`SELECT enc, data FROM event_data ORDER BY first_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := map[int64]string{}
+	for rows.Next() {
+		var (
+			enc  int
+			data []byte
+		)
+		if err := rows.Scan(&enc, &data); err != nil {
+			t.Fatal(err)
+		}
+		if enc == 1 {
+			if data, err = snappy.Decode(nil, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			var e struct{ ID int64 }
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatal(err)
+			}
+			evs[e.ID] = line
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	edit(evs)
+	for _, q := range []string{`DELETE FROM event_keys`, `DELETE FROM event_data`, `DELETE FROM event_batches`} {
+		if _, err := d.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, line := range evs {
+		if _, err := d.Exec(`INSERT INTO event_batches (first_id, last_id, events) VALUES (?, ?, 1)`, id, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(`INSERT INTO event_data (first_id, enc, data) VALUES (?, 0, ?)`, id, line); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -34,9 +34,9 @@ type Options struct {
 	// MaxDelay is how long the writer waits to fill a batch when nobody
 	// waits for durability (reads' events); default 25ms. A Wait or Sync
 	// cuts it short, so writes never wait for it. Longer batches cost
-	// less per event (fewer commits and fsyncs, each index page written
-	// once for more rows); past about 25ms at a few thousand events a
-	// second the saving stops (docs/benchmarks.md).
+	// less per event (fewer commits and fsyncs, more events per stored
+	// batch); past about 25ms at a few thousand events a second the saving
+	// stops (docs/benchmarks.md).
 	MaxDelay time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time

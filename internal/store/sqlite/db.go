@@ -53,7 +53,7 @@ type DB struct {
 	read  *sql.DB // read-only pool
 
 	// AppendEvents' statements, prepared on the write connection.
-	insertOne, insertChunk *sql.Stmt
+	insertBatch, insertData, insertKey, lastBatch *sql.Stmt
 
 	failWrites atomic.Pointer[error] // test hook, see SetFailWrites
 }
@@ -113,8 +113,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 
-	if db.insertOne, err = db.write.PrepareContext(ctx, insertEvent); err == nil {
-		db.insertChunk, err = db.write.PrepareContext(ctx, insertEvents)
+	if db.insertBatch, err = db.write.PrepareContext(ctx, insertBatch); err == nil {
+		if db.insertData, err = db.write.PrepareContext(ctx, insertData); err == nil {
+			if db.insertKey, err = db.write.PrepareContext(ctx, insertKey); err == nil {
+				db.lastBatch, err = db.write.PrepareContext(ctx, lastBatch)
+			}
+		}
 	}
 	if err != nil {
 		db.write.Close()
@@ -141,7 +145,7 @@ func dsn(path string, query url.Values) string {
 // Close closes both connection pools. The store must not be used afterwards.
 func (db *DB) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{db.insertOne, db.insertChunk} {
+	for _, st := range []*sql.Stmt{db.insertBatch, db.insertData, db.insertKey, db.lastBatch} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
