@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What relaying alone costs: pgbench -S (simple protocol, 8 clients) through
-# two bare Go relays without parsing, decision or audit (bench/relayfloor:
-# one epoll loop on raw sockets, and two io.Copy goroutines per
-# connection) and through pgbouncer (session mode), interleaved, reporting
+# three bare Go relays without parsing, decision or audit (bench/relayfloor:
+# one epoll loop on raw sockets, two io.Copy goroutines per connection, and
+# one goroutine per connection relaying message by message until
+# ReadyForQuery, as airlock does) and through pgbouncer (session mode),
+# interleaved, reporting
 # the CPU time each proxy process spends per transaction. It tells how much
 # of airlock's CPU per transaction (bench/pgbench.sh) is the relay a Go
 # process cannot avoid.
@@ -22,6 +24,7 @@ CLIENTS=${CLIENTS:-8}
 THREADS=${THREADS:-2}
 EPOLL_PORT=${EPOLL_PORT:-26999}
 COPY_PORT=${COPY_PORT:-26998}
+SYNC_PORT=${SYNC_PORT:-26997}
 
 target=${1:-postgres}
 bench_init
@@ -40,6 +43,11 @@ bench_pids+=("$EPOLL_PID")
 "$BENCH_WORK/relayfloor" -mode goroutine -listen 127.0.0.1:$COPY_PORT -upstream $upstream &
 COPY_PID=$!
 bench_pids+=("$COPY_PID")
+if [ "$target" != mysql ]; then
+  "$BENCH_WORK/relayfloor" -mode sync -listen 127.0.0.1:$SYNC_PORT -upstream $upstream &
+  SYNC_PID=$!
+  bench_pids+=("$SYNC_PID")
+fi
 sleep 1
 
 # run PORT PID: prints "tps us_per_tx".
@@ -85,14 +93,15 @@ if [ "$target" = mysql ]; then
   echo "sysbench oltp_read_only TPS through each bare relay and directly, and the relay's CPU microseconds per statement"
   exit 0
 fi
-printf '\n%-6s %14s %14s %14s\n' round "epoll-us/tx" "iocopy-us/tx" "bouncer-us/tx"
-declare -a e=() g=() b=()
+printf '\n%-6s %14s %14s %14s %14s\n' round "epoll-us/tx" "iocopy-us/tx" "sync-us/tx" "bouncer-us/tx"
+declare -a e=() g=() y=() b=()
 for r in $(seq "$ROUNDS"); do
   read -r _ e_us < <(run $EPOLL_PORT "$EPOLL_PID")
   read -r _ g_us < <(run $COPY_PORT "$COPY_PID")
+  read -r _ y_us < <(run $SYNC_PORT "$SYNC_PID")
   read -r _ b_us < <(run "$PGBOUNCER_PORT" "$PGBOUNCER_PID")
-  e+=("$e_us") g+=("$g_us") b+=("$b_us")
-  printf '%-6s %14s %14s %14s\n' "$r" "$e_us" "$g_us" "$b_us"
+  e+=("$e_us") g+=("$g_us") y+=("$y_us") b+=("$b_us")
+  printf '%-6s %14s %14s %14s %14s\n' "$r" "$e_us" "$g_us" "$y_us" "$b_us"
 done
-printf '%-6s %14s %14s %14s\n' median "$(median "${e[@]}")" "$(median "${g[@]}")" "$(median "${b[@]}")"
+printf '%-6s %14s %14s %14s %14s\n' median "$(median "${e[@]}")" "$(median "${g[@]}")" "$(median "${y[@]}")" "$(median "${b[@]}")"
 echo "CPU microseconds of each proxy process per pgbench -S transaction (no parsing, decision or audit in the relays)"

@@ -3,11 +3,17 @@
 // costs a Go process here (bench/floor.sh). With -mode epoll it does all
 // socket I/O from one epoll loop on raw non-blocking fds; with -mode
 // goroutine it runs two io.Copy goroutines per connection through Go's
-// netpoller. It relays bytes as they come (PostgreSQL's startup and trust
-// authentication pass through), for loopback measurements only.
+// netpoller; with -mode sync (PostgreSQL only) one goroutine per
+// connection reads the client's messages, writes them upstream once the
+// client has nothing more buffered, then relays the answers until
+// ReadyForQuery, flushing once: the shape of airlock's own loop. It relays
+// bytes as they come (PostgreSQL's startup and trust authentication pass
+// through), for loopback measurements only.
 package main
 
 import (
+	"bufio"
+	"encoding/binary"
 	"flag"
 	"io"
 	"log"
@@ -20,7 +26,7 @@ import (
 var (
 	listen   = flag.String("listen", "127.0.0.1:26999", "")
 	upstream = flag.String("upstream", "127.0.0.1:5432", "")
-	mode     = flag.String("mode", "epoll", "epoll | goroutine")
+	mode     = flag.String("mode", "epoll", "epoll | goroutine | sync")
 )
 
 func rawFD(c net.Conn) int {
@@ -45,6 +51,23 @@ func main() {
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *mode == "sync" {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				log.Fatal(err)
+			}
+			go func() {
+				defer c.Close()
+				u, err := net.Dial("tcp", *upstream)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				syncRelay(c, u)
+			}()
+		}
 	}
 	if *mode == "goroutine" {
 		for {
@@ -138,4 +161,80 @@ func main() {
 			}
 		}
 	}
+}
+
+// syncRelay relays one PostgreSQL connection from a single goroutine.
+func syncRelay(c, u net.Conn) {
+	cr, cw := bufio.NewReaderSize(c, 8192), bufio.NewWriterSize(c, 8192)
+	ur, uw := bufio.NewReaderSize(u, 8192), bufio.NewWriterSize(u, 8192)
+	var hdr [5]byte
+	// The startup packet has no type byte.
+	if _, err := io.ReadFull(cr, hdr[:4]); err != nil {
+		return
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:4]))
+	uw.Write(hdr[:4])
+	if err := copyN(uw, cr, n-4); err != nil {
+		return
+	}
+	for {
+		if err := uw.Flush(); err != nil {
+			return
+		}
+		// Answers until ReadyForQuery.
+		for {
+			if _, err := io.ReadFull(ur, hdr[:]); err != nil {
+				return
+			}
+			n := int(binary.BigEndian.Uint32(hdr[1:]))
+			cw.Write(hdr[:])
+			if err := copyN(cw, ur, n-4); err != nil {
+				return
+			}
+			if hdr[0] == 'Z' {
+				break
+			}
+		}
+		if err := cw.Flush(); err != nil {
+			return
+		}
+		// The client's messages up to and including one that asks for an
+		// answer (Query, Sync), or Terminate.
+		for {
+			if _, err := io.ReadFull(cr, hdr[:]); err != nil {
+				return
+			}
+			n := int(binary.BigEndian.Uint32(hdr[1:]))
+			uw.Write(hdr[:])
+			if err := copyN(uw, cr, n-4); err != nil {
+				return
+			}
+			if hdr[0] == 'X' {
+				uw.Flush()
+				return
+			}
+			if hdr[0] == 'Q' || hdr[0] == 'S' {
+				break
+			}
+		}
+	}
+}
+
+// copyN copies n bytes from r to w through their buffers, allocating nothing.
+func copyN(w *bufio.Writer, r *bufio.Reader, n int) error {
+	for n > 0 {
+		k := r.Buffered()
+		if k == 0 {
+			if _, err := r.Peek(1); err != nil {
+				return err
+			}
+			k = r.Buffered()
+		}
+		k = min(k, n)
+		b, _ := r.Peek(k)
+		w.Write(b)
+		r.Discard(k)
+		n -= k
+	}
+	return nil
 }
