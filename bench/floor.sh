@@ -13,6 +13,11 @@
 #   bench/floor.sh mysql    MariaDB: sysbench oltp_read_only (as
 #                           bench/sysbench.sh runs it) through the relays
 #                           and directly, CPU per statement and TPS
+#   bench/floor.sh airlock  PostgreSQL: pgbench -S through airlock (a read
+#                           session), the one-goroutine relay and pgbouncer,
+#                           interleaved, with each one's user and system CPU
+#                           per transaction and airlock's excess over the
+#                           relay: what airlock adds to relaying
 #
 # Environment: ROUNDS (default 3), DURATION seconds per run (8), CLIENTS (8),
 # THREADS (2), BENCH_SCALE (10).
@@ -35,6 +40,11 @@ else
   bench_db
   pgbouncer_start session
   upstream=$PG_HOST:$PG_PORT
+fi
+if [ "$target" = airlock ]; then
+  airlock_build
+  airlock_config
+  airlock_start
 fi
 (cd "$BENCH_ROOT" && go build -o "$BENCH_WORK/relayfloor" ./bench/relayfloor)
 "$BENCH_WORK/relayfloor" -mode epoll -listen 127.0.0.1:$EPOLL_PORT -upstream $upstream &
@@ -78,7 +88,41 @@ sysrun() {
   awk -v t=$((after - before)) -v n="$q" -v hz="$CLK_TCK" -v tps="$tps" 'BEGIN{printf "%.0f %.1f\n", tps, t/hz/n*1e6}'
 }
 
+# split PID: prints the process's "utime stime" in clock ticks.
+split() { awk '{sub(/.*\) /, ""); print $12, $13}' "/proc/$1/stat"; }
+
+# runsplit PORT PID USER DB [ENV...]: pgbench -S through a proxy; prints
+# "user_us sys_us" per transaction.
+runsplit() {
+  local port=$1 pid=$2 user=$3 db=$4 b a out tx
+  shift 4
+  b=($(split "$pid"))
+  out=$(env PGSSLMODE=disable "$@" pgbench -n -S -M simple -T "$DURATION" -c "$CLIENTS" -j "$THREADS" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1) ||
+    { echo "$out" >&2; return 1; }
+  sleep 0.3
+  a=($(split "$pid"))
+  tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+  awk -v u=$((a[0] - b[0])) -v s=$((a[1] - b[1])) -v n="$tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f %.1f\n", u/hz/n*1e6, s/hz/n*1e6}'
+}
+
 machine_note
+if [ "$target" = airlock ]; then
+  printf '\n%-6s %9s %9s %9s %9s %9s %9s %12s\n' round "a-user" "a-sys" "relay-user" "relay-sys" "b-user" "b-sys" "a-minus-relay"
+  declare -a au=() as=() ru=() rs=() bu=() bs=() ex=()
+  for r in $(seq "$ROUNDS"); do
+    read -r a_u a_s < <(runsplit "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" reader bench PGPASSWORD="$READER_TOKEN")
+    read -r r_u r_s < <(runsplit $SYNC_PORT "$SYNC_PID" postgres $BENCH_DB)
+    read -r b_u b_s < <(runsplit "$PGBOUNCER_PORT" "$PGBOUNCER_PID" postgres $BENCH_DB)
+    x=$(awk -v a="$a_u" -v b="$a_s" -v c="$r_u" -v d="$r_s" 'BEGIN{printf "%.1f", a+b-c-d}')
+    au+=("$a_u") as+=("$a_s") ru+=("$r_u") rs+=("$r_s") bu+=("$b_u") bs+=("$b_s") ex+=("$x")
+    printf '%-6s %9s %9s %9s %9s %9s %9s %12s\n' "$r" "$a_u" "$a_s" "$r_u" "$r_s" "$b_u" "$b_s" "$x"
+  done
+  printf '%-6s %9s %9s %9s %9s %9s %9s %12s\n' median "$(median "${au[@]}")" "$(median "${as[@]}")" "$(median "${ru[@]}")" \
+    "$(median "${rs[@]}")" "$(median "${bu[@]}")" "$(median "${bs[@]}")" "$(median "${ex[@]}")"
+  echo "user and system CPU microseconds per pgbench -S transaction of airlock (a), the one-goroutine bare relay and pgbouncer (b);"
+  echo "a-minus-relay: airlock's total over the relay's in the same round (what parsing, deciding and auditing cost)"
+  exit 0
+fi
 if [ "$target" = mysql ]; then
   printf '\n%-6s %12s %14s %12s %14s %12s\n' round "epoll-tps" "epoll-us/stmt" "iocopy-tps" "iocopy-us/stmt" "direct-tps"
   declare -a et=() eu=() gt=() gu=() dt=()
