@@ -53,7 +53,7 @@ type DB struct {
 	read  *sql.DB // read-only pool
 
 	// AppendEvents' statements, prepared on the write connection.
-	insertBatch, insertData, insertKey, lastBatch *sql.Stmt
+	insertBatch, insertData, insertKeys, lastBatch *sql.Stmt
 
 	failWrites atomic.Pointer[error] // test hook, see SetFailWrites
 }
@@ -115,7 +115,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 	if db.insertBatch, err = db.write.PrepareContext(ctx, insertBatch); err == nil {
 		if db.insertData, err = db.write.PrepareContext(ctx, insertData); err == nil {
-			if db.insertKey, err = db.write.PrepareContext(ctx, insertKey); err == nil {
+			if db.insertKeys, err = db.write.PrepareContext(ctx, insertKeys); err == nil {
 				db.lastBatch, err = db.write.PrepareContext(ctx, lastBatch)
 			}
 		}
@@ -145,7 +145,7 @@ func dsn(path string, query url.Values) string {
 // Close closes both connection pools. The store must not be used afterwards.
 func (db *DB) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{db.insertBatch, db.insertData, db.insertKey, db.lastBatch} {
+	for _, st := range []*sql.Stmt{db.insertBatch, db.insertData, db.insertKeys, db.lastBatch} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
