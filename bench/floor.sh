@@ -88,19 +88,19 @@ sysrun() {
   awk -v t=$((after - before)) -v n="$q" -v hz="$CLK_TCK" -v tps="$tps" 'BEGIN{printf "%.0f %.1f\n", tps, t/hz/n*1e6}'
 }
 
-# split PID: prints the process's "utime stime" in clock ticks.
-split() { awk '{sub(/.*\) /, ""); print $12, $13}' "/proc/$1/stat"; }
+# cpu_split PID: prints the process's "utime stime" in clock ticks.
+cpu_split() { awk '{sub(/.*\) /, ""); print $12, $13}' "/proc/$1/stat"; }
 
 # runsplit PORT PID USER DB [ENV...]: pgbench -S through a proxy; prints
 # "user_us sys_us" per transaction.
 runsplit() {
   local port=$1 pid=$2 user=$3 db=$4 b a out tx
   shift 4
-  b=($(split "$pid"))
+  b=($(cpu_split "$pid"))
   out=$(env PGSSLMODE=disable "$@" pgbench -n -S -M simple -T "$DURATION" -c "$CLIENTS" -j "$THREADS" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1) ||
     { echo "$out" >&2; return 1; }
   sleep 0.3
-  a=($(split "$pid"))
+  a=($(cpu_split "$pid"))
   tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
   awk -v u=$((a[0] - b[0])) -v s=$((a[1] - b[1])) -v n="$tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f %.1f\n", u/hz/n*1e6, s/hz/n*1e6}'
 }

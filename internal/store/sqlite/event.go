@@ -32,7 +32,7 @@ const (
 	// write's event) cost more than the row per event did.
 	insertKeys = `INSERT OR IGNORE INTO event_keys (key, first_id) SELECT value, ? FROM json_each(?)`
 	// lastBatch finds the batch holding the largest stored ID not above ?.
-	lastBatch = `SELECT first_id, last_id FROM event_batches WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`
+	lastBatch = `SELECT last_id FROM event_batches WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`
 )
 
 // jsonBufs holds AppendEvents' encoding buffers.
@@ -143,15 +143,12 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		return fmt.Errorf("append events: %w", err)
 	}
 	defer tx.Rollback()
-	// A row's insert takes microseconds: check ctx between statements
-	// instead of handing it to the driver, which watches a cancelable
-	// context with a goroutine per statement.
-	rowCtx := context.WithoutCancel(ctx)
+	rowCtx := context.WithoutCancel(ctx) // as in insertRows
 	// IDs are unique: the stored batch that would hold the largest new ID
 	// must end before the first. (Inside the write transaction, which
 	// begins IMMEDIATE: no other writer can append in between.)
-	var pf, pl int64
-	switch err := tx.StmtContext(ctx, db.lastBatch).QueryRowContext(rowCtx, evs[len(evs)-1].ID).Scan(&pf, &pl); {
+	var pl int64
+	switch err := tx.StmtContext(ctx, db.lastBatch).QueryRowContext(rowCtx, evs[len(evs)-1].ID).Scan(&pl); {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return fmt.Errorf("append events: %w", err)
@@ -247,19 +244,26 @@ func byID(a, b *airlock.Event) int { return cmp.Compare(a.ID, b.ID) }
 // eventKeys returns the event_keys keys of e (see
 // migrations/0006_event_batches.sql).
 func eventKeys(e *airlock.Event) []string {
+	return keysOf(e.User, e.Database, e.SessionID, e.Rule, e.Type, e.StatementKind, e.Decision)
+}
+
+// keysOf returns the event_keys keys of these field values: the keys an
+// event with them is stored under, and those a filter for them looks up.
+// Empty values and the common type, kind and decision have none.
+func keysOf(user, database, session, rule, typ, kind, decision string) []string {
 	keys := make([]string, 0, 4)
 	add := func(prefix, v, common string) {
 		if v != "" && v != common {
 			keys = append(keys, prefix+v)
 		}
 	}
-	add("u:", e.User, "")
-	add("d:", e.Database, "")
-	add("s:", e.SessionID, "")
-	add("r:", e.Rule, "")
-	add("t:", e.Type, airlock.EventStatement)
-	add("k:", e.StatementKind, string(airlock.KindSelect))
-	add("x:", e.Decision, airlock.DecisionAllowed)
+	add("u:", user, "")
+	add("d:", database, "")
+	add("s:", session, "")
+	add("r:", rule, "")
+	add("t:", typ, airlock.EventStatement)
+	add("k:", kind, string(airlock.KindSelect))
+	add("x:", decision, airlock.DecisionAllowed)
 	return keys
 }
 
@@ -357,19 +361,10 @@ func eventQuery(f airlock.EventFilter) (string, []any) {
 		where []string
 		args  []any
 	)
-	key := func(prefix, v, common string) {
-		if v != "" && v != common {
-			where = append(where, `event_batches.first_id IN (SELECT first_id FROM event_keys WHERE key = ?)`)
-			args = append(args, prefix+v)
-		}
+	for _, k := range keysOf(f.User, f.Database, f.SessionID, f.Rule, f.Type, f.StatementKind, f.Decision) {
+		where = append(where, `event_batches.first_id IN (SELECT first_id FROM event_keys WHERE key = ?)`)
+		args = append(args, k)
 	}
-	key("u:", f.User, "")
-	key("d:", f.Database, "")
-	key("s:", f.SessionID, "")
-	key("r:", f.Rule, "")
-	key("t:", f.Type, airlock.EventStatement)
-	key("k:", f.StatementKind, string(airlock.KindSelect))
-	key("x:", f.Decision, airlock.DecisionAllowed)
 	if !f.Since.IsZero() {
 		where = append(where, `max_time >= ?`)
 		args = append(args, filterTime(f.Since))
