@@ -61,8 +61,27 @@ func Root(app *App) *cobra.Command {
 		if c.Name() == "serve" {
 			serverOnly(c)
 		}
+		groupsRefuseUnknown(c)
 	}
 	return root
+}
+
+// groupsRefuseUnknown makes every command that only groups others (users,
+// tokens...) fail on a subcommand it does not have, naming it, instead of
+// printing its help and succeeding.
+func groupsRefuseUnknown(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+		}
+	}
+	for _, c := range cmd.Commands() {
+		groupsRefuseUnknown(c)
+	}
 }
 
 // clientFlags are the root's flags that only client commands read.

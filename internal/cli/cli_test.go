@@ -40,6 +40,8 @@ func TestCommandLine(t *testing.T) {
 		{"whoami without roles", []string{"whoami"}, 0, "alice (groups: eng; roles: none; token t_1", "roles: ;"},
 		{"missing argument shows usage", []string{"requests", "create"}, 1, "Usage:\n  airlock requests create DB --level write", ""},
 		{"unknown flag shows usage", []string{"sessions", "list", "--bogus"}, 1, "unknown flag: --bogus\n\nUsage:\n  airlock sessions list", ""},
+		{"unknown subcommand fails", []string{"requests", "frobnicate", "x"}, 1, "unknown command \"frobnicate\" for \"airlock requests\"\n\nUsage:", ""},
+		{"a group alone shows its commands", []string{"requests"}, 0, "Available Commands:", ""},
 		{"serve help names only its flags", []string{"serve", "--help"}, 0, "--config string", "--server"},
 		{"client help names the client flags", []string{"whoami", "--help"}, 0, "--server string", ""},
 	} {
