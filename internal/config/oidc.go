@@ -125,4 +125,3 @@ func (c *Config) validateOIDC(at func(line int, path, format string, args ...any
 		o.ClientSecret = v
 	}
 }
-
