@@ -213,7 +213,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen http: %w", err)
 		}
 		s.HTTPAddr = ln.Addr()
-		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now})
+		listeners := map[string]string{}
+		if s.PostgresAddr != nil {
+			listeners["postgres"] = s.PostgresAddr.String()
+		}
+		if s.MySQLAddr != nil {
+			listeners["mysql"] = s.MySQLAddr.String()
+		}
+		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now, Listeners: listeners})
 		// Web console (internal/web): the API keeps /api/ and /healthz,
 		// the console serves everything else.
 		mux := http.NewServeMux()
