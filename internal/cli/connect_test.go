@@ -238,4 +238,3 @@ func TestConnectMariaDB(t *testing.T) {
 		}
 	})
 }
-
