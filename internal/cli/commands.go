@@ -21,6 +21,7 @@ import (
 
 func loginCmd(app *App) *cobra.Command {
 	var device, noBrowser bool
+	var port int
 	cmd := &cobra.Command{
 		Use:   "login --server URL [--token T | --device]",
 		Short: "Sign in to a server and save the token for later commands",
@@ -32,7 +33,8 @@ Without one, airlock signs you in through the server's identity provider
 (auth.oidc): it opens a browser (xdg-open) on the provider's sign-in page
 and listens on a loopback port for the redirect back (authorization code
 with PKCE); the airlock token the server mints is saved. --no-browser (or
-AIRLOCK_NO_BROWSER=1) only prints the URL to open.
+AIRLOCK_NO_BROWSER=1) only prints the URL to open. The redirect is
+http://127.0.0.1:PORT/callback on a free port, or --callback-port.
 
 --device is for machines without a browser: airlock prints a URL and a
 code to enter on any other device, and waits for the approval.`,
@@ -42,7 +44,7 @@ code to enter on any other device, and waits for the approval.`,
 				if device {
 					return app.loginDevice(cmd.Context())
 				}
-				return app.loginBrowser(cmd.Context(), !noBrowser && app.Getenv("AIRLOCK_NO_BROWSER") == "")
+				return app.loginBrowser(cmd.Context(), !noBrowser && app.Getenv("AIRLOCK_NO_BROWSER") == "", port)
 			}
 			c, err := app.client()
 			if err != nil {
@@ -57,6 +59,7 @@ code to enter on any other device, and waits for the approval.`,
 	}
 	cmd.Flags().BoolVar(&device, "device", false, "sign in with a code on another device (device authorization)")
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	cmd.Flags().IntVar(&port, "callback-port", 0, "loopback port for the provider's redirect (default: any free port; for providers that need an exact redirect URI)")
 	return cmd
 }
 

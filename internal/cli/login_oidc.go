@@ -65,7 +65,7 @@ func oidcInfo(c *Client) (*oidc.Info, error) {
 
 // loginBrowser runs the authorization code flow with PKCE on a loopback
 // redirect: the verifier stays here, the server holds the client secret.
-func (app *App) loginBrowser(ctx context.Context, openBrowser bool) error {
+func (app *App) loginBrowser(ctx context.Context, openBrowser bool, port int) error {
 	server, err := app.serverURL()
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (app *App) loginBrowser(ctx context.Context, openBrowser bool) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		return fmt.Errorf("listen for the sign-in redirect: %w", err)
 	}

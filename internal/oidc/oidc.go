@@ -248,6 +248,15 @@ func (s *Service) Finish(ctx context.Context, state, code, verifier, clientAddr 
 	return res, nil
 }
 
+// Abandon spends state without signing anyone in (the provider answered
+// with an error, or the callback came to another browser) and audits why.
+func (s *Service) Abandon(ctx context.Context, state, reason, clientAddr string) {
+	s.mu.Lock()
+	delete(s.pending, state)
+	s.mu.Unlock()
+	s.fail(ctx, "", clientAddr, reason)
+}
+
 // claims are the ID token claims airlock reads, by their configured names.
 type claims map[string]any
 

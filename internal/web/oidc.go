@@ -51,13 +51,13 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		// The provider refused (the person cancelled, or the client is
 		// not allowed): the state is spent all the same.
-		h.o.OIDC.Finish(r.Context(), state, "", "", remoteIP(r))
+		h.o.OIDC.Abandon(r.Context(), state, "the provider answered "+e+": "+q.Get("error_description"), remoteIP(r))
 		h.renderLogin(w, r, http.StatusUnauthorized, "The identity provider did not sign you in ("+e+").")
 		return
 	}
 	c, err := r.Cookie(oidcCookie)
 	if err != nil || c.Value == "" || c.Value != state {
-		h.o.OIDC.Finish(r.Context(), state, "", "", remoteIP(r)) // spend and audit it
+		h.o.OIDC.Abandon(r.Context(), state, "the callback came to a browser that did not start this sign-in", remoteIP(r))
 		h.renderLogin(w, r, http.StatusForbidden, "This sign-in was not started in this browser (or it expired); start again.")
 		return
 	}

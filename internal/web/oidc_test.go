@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"airlock"
 	"airlock/internal/testenv"
 	"airlock/internal/testenv/mockidp"
 
@@ -89,6 +90,17 @@ func TestConsoleOIDCSignIn(t *testing.T) {
 		}
 		if _, err := a.Store.GetUser(t.Context(), "mallory"); err == nil {
 			t.Fatal("user mallory was created")
+		}
+		evs, err := a.Store.ListEvents(t.Context(), airlock.EventFilter{Type: airlock.EventUser})
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited := false
+		for _, ev := range evs {
+			audited = audited || (ev.Action == "sign_in_failed" && strings.Contains(ev.Reason, "did not start this sign-in"))
+		}
+		if !audited {
+			t.Fatal("the refused callback was not audited")
 		}
 	})
 }
