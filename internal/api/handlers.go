@@ -306,6 +306,9 @@ type DatabaseJSON struct {
 	ProtectedTables []string `json:"protected_tables"`
 	MaxRowsChanged  int64    `json:"max_rows_changed"`
 	Undo            string   `json:"undo"`
+	// Listen is the airlock address clients connect to for this
+	// database (its engine's listener); empty when that listener is off.
+	Listen string `json:"listen,omitempty"`
 }
 
 func (h *handler) listDatabases(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
@@ -318,7 +321,7 @@ func (h *handler) listDatabases(w http.ResponseWriter, r *http.Request, a *acces
 			}
 		}
 		out = append(out, DatabaseJSON{ID: db.Name, Name: db.Name, Engine: db.Engine, Address: db.Address, Database: db.Database,
-			Levels: levels, ProtectedTables: nonNil(db.ProtectedTables), MaxRowsChanged: db.MaxRowsChanged, Undo: db.Undo})
+			Levels: levels, ProtectedTables: nonNil(db.ProtectedTables), MaxRowsChanged: db.MaxRowsChanged, Undo: db.Undo, Listen: h.Listeners[db.Engine]})
 	}
 	writeJSON(w, 200, out)
 	return nil

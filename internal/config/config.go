@@ -47,6 +47,7 @@ type Config struct {
 	Alerts        []Alert       `yaml:"alerts"`
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
+	Auth          Auth          `yaml:"auth"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the

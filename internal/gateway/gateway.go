@@ -86,14 +86,29 @@ func New(o Options) *Gateway {
 }
 
 // AccessChanged re-evaluates the level of every live session of user (a
-// grant started or ended). A session whose level drops is told through its
-// level hook, so that its adapter can make sure no connection stays
-// elevated.
+// grant started or ended, or the user's groups or roles changed: the user
+// is read again from the store first). A session whose level drops is told
+// through its level hook, so that its adapter can make sure no connection
+// stays elevated.
 func (g *Gateway) AccessChanged(user string) {
+	var fresh *airlock.User
 	for _, s := range g.Sessions() {
-		if s.user.Name == user {
-			s.refresh()
+		if s.User().Name != user {
+			continue
 		}
+		if fresh == nil {
+			u, err := g.store.GetUser(context.Background(), user)
+			if err != nil {
+				// Removed, or the store cannot say: the user's sessions
+				// keep their record; removal ends them through token
+				// revocation.
+				g.log.Error("re-read the user of live sessions", "user", user, "err", err)
+				u = s.User()
+			}
+			fresh = u
+		}
+		s.user.Store(fresh)
+		s.refresh()
 	}
 }
 
@@ -165,10 +180,11 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		g: g, user: l.User, token: l.Token, db: l.Database,
+		g: g, token: l.Token, db: l.Database,
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
 	}
+	s.user.Store(l.User)
 	acc, err := g.accessFor(ctx, l.User, l.Database)
 	if err != nil {
 		return nil, err

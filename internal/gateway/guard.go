@@ -102,7 +102,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 		why = undo.Irreversible(images)
 	}
 	if why == "" && len(images) > 0 {
-		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.user.Name, Database: s.db.Name,
+		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.User().Name, Database: s.db.Name,
 			Statement: c.Text, State: airlock.UndoPending, CreatedAt: s.g.now().UTC(), Images: images,
 			Size: undo.Size(images), Hash: undo.Hash(images)}
 		if err := s.g.store.SaveUndo(s.ctx(), rec); err != nil {

@@ -27,7 +27,8 @@ type Preview struct {
 // and guard), without a database. searchPath may be empty.
 func PreviewDecision(cfg *config.Config, pol *policy.Engine, cl Classifier, u *airlock.User, db *config.Database, level airlock.Level, text string, now time.Time) Preview {
 	g := &Gateway{cfg: cfg, policy: pol, classifiers: map[string]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
-	s := &Session{g: g, user: u, db: db, prepared: map[string][]airlock.Statement{}}
+	s := &Session{g: g, db: db, prepared: map[string][]airlock.Statement{}}
+	s.user.Store(u)
 	s.level.Store(int32(level))
 	c := &Check{Text: text}
 	stmts, err := s.Classify(text)

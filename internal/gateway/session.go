@@ -16,9 +16,11 @@ import (
 // connection goroutine owns it: Check, Decide and Done are called from that
 // goroutine only; End, Level and the accessors are safe from anywhere.
 type Session struct {
-	g     *Gateway
-	info  airlock.Session
-	user  *airlock.User
+	g    *Gateway
+	info airlock.Session
+	// user is the session's user as last read: AccessChanged replaces it
+	// when the user's groups or roles change.
+	user  atomic.Pointer[airlock.User]
 	token *airlock.Token
 	db    *config.Database
 	level atomic.Int32
@@ -70,7 +72,7 @@ func (s *Session) ID() string { return s.info.ID }
 func (s *Session) Info() airlock.Session { return s.info }
 
 // User returns the session's user.
-func (s *Session) User() *airlock.User { return s.user }
+func (s *Session) User() *airlock.User { return s.user.Load() }
 
 // Database returns the session's database.
 func (s *Session) Database() *config.Database { return s.db }
@@ -112,10 +114,10 @@ func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
 // refresh computes the session's access again. If the store cannot say,
 // the session falls back to the standing level alone (never higher).
 func (s *Session) refresh() {
-	a, err := s.g.accessFor(context.Background(), s.user, s.db)
+	a, err := s.g.accessFor(context.Background(), s.User(), s.db)
 	if err != nil {
 		s.g.log.Error("re-evaluate session access; keeping the standing level only", "session", s.info.ID, "err", err)
-		a = grantAccess{level: min(s.g.policy.StandingLevel(s.user, s.db.Name), airlock.Level(s.level.Load()))}
+		a = grantAccess{level: min(s.g.policy.StandingLevel(s.User(), s.db.Name), airlock.Level(s.level.Load()))}
 	}
 	old := s.setAccess(a)
 	if a.level == old {
@@ -319,7 +321,7 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath}
+	ps := &policy.Session{User: s.User(), Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}

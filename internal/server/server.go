@@ -27,6 +27,7 @@ import (
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
+	"airlock/internal/oidc"
 	"airlock/internal/pgadmin"
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
@@ -68,6 +69,9 @@ type Server struct {
 
 	my        *mysqlwire.Server
 	MySQLAddr net.Addr // nil when the listener is off
+
+	// OIDC is the identity provider sign-in (nil without auth.oidc).
+	OIDC *oidc.Service
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -209,13 +213,26 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen http: %w", err)
 		}
 		s.HTTPAddr = ln.Addr()
-		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now})
+		listeners := map[string]string{}
+		if s.PostgresAddr != nil {
+			listeners["postgres"] = s.PostgresAddr.String()
+		}
+		if s.MySQLAddr != nil {
+			listeners["mysql"] = s.MySQLAddr.String()
+		}
+		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now, Listeners: listeners})
 		// Web console (internal/web): the API keeps /api/ and /healthz,
 		// the console serves everything else.
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
 		mux.Handle("/healthz", h)
-		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
+		if cfg.Auth.OIDC != nil {
+			s.OIDC = oidc.New(oidc.Options{Config: cfg.Auth.OIDC, Access: s.Access, Logger: log.With("component", "oidc"), Now: o.Now})
+			oh := s.OIDC.Handler()
+			mux.Handle(oidc.APIPrefix, oh)
+			mux.Handle(oidc.APIPrefix+"/", oh)
+		}
+		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, OIDC: s.OIDC, Logger: log.With("component", "web"), Now: o.Now}))
 		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
 		go func() {
@@ -329,6 +346,9 @@ func (s *Server) closeAll() error {
 	var errs []error
 	if s.stop != nil {
 		close(s.stop)
+	}
+	if s.OIDC != nil {
+		s.OIDC.Close()
 	}
 	if s.Access != nil {
 		s.Access.Stop()
