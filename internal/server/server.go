@@ -31,7 +31,6 @@ import (
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
-	"airlock/internal/store/sqlite"
 	"airlock/internal/web"
 )
 
@@ -48,16 +47,18 @@ type Options struct {
 
 // Server is a running airlock.
 type Server struct {
-	Config  *config.Config
-	Store   *sqlite.DB
-	Audit   *audit.Log
-	Access  *access.Service
-	Gateway *gateway.Gateway
-	Policy  *policy.Engine
-	Notify  *notify.Notifier
-	Alerts  *alert.Engine
-	file    *notify.FileSink
-	stop    chan struct{}
+	Config *config.Config
+	// GatewayID names this process in a shared store.
+	GatewayID string
+	Store     Store
+	Audit     *audit.Log
+	Access    *access.Service
+	Gateway   *gateway.Gateway
+	Policy    *policy.Engine
+	Notify    *notify.Notifier
+	Alerts    *alert.Engine
+	file      *notify.FileSink
+	stop      chan struct{}
 
 	log  *slog.Logger
 	pg   *pgwire.Server
@@ -86,15 +87,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if err != nil {
 		return nil, err
 	}
-	storePath := cfg.StorePath()
-	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
-		return nil, fmt.Errorf("store directory: %w", err)
-	}
-	st, err := sqlite.Open(ctx, storePath)
+	gatewayID := airlock.NewID("gw_")
+	st, err := OpenStore(ctx, cfg, gatewayID)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", storePath, err)
+		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, Policy: pol, log: log}
+	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -129,7 +127,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		return nil, fmt.Errorf("bootstrap admin: %w", err)
 	}
 	if secret != "" {
-		file := filepath.Join(filepath.Dir(storePath), "bootstrap-token")
+		file := filepath.Join(stateDir(cfg), "bootstrap-token")
 		if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("write bootstrap token: %w", err)
 		}
