@@ -31,6 +31,7 @@ import (
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
+	"airlock/internal/store/postgres"
 	"airlock/internal/web"
 )
 
@@ -72,6 +73,8 @@ type Server struct {
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	// stopCluster ends the lease and notification loops of a shared store.
+	stopCluster context.CancelFunc
 }
 
 // Start opens the store and starts every configured listener.
@@ -154,6 +157,11 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Logger:      log, Now: o.Now,
 	})
 
+	if pst, ok := st.(*postgres.DB); ok {
+		if err := s.startCluster(ctx, pst, o.Now); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
 	}
@@ -327,6 +335,14 @@ func (s *Server) closeAll() error {
 	var errs []error
 	if s.stop != nil {
 		close(s.stop)
+	}
+	if s.stopCluster != nil {
+		s.stopCluster()
+		if pst, ok := s.Store.(*postgres.DB); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			pst.Release(ctx)
+			cancel()
+		}
 	}
 	if s.Access != nil {
 		s.Access.Stop()

@@ -35,7 +35,8 @@ CREATE INDEX tokens_created_at ON tokens(created_at);
 
 -- gateway is the ID of the gateway process that serves the session ('' for
 -- sessions recorded without one), so that a gateway can find, kill or close
--- the sessions of another.
+-- the sessions of another; kill_by is set by a kill asked through another
+-- gateway until the owner ends the session.
 CREATE TABLE sessions (
 	id          TEXT PRIMARY KEY,
 	username    TEXT NOT NULL,
@@ -48,6 +49,7 @@ CREATE TABLE sessions (
 	ended_at    BIGINT,                -- NULL: still open
 	end_reason  TEXT NOT NULL,
 	gateway     TEXT NOT NULL DEFAULT '',
+	kill_by     TEXT,                  -- an admin asked to end it (RequestKill)
 	seq         BIGSERIAL
 );
 CREATE INDEX sessions_started_at ON sessions(started_at);
