@@ -35,6 +35,7 @@ func (s *Server) startCluster(ctx context.Context, st *postgres.DB, now func() t
 	if err := st.Heartbeat(ctx, now(), leaseTTL); err != nil {
 		return err
 	}
+	s.log.Info("joined the gateways sharing the store", "gateway", s.GatewayID)
 	s.Gateway.SetPeers(peers{st})
 	cctx, cancel := context.WithCancel(context.Background())
 	s.stopCluster = cancel
