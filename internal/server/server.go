@@ -221,6 +221,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
 		mux.Handle("/healthz", h)
+		mux.HandleFunc("/readyz", s.ready)
 		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
 		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
