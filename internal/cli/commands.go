@@ -14,7 +14,7 @@ import (
 	"airlock/internal/api"
 	"airlock/internal/audit"
 	"airlock/internal/config"
-	"airlock/internal/store/sqlite"
+	"airlock/internal/server"
 
 	"github.com/spf13/cobra"
 )
@@ -263,7 +263,7 @@ func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.
 		return "", nil, err
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.StorePath())
+	st, err := server.OpenStore(ctx, cfg, "")
 	if err != nil {
 		return "", nil, err
 	}
@@ -334,7 +334,7 @@ With --config FILE, the store of that config is read directly (no server).`,
 				if err != nil {
 					return err
 				}
-				st, err := sqlite.Open(context.Background(), cfg.StorePath())
+				st, err := server.OpenStore(context.Background(), cfg, "")
 				if err != nil {
 					return err
 				}

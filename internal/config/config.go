@@ -320,6 +320,12 @@ func (c *Config) StorePath() string {
 	return ""
 }
 
+// PostgresStore reports whether the store is a PostgreSQL database
+// (postgres:// or postgresql:// URL), shared by every gateway using it.
+func (c *Config) PostgresStore() bool {
+	return strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://")
+}
+
 // DB returns the database called name, or nil.
 func (c *Config) DB(name string) *Database {
 	for i := range c.Databases {

@@ -99,8 +99,11 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 		c.TLS.CertFile, c.TLS.KeyFile = c.Rel(c.TLS.CertFile), c.Rel(c.TLS.KeyFile)
 	}
-	if !strings.HasPrefix(c.Store, "sqlite:") {
-		at(0, "store", "only the embedded store (sqlite:PATH) is supported by this build, got %q", c.Store)
+	if c.PostgresStore() {
+		// The URL is parsed when the store opens; it may hold a password,
+		// which an error here would repeat.
+	} else if !strings.HasPrefix(c.Store, "sqlite:") {
+		at(0, "store", "the store is sqlite:PATH or postgres://USER@HOST/DB")
 	} else if c.StorePath() == c.Dir() || strings.TrimPrefix(c.Store, "sqlite:") == "" {
 		at(0, "store", "sqlite: needs a file path")
 	}

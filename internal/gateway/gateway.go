@@ -60,6 +60,7 @@ type Gateway struct {
 	now         func() time.Time
 
 	mu       sync.Mutex
+	peers    Peers // nil: no other gateway shares the store
 	sessions map[string]*Session
 	draining bool
 	idle     chan struct{} // closed when draining and the last session ends

@@ -32,7 +32,7 @@ import (
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
-	"airlock/internal/store/sqlite"
+	"airlock/internal/store/postgres"
 	"airlock/internal/web"
 )
 
@@ -49,16 +49,18 @@ type Options struct {
 
 // Server is a running airlock.
 type Server struct {
-	Config  *config.Config
-	Store   *sqlite.DB
-	Audit   *audit.Log
-	Access  *access.Service
-	Gateway *gateway.Gateway
-	Policy  *policy.Engine
-	Notify  *notify.Notifier
-	Alerts  *alert.Engine
-	file    *notify.FileSink
-	stop    chan struct{}
+	Config *config.Config
+	// GatewayID names this process in a shared store.
+	GatewayID string
+	Store     Store
+	Audit     *audit.Log
+	Access    *access.Service
+	Gateway   *gateway.Gateway
+	Policy    *policy.Engine
+	Notify    *notify.Notifier
+	Alerts    *alert.Engine
+	file      *notify.FileSink
+	stop      chan struct{}
 
 	log  *slog.Logger
 	pg   *pgwire.Server
@@ -75,6 +77,8 @@ type Server struct {
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	// stopCluster ends the lease and notification loops of a shared store.
+	stopCluster context.CancelFunc
 }
 
 // Start opens the store and starts every configured listener.
@@ -90,15 +94,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if err != nil {
 		return nil, err
 	}
-	storePath := cfg.StorePath()
-	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
-		return nil, fmt.Errorf("store directory: %w", err)
-	}
-	st, err := sqlite.Open(ctx, storePath)
+	gatewayID := airlock.NewID("gw_")
+	st, err := OpenStore(ctx, cfg, gatewayID)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", storePath, err)
+		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, Policy: pol, log: log}
+	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -133,7 +134,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		return nil, fmt.Errorf("bootstrap admin: %w", err)
 	}
 	if secret != "" {
-		file := filepath.Join(filepath.Dir(storePath), "bootstrap-token")
+		file := filepath.Join(stateDir(cfg), "bootstrap-token")
 		if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("write bootstrap token: %w", err)
 		}
@@ -160,6 +161,11 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Logger:      log, Now: o.Now,
 	})
 
+	if pst, ok := st.(*postgres.DB); ok {
+		if err := s.startCluster(ctx, pst, o.Now); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
 	}
@@ -232,6 +238,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			mux.Handle(oidc.APIPrefix, oh)
 			mux.Handle(oidc.APIPrefix+"/", oh)
 		}
+		mux.HandleFunc("/readyz", s.ready)
 		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, OIDC: s.OIDC, Logger: log.With("component", "web"), Now: o.Now}))
 		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
@@ -349,6 +356,14 @@ func (s *Server) closeAll() error {
 	}
 	if s.OIDC != nil {
 		s.OIDC.Close()
+	}
+	if s.stopCluster != nil {
+		s.stopCluster()
+		if pst, ok := s.Store.(*postgres.DB); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			pst.Release(ctx)
+			cancel()
+		}
 	}
 	if s.Access != nil {
 		s.Access.Stop()
