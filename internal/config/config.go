@@ -47,6 +47,8 @@ type Config struct {
 	Alerts        []Alert       `yaml:"alerts"`
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
+	Agents        []Agent       `yaml:"agents"`
+	MCP           MCP           `yaml:"mcp"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -360,6 +362,7 @@ func (db *Database) Levels() []airlock.Level {
 }
 
 func (c *Config) defaults() {
+	c.agentDefaults()
 	if c.Listen.Postgres.Address == "" && c.Listen.HTTP == "" && c.Listen.MySQL.Address == "" {
 		c.Listen.Postgres.Address = "127.0.0.1:15432"
 		c.Listen.HTTP = "127.0.0.1:8080"

@@ -125,6 +125,8 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 	}
 
+	c.validateAgents(at)
+
 	dbs := map[string]*Database{}
 	for i := range c.Databases {
 		db := &c.Databases[i]
