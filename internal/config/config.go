@@ -195,7 +195,7 @@ type Requests struct {
 }
 
 // Alert types.
-var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address"}
+var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address", "agent_denials", "agent_enumeration"}
 
 // Alert is a rule over recent events that raises an alert event.
 type Alert struct {
@@ -206,7 +206,9 @@ type Alert struct {
 	//   rows_read: more than Count rows read in one session;
 	//   outside_hours: a session opened outside Hours on Days in Timezone;
 	//   first_table_access: a user touches a table for the first time;
-	//   new_client_address: a write from a client address the user never wrote from.
+	//   new_client_address: a write from a client address the user never wrote from;
+	//   agent_denials: more than Count denials of one agent in a row;
+	//   agent_enumeration: an agent touching more than Count distinct tables within Window.
 	Type      string   `yaml:"type"`
 	Count     int64    `yaml:"count"`
 	Window    Duration `yaml:"window"`

@@ -310,6 +310,14 @@ func (c *Config) validate(d *decoder, secrets bool) {
 					at(al.Line, p+".days", "unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", d)
 				}
 			}
+		case "agent_denials":
+			if al.Count < 1 {
+				at(al.Line, p+".count", "agent_denials needs a count of at least 1")
+			}
+		case "agent_enumeration":
+			if al.Count < 1 || al.Window == 0 {
+				at(al.Line, p, "agent_enumeration needs count (at least 1) and window")
+			}
 		case "first_table_access", "new_client_address":
 		default:
 			at(al.Line, p+".type", "want one of %s, got %q", strings.Join(alertTypeNames(), ", "), al.Type)

@@ -445,3 +445,58 @@ func TestTokenExpiresMidCall(t *testing.T) {
 		t.Fatalf("qty = %d: a half-executed write", got)
 	}
 }
+
+// TestAgentAlerts: an agent denied again and again, or reading table after
+// table, raises the alerts configured for agent patterns.
+func TestAgentAlerts(t *testing.T) {
+	a, db := pgEnv(t, `alerts:
+  - {name: agent-probing, type: agent_denials, count: 2}
+  - {name: agent-enumerating, type: agent_enumeration, count: 2, window: 1m}
+`)
+	db.Exec("CREATE TABLE extra (id int PRIMARY KEY)")
+	cs := mustConnect(t, a, a.Token("bot", 0))
+	// Two denials, an allowed read: no alert; then three in a row.
+	for _, sql := range []string{"DELETE FROM items WHERE id = 1", "DELETE FROM items WHERE id = 2"} {
+		call(t, cs, "execute", map[string]any{"database": "app", "sql": sql})
+	}
+	call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT 1 FROM items LIMIT 1"})
+	for _, sql := range []string{"DELETE FROM items WHERE id = 3", "DELETE FROM items WHERE id = 4", "DELETE FROM items WHERE id = 5"} {
+		call(t, cs, "execute", map[string]any{"database": "app", "sql": sql})
+	}
+	call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT * FROM notes"})
+	call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT * FROM extra"})
+
+	alerts := map[string]*airlock.Event{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(alerts) < 2 && time.Now().Before(deadline) {
+		a.Audit.Sync(t.Context())
+		a.Store.ScanEvents(t.Context(), airlock.EventFilter{Type: airlock.EventAlert}, func(e *airlock.Event) error {
+			alerts[e.Rule] = e
+			return nil
+		})
+		time.Sleep(100 * time.Millisecond)
+	}
+	p := alerts["agent-probing"]
+	if p == nil || p.User != "bot" || p.Detail["count"] != "3" {
+		t.Fatalf("agent-probing = %+v (alerts %v)", p, alerts)
+	}
+	e := alerts["agent-enumerating"]
+	if e == nil || e.User != "bot" || e.Detail["tables"] != "3" {
+		t.Fatalf("agent-enumerating = %+v", e)
+	}
+	// A person's denials do not count as an agent's.
+	person := mustConnect(t, a, a.Token("alice", 0))
+	for i := 0; i < 4; i++ {
+		wantError(t, call(t, person, "execute", map[string]any{"database": "app", "sql": "DELETE FROM items WHERE id = 6"}), "denied: level")
+	}
+	time.Sleep(500 * time.Millisecond) // the alert engine follows the log asynchronously
+	a.Audit.Sync(t.Context())
+	n := 0
+	a.Store.ScanEvents(t.Context(), airlock.EventFilter{Type: airlock.EventAlert}, func(e *airlock.Event) error {
+		n++
+		return nil
+	})
+	if n != 2 {
+		t.Fatalf("%d alerts, want 2", n)
+	}
+}
