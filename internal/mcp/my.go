@@ -32,7 +32,7 @@ func (myDialer) dial(ctx context.Context, sess *gateway.Session, timeout time.Du
 	cfg := mysql.NewConfig()
 	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "tcp", sess.Database().Address, cred.User, cred.Password
 	cfg.DBName = sess.Database().Database
-	cfg.Params = map[string]string{"charset": "utf8mb4"}
+	cfg.Collation = "utf8mb4_general_ci"
 	cfg.Timeout = 10 * time.Second
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
