@@ -12,16 +12,22 @@ import (
 
 // UserJSON is a user as the API shows it.
 type UserJSON struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Groups     []string  `json:"groups"`
-	Roles      []string  `json:"roles"`
-	FromConfig bool      `json:"from_config"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Groups     []string `json:"groups"`
+	Roles      []string `json:"roles"`
+	FromConfig bool     `json:"from_config"`
+	// Kind is "agent" for agents, "person" otherwise.
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func userJSON(u *airlock.User) UserJSON {
-	return UserJSON{ID: u.Name, Name: u.Name, Groups: nonNil(u.Groups), Roles: nonNil(u.Roles), FromConfig: u.FromConfig, CreatedAt: u.CreatedAt}
+	kind := "person"
+	if u.IsAgent() {
+		kind = airlock.KindAgent
+	}
+	return UserJSON{ID: u.Name, Name: u.Name, Groups: nonNil(u.Groups), Roles: nonNil(u.Roles), FromConfig: u.FromConfig, Kind: kind, CreatedAt: u.CreatedAt}
 }
 
 func nonNil(s []string) []string {
@@ -61,6 +67,8 @@ type CreateUserRequest struct {
 	Name   string   `json:"name"`
 	Groups []string `json:"groups"`
 	Roles  []string `json:"roles"`
+	// Agent makes the user an agent (airlock.KindAgent).
+	Agent bool `json:"agent,omitempty"`
 }
 
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
@@ -72,6 +80,9 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, a *access.A
 		return err
 	}
 	u := &airlock.User{Name: req.Name, Groups: req.Groups, Roles: req.Roles}
+	if req.Agent {
+		u.Kind = airlock.KindAgent
+	}
 	if err := h.Access.CreateUser(r.Context(), a, u); err != nil {
 		return err
 	}

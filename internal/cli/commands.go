@@ -98,8 +98,9 @@ func listOrNone(l []string) string {
 func usersCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
 	var groups, roles []string
+	var agent bool
 	add := &cobra.Command{
-		Use:   "add NAME [--group G]... [--role approver|admin]",
+		Use:   "add NAME [--group G]... [--role approver|admin] [--agent]",
 		Short: "Add a user (users declared in the config are managed there)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -108,7 +109,7 @@ func usersCmd(app *App) *cobra.Command {
 				return err
 			}
 			var u api.UserJSON
-			if err := c.Do("POST", "/api/v1/users", nil, api.CreateUserRequest{Name: args[0], Groups: groups, Roles: roles}, &u); err != nil {
+			if err := c.Do("POST", "/api/v1/users", nil, api.CreateUserRequest{Name: args[0], Groups: groups, Roles: roles, Agent: agent}, &u); err != nil {
 				return err
 			}
 			if app.json {
@@ -120,6 +121,7 @@ func usersCmd(app *App) *cobra.Command {
 	}
 	add.Flags().StringArrayVar(&groups, "group", nil, "group (repeat for several)")
 	add.Flags().StringArrayVar(&roles, "role", nil, "role: approver or admin (repeat for both)")
+	add.Flags().BoolVar(&agent, "agent", false, "the user is an AI agent or program (it reaches databases through airlock mcp, read-only unless granted)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users",
@@ -142,9 +144,9 @@ func usersCmd(app *App) *cobra.Command {
 				if u.FromConfig {
 					src = "config"
 				}
-				rows = append(rows, []string{u.Name, strings.Join(u.Groups, ","), strings.Join(u.Roles, ","), src})
+				rows = append(rows, []string{u.Name, u.Kind, strings.Join(u.Groups, ","), strings.Join(u.Roles, ","), src})
 			}
-			app.table([]string{"NAME", "GROUPS", "ROLES", "SOURCE"}, rows)
+			app.table([]string{"NAME", "KIND", "GROUPS", "ROLES", "SOURCE"}, rows)
 			return nil
 		},
 	}

@@ -48,6 +48,8 @@ type Config struct {
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
 	Auth          Auth          `yaml:"auth"`
+	Agents        []Agent       `yaml:"agents"`
+	MCP           MCP           `yaml:"mcp"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -194,7 +196,7 @@ type Requests struct {
 }
 
 // Alert types.
-var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address"}
+var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address", "agent_denials", "agent_enumeration"}
 
 // Alert is a rule over recent events that raises an alert event.
 type Alert struct {
@@ -205,7 +207,9 @@ type Alert struct {
 	//   rows_read: more than Count rows read in one session;
 	//   outside_hours: a session opened outside Hours on Days in Timezone;
 	//   first_table_access: a user touches a table for the first time;
-	//   new_client_address: a write from a client address the user never wrote from.
+	//   new_client_address: a write from a client address the user never wrote from;
+	//   agent_denials: more than Count denials of one agent in a row;
+	//   agent_enumeration: an agent touching more than Count distinct tables within Window.
 	Type      string   `yaml:"type"`
 	Count     int64    `yaml:"count"`
 	Window    Duration `yaml:"window"`
@@ -368,6 +372,7 @@ func (db *Database) Levels() []airlock.Level {
 }
 
 func (c *Config) defaults() {
+	c.agentDefaults()
 	if c.Listen.Postgres.Address == "" && c.Listen.HTTP == "" && c.Listen.MySQL.Address == "" {
 		c.Listen.Postgres.Address = "127.0.0.1:15432"
 		c.Listen.HTTP = "127.0.0.1:8080"

@@ -128,6 +128,8 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 	}
 
+	c.validateAgents(at)
+
 	dbs := map[string]*Database{}
 	for i := range c.Databases {
 		db := &c.Databases[i]
@@ -310,6 +312,14 @@ func (c *Config) validate(d *decoder, secrets bool) {
 				if _, ok := weekdays[strings.ToLower(d)]; !ok {
 					at(al.Line, p+".days", "unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", d)
 				}
+			}
+		case "agent_denials":
+			if al.Count < 1 {
+				at(al.Line, p+".count", "agent_denials needs a count of at least 1")
+			}
+		case "agent_enumeration":
+			if al.Count < 1 || al.Window == 0 {
+				at(al.Line, p, "agent_enumeration needs count (at least 1) and window")
 			}
 		case "first_table_access", "new_client_address":
 		default:

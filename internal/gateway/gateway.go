@@ -165,6 +165,9 @@ type Login struct {
 	Database    *config.Database
 	ClientAddr  string
 	Application string
+	// OnBehalfOf names the person an agent acts for (the MCP server),
+	// shown in every event of the session.
+	OnBehalfOf string
 }
 
 // Open starts a session for an authenticated login. The session's level is
@@ -181,7 +184,7 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		g: g, token: l.Token, db: l.Database,
+		g: g, token: l.Token, db: l.Database, onBehalfOf: l.OnBehalfOf,
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
 	}
@@ -228,6 +231,10 @@ type grantAccess struct {
 // credential configured on db.
 func (g *Gateway) accessFor(ctx context.Context, u *airlock.User, db *config.Database) (grantAccess, error) {
 	a := grantAccess{level: g.policy.StandingLevel(u, db.Name)}
+	if u.IsAgent() && a.level > airlock.LevelRead {
+		// Agents are read-only unless a grant says otherwise.
+		a.level = airlock.LevelRead
+	}
 	grants, err := g.access.ActiveGrants(ctx, u.Name, db.Name)
 	if err != nil {
 		return a, fmt.Errorf("read grants: %w", err)

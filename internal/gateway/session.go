@@ -24,6 +24,8 @@ type Session struct {
 	token *airlock.Token
 	db    *config.Database
 	level atomic.Int32
+	// onBehalfOf is the person an agent's session acts for.
+	onBehalfOf string
 
 	accMu       sync.Mutex
 	writeTables []string
@@ -321,7 +323,8 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.User(), Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath}
+	ps := &policy.Session{User: s.User(), Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}
@@ -448,11 +451,25 @@ func (s *Session) stmtEvent(c *Check, st *airlock.Statement, action string) *air
 }
 
 func (s *Session) event(typ, action string, detail map[string]string) *airlock.Event {
+	if agent := s.User().IsAgent(); agent || s.onBehalfOf != "" {
+		if detail == nil {
+			detail = map[string]string{}
+		}
+		if agent {
+			detail["agent"] = "true"
+		}
+		if s.onBehalfOf != "" {
+			detail["on_behalf_of"] = s.onBehalfOf
+		}
+	}
 	return &airlock.Event{
 		Type: typ, Action: action, User: s.info.User, Database: s.info.Database, SessionID: s.info.ID,
 		ClientAddr: s.info.ClientAddr, Application: s.info.Application, Detail: detail,
 	}
 }
+
+// OnBehalfOf returns the person an agent's session acts for, or "".
+func (s *Session) OnBehalfOf() string { return s.onBehalfOf }
 
 func (s *Session) auditParams(params []string) []string {
 	if params == nil || s.db.ParamsAudited() {

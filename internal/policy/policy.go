@@ -27,6 +27,10 @@ type Session struct {
 	// SearchPath is the session's schema search path, for matching
 	// unqualified names against protected tables.
 	SearchPath []string
+	// Agent is set when the session's user is an agent (the MCP
+	// server); OnBehalfOf names the person it acts for, if it said.
+	Agent      bool
+	OnBehalfOf string
 }
 
 // Engine decides statements. It is safe for concurrent use.

@@ -120,3 +120,41 @@ func TestRuleCompileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentFacts: rules tell agents apart (session.agent) and see whom
+// they act for (session.on_behalf_of).
+func TestAgentFacts(t *testing.T) {
+	cfg := testConfig(t, `guardrails:
+  - {name: agents-no-ddl, when: 'session.agent && stmt.level == "ddl"', message: "agents never change the schema"}
+  - {name: agents-for-someone, when: 'session.agent && stmt.level == "write" && session.on_behalf_of == ""', message: "say whom you act for"}
+`)
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ddl := airlock.Statement{Kind: airlock.KindDDL, Level: airlock.LevelDDL, Command: "CREATE TABLE", Tables: []string{"public.t"}}
+	upd := airlock.Statement{Kind: airlock.KindUpdate, Level: airlock.LevelWrite, HasWhere: true, Tables: []string{"public.t"}, WriteTables: []string{"public.t"}}
+	agent := &airlock.User{Name: "bot", Kind: airlock.KindAgent}
+	person := &airlock.User{Name: "alice", Groups: []string{"eng"}}
+	cases := []struct {
+		name   string
+		user   *airlock.User
+		behalf string
+		st     airlock.Statement
+		rule   string
+	}{
+		{"agent ddl", agent, "alice", ddl, "agents-no-ddl"},
+		{"person ddl", person, "", ddl, ""},
+		{"agent write alone", agent, "", upd, "agents-for-someone"},
+		{"agent write for alice", agent, "alice", upd, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Session{User: tc.user, Database: cfg.DB("shop"), Level: airlock.LevelAdmin, Agent: tc.user.IsAgent(), OnBehalfOf: tc.behalf}
+			d := e.Decide(s, []airlock.Statement{tc.st}, time.Now())
+			if d.Rule != tc.rule || d.Allowed != (tc.rule == "") {
+				t.Fatalf("decision = %+v, want rule %q", d, tc.rule)
+			}
+		})
+	}
+}

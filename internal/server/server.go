@@ -24,6 +24,7 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/mcp"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
@@ -239,6 +240,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			mux.Handle(oidc.APIPrefix+"/", oh)
 		}
 		mux.HandleFunc("/readyz", s.ready)
+		// MCP for AI agents (internal/mcp): streamable HTTP, bearer token.
+		mux.Handle("/mcp", mcp.New(mcp.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit,
+			BaseURL: "http://" + ln.Addr().String(), Logger: log.With("component", "mcp"), Now: o.Now}).Handler())
 		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, OIDC: s.OIDC, Logger: log.With("component", "web"), Now: o.Now}))
 		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
