@@ -327,4 +327,5 @@ func (c *Config) validate(d *decoder, secrets bool) {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		at(0, "log.format", "want text or json, got %q", c.Log.Format)
 	}
+	c.validateLimits(at)
 }

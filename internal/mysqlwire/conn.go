@@ -118,7 +118,7 @@ func (c *conn) serve() {
 		}
 	}()
 
-	c.client.SetDeadline(time.Now().Add(time.Minute))
+	c.client.SetDeadline(time.Now().Add(c.srv.authTO))
 	resp, user, tok, err := c.handshake(c.ctx)
 	if err != nil {
 		c.startupFailed(err)

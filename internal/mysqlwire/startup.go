@@ -206,6 +206,9 @@ func (c *conn) handshake(ctx context.Context) (*handshakeResponse, *airlock.User
 			return nil, nil, nil, err
 		}
 	}
+	if c.srv.requireTLS && !c.tls {
+		return nil, nil, nil, errTLSRequired
+	}
 	resp, err := parseHandshakeResponse(p)
 	if err != nil {
 		return nil, nil, nil, refuse(erHandshake, "08S01", "bad handshake: %v", err)

@@ -135,7 +135,7 @@ func (c *conn) serve() {
 		}
 	}()
 
-	c.client.SetDeadline(time.Now().Add(time.Minute))
+	c.client.SetDeadline(time.Now().Add(c.srv.authTO))
 	params, user, tok, err := c.startup(c.ctx)
 	if err != nil {
 		c.startupFailed(err)

@@ -88,17 +88,25 @@ type Options struct {
 	Logger    *slog.Logger
 	// DialTimeout bounds connecting upstream; default 10s.
 	DialTimeout time.Duration
+	// AuthTimeout bounds a connection until its session is open; default
+	// 1m.
+	AuthTimeout time.Duration
+	// RequireTLS refuses clients that did not switch to TLS.
+	RequireTLS bool
 }
 
 // Server accepts PostgreSQL clients.
 type Server struct {
-	gw      *gateway.Gateway
-	tls     *tls.Config
-	clear   bool
-	log     *slog.Logger
-	dialTO  time.Duration
-	marker  string // name of the statement that denial markers describe
-	fakeKey []byte // keys fake SCRAM salts of unknown users
+	gw     *gateway.Gateway
+	tls    *tls.Config
+	clear  bool
+	log    *slog.Logger
+	dialTO time.Duration
+	authTO time.Duration
+	// requireTLS refuses clients that did not switch to TLS.
+	requireTLS bool
+	marker     string // name of the statement that denial markers describe
+	fakeKey    []byte // keys fake SCRAM salts of unknown users
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -114,6 +122,9 @@ func NewServer(o Options) *Server {
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 10 * time.Second
 	}
+	if o.AuthTimeout == 0 {
+		o.AuthTimeout = time.Minute
+	}
 	var r [8]byte
 	rand.Read(r[:])
 	fk := make([]byte, 32)
@@ -122,8 +133,9 @@ func NewServer(o Options) *Server {
 		gw: o.Gateway, tls: o.TLS, clear: o.Cleartext, log: o.Logger, dialTO: o.DialTimeout,
 		marker:  denyPrefix + hex.EncodeToString(r[:]),
 		fakeKey: fk,
-		conns:   map[*conn]struct{}{},
-		keys:    map[uint32]*conn{},
+		authTO:  o.AuthTimeout, requireTLS: o.RequireTLS,
+		conns: map[*conn]struct{}{},
+		keys:  map[uint32]*conn{},
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/listen"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
@@ -68,6 +69,8 @@ type Server struct {
 
 	my        *mysqlwire.Server
 	MySQLAddr net.Addr // nil when the listener is off
+
+	httpLn *listen.Listener
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -171,13 +174,17 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.warnPermissions()
+	shares := s.listenerShares()
 	if addr := cfg.Listen.Postgres.Address; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen postgres: %w", err)
 		}
 		s.PostgresAddr = ln.Addr()
-		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres")})
+		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.pg.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -193,7 +200,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen mysql: %w", err)
 		}
 		s.MySQLAddr = ln.Addr()
-		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql")})
+		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.my.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -214,17 +223,18 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		// the console serves everything else.
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
-		mux.Handle("/healthz", h)
+		mux.Handle("/healthz", s.health(h))
 		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
-		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		var hln net.Listener
+		s.http, hln = s.newHTTP(mux, ln, shares.HTTP, tlsCfg)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.http.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http listener stopped", "err", err)
 			}
 		}()
-		log.Info("listening for HTTP", "addr", ln.Addr().String())
+		log.Info("listening for HTTP", "addr", ln.Addr().String(), "tls", cfg.Listen.HTTPTLS)
 	}
 	return s, nil
 }
