@@ -97,16 +97,18 @@ type Options struct {
 
 // Server accepts PostgreSQL clients.
 type Server struct {
-	gw     *gateway.Gateway
-	tls    *tls.Config
-	clear  bool
-	log    *slog.Logger
-	dialTO time.Duration
-	authTO time.Duration
-	// requireTLS refuses clients that did not switch to TLS.
+	gw      *gateway.Gateway
+	tls     *tls.Config
+	clear   bool
+	log     *slog.Logger
+	dialTO  time.Duration
+	marker  string // name of the statement that denial markers describe
+	fakeKey []byte // keys fake SCRAM salts of unknown users
+
+	// authTO bounds a connection until its session is open; requireTLS
+	// refuses clients that did not switch to TLS.
+	authTO     time.Duration
 	requireTLS bool
-	marker     string // name of the statement that denial markers describe
-	fakeKey    []byte // keys fake SCRAM salts of unknown users
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
