@@ -147,7 +147,7 @@ func newNonce() []byte {
 
 // greeting encodes the HandshakeV10 packet.
 func (c *conn) greeting(nonce []byte) []byte {
-	caps, ext, version := serverCaps, uint32(0), c.srv.serverVersion()
+	caps, ext, version := serverCaps, uint32(0), publicVersion(c.srv.serverVersion())
 	if c.srv.tls != nil {
 		caps |= capSSL
 	}
