@@ -236,4 +236,3 @@ func TestHungUpstream(t *testing.T) {
 		}
 	})
 }
-
