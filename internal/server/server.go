@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now})
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes})
 	if err != nil {
 		return nil, err
 	}
