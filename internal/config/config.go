@@ -50,6 +50,7 @@ type Config struct {
 	Auth          Auth          `yaml:"auth"`
 	Agents        []Agent       `yaml:"agents"`
 	MCP           MCP           `yaml:"mcp"`
+	Limits        Limits        `yaml:"limits"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -58,6 +59,9 @@ type Listen struct {
 	Postgres Listener `yaml:"postgres"`
 	MySQL    Listener `yaml:"mysql"`
 	HTTP     string   `yaml:"http"`
+	// HTTPTLS serves HTTPS on listen.http with the tls block's
+	// certificate.
+	HTTPTLS bool `yaml:"http_tls"`
 }
 
 // Listener is a database listener: an address, written alone or as
@@ -84,6 +88,8 @@ func (l *Listener) decodeNode(d *decoder, n *yaml.Node, path string) {
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Require refuses database clients that do not use TLS.
+	Require bool `yaml:"require"`
 }
 
 // Tokens bounds token lifetimes.
@@ -122,6 +128,9 @@ type Database struct {
 	// AuditParameters stores bind parameters in the audit (default true).
 	AuditParameters *bool              `yaml:"audit_parameters"`
 	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
+	// Limits overrides the global limits for this database; see
+	// Config.LimitsFor.
+	Limits *Limits `yaml:"limits"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.
@@ -187,6 +196,9 @@ type Audit struct {
 	HMACKeyFile string `yaml:"hmac_key_file"`
 	// QueueSize bounds the events waiting to be written.
 	QueueSize int `yaml:"queue_size"`
+	// MaxTextBytes is the most statement text an event stores whole
+	// (default 64 KiB); longer text is stored truncated.
+	MaxTextBytes int `yaml:"max_text_bytes"`
 }
 
 // Requests configures access requests.
@@ -441,4 +453,5 @@ func (c *Config) defaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	c.limitDefaults()
 }

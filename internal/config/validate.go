@@ -341,4 +341,5 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		at(0, "log.format", "want text or json, got %q", c.Log.Format)
 	}
 	c.validateOIDC(at, secrets)
+	c.validateLimits(at)
 }

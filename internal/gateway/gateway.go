@@ -24,6 +24,7 @@ import (
 	"airlock/internal/access"
 	"airlock/internal/audit"
 	"airlock/internal/config"
+	"airlock/internal/limit"
 	"airlock/internal/policy"
 )
 
@@ -64,6 +65,9 @@ type Gateway struct {
 	sessions map[string]*Session
 	draining bool
 	idle     chan struct{} // closed when draining and the last session ends
+
+	memOnce sync.Once
+	mem     *limit.Budget
 }
 
 // New returns a gateway.

@@ -147,7 +147,7 @@ func newNonce() []byte {
 
 // greeting encodes the HandshakeV10 packet.
 func (c *conn) greeting(nonce []byte) []byte {
-	caps, ext, version := serverCaps, uint32(0), c.srv.serverVersion()
+	caps, ext, version := serverCaps, uint32(0), publicVersion(c.srv.serverVersion())
 	if c.srv.tls != nil {
 		caps |= capSSL
 	}
@@ -205,6 +205,9 @@ func (c *conn) handshake(ctx context.Context) (*handshakeResponse, *airlock.User
 		if p, err = c.readAuth(); err != nil {
 			return nil, nil, nil, err
 		}
+	}
+	if c.srv.requireTLS && !c.tls {
+		return nil, nil, nil, errTLSRequired
 	}
 	resp, err := parseHandshakeResponse(p)
 	if err != nil {

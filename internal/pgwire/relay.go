@@ -387,8 +387,11 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 	}
 	switch h.kind {
 	case kindDeny:
-		d := h.deny
-		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501", Message: d.Message(), Hint: d.Hint}))
+		d, code := h.deny, "42501"
+		if h.code != "" {
+			code = h.code
+		}
+		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code, Message: d.Message(), Hint: d.Hint}))
 		c.pop()
 		c.skipToSync()
 		return nil

@@ -92,6 +92,9 @@ func (c *conn) startup(ctx context.Context) (map[string]string, *airlock.User, *
 			c.srv.cancel(binary.BigEndian.Uint32(body[:4]), body[4:8])
 			return nil, nil, nil, errCancelHandled
 		case codeProtocol3:
+			if c.srv.requireTLS && !c.tls {
+				return nil, nil, nil, errTLSRequired
+			}
 			params, err := parseStartupParams(body)
 			if err != nil {
 				return nil, nil, nil, fatal("08P01", "invalid startup packet: %v", err)

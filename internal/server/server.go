@@ -25,6 +25,7 @@ import (
 	"airlock/internal/config"
 	"airlock/internal/gateway"
 	"airlock/internal/mcp"
+	"airlock/internal/listen"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
@@ -75,6 +76,7 @@ type Server struct {
 
 	// OIDC is the identity provider sign-in (nil without auth.oidc).
 	OIDC *oidc.Service
+	httpLn *listen.Listener
 
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -106,7 +108,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now})
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -182,13 +184,17 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.warnPermissions()
+	shares := s.listenerShares()
 	if addr := cfg.Listen.Postgres.Address; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen postgres: %w", err)
 		}
 		s.PostgresAddr = ln.Addr()
-		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres")})
+		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.pg.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -204,7 +210,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen mysql: %w", err)
 		}
 		s.MySQLAddr = ln.Addr()
-		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql")})
+		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.my.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -232,27 +240,32 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		// the console serves everything else.
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
-		mux.Handle("/healthz", h)
+		mux.Handle("/healthz", s.health(h))
 		if cfg.Auth.OIDC != nil {
 			s.OIDC = oidc.New(oidc.Options{Config: cfg.Auth.OIDC, Access: s.Access, Logger: log.With("component", "oidc"), Now: o.Now})
 			oh := s.OIDC.Handler()
 			mux.Handle(oidc.APIPrefix, oh)
 			mux.Handle(oidc.APIPrefix+"/", oh)
 		}
-		mux.HandleFunc("/readyz", s.ready)
+		mux.Handle("/readyz", s.health(http.HandlerFunc(s.ready)))
 		// MCP for AI agents (internal/mcp): streamable HTTP, bearer token.
+		base := "http://" + ln.Addr().String()
+		if tlsCfg != nil {
+			base = "https://" + ln.Addr().String()
+		}
 		mux.Handle("/mcp", mcp.New(mcp.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit,
-			BaseURL: "http://" + ln.Addr().String(), Logger: log.With("component", "mcp"), Now: o.Now}).Handler())
+			BaseURL: base, Logger: log.With("component", "mcp"), Now: o.Now}).Handler())
 		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, OIDC: s.OIDC, Logger: log.With("component", "web"), Now: o.Now}))
-		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		var hln net.Listener
+		s.http, hln = s.newHTTP(mux, ln, shares.HTTP, tlsCfg)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.http.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http listener stopped", "err", err)
 			}
 		}()
-		log.Info("listening for HTTP", "addr", ln.Addr().String())
+		log.Info("listening for HTTP", "addr", ln.Addr().String(), "tls", cfg.Listen.HTTPTLS)
 	}
 	return s, nil
 }
