@@ -113,6 +113,10 @@ type Database struct {
 	// airlock.
 	ProtectedTables []string `yaml:"protected_tables"`
 	MaxRowsChanged  int64    `yaml:"max_rows_changed"`
+	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
+	// WHERE may change where airlock counts the rows a write changes
+	// (blast radius or undo on); default 1.
+	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
 	Undo            string   `yaml:"undo"` // required | best_effort | off
 	// Strict refuses to start when the credential check finds a problem.
 	Strict bool `yaml:"strict"`
@@ -386,6 +390,9 @@ func (c *Config) defaults() {
 		}
 		if db.MaxRowsChanged == 0 {
 			db.MaxRowsChanged = 1000
+		}
+		if db.UnboundedWriteMaxRows == 0 {
+			db.UnboundedWriteMaxRows = 1
 		}
 		if db.Undo == "" {
 			db.Undo = "best_effort"

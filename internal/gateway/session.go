@@ -309,7 +309,8 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath}
+	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+		CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}
