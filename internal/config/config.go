@@ -113,16 +113,17 @@ type Database struct {
 	// airlock.
 	ProtectedTables []string `yaml:"protected_tables"`
 	MaxRowsChanged  int64    `yaml:"max_rows_changed"`
-	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
-	// WHERE may change where airlock counts the rows a write changes
-	// (blast radius or undo on); default 1.
-	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
 	Undo            string   `yaml:"undo"` // required | best_effort | off
 	// Strict refuses to start when the credential check finds a problem.
 	Strict bool `yaml:"strict"`
 	// AuditParameters stores bind parameters in the audit (default true).
 	AuditParameters *bool              `yaml:"audit_parameters"`
 	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
+
+	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
+	// WHERE may change where airlock counts the rows a write changes
+	// (blast radius or undo on); default 1.
+	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.
