@@ -67,10 +67,18 @@ func whoamiCmd(app *App) *cobra.Command {
 				return app.printJSON(who)
 			}
 			fmt.Fprintf(app.Stdout, "%s (groups: %s; roles: %s; token %s expires %s)\n", who.Name,
-				strings.Join(who.Groups, ", "), strings.Join(who.Roles, ", "), who.TokenID, fmtTime(who.TokenExpiresAt))
+				listOrNone(who.Groups), listOrNone(who.Roles), who.TokenID, fmtTime(who.TokenExpiresAt))
 			return nil
 		},
 	}
+}
+
+// listOrNone joins a list for people to read; an empty one is "none".
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
 }
 
 func usersCmd(app *App) *cobra.Command {
@@ -236,7 +244,7 @@ without a server: the break-glass path when no admin token is at hand.`,
 
 // breakGlassIssue issues a token directly in the store of a config.
 func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.Token, error) {
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.LoadWithoutSecrets(cfgPath)
 	if err != nil {
 		return "", nil, err
 	}
@@ -308,7 +316,7 @@ With --config FILE, the store of that config is read directly (no server).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rep audit.Report
 			if verifyConfig != "" {
-				cfg, err := config.Load(verifyConfig)
+				cfg, err := config.LoadWithoutSecrets(verifyConfig)
 				if err != nil {
 					return err
 				}

@@ -244,7 +244,8 @@ func Load(path string) (*Config, error) {
 }
 
 // LoadWithoutSecrets is Load for tools that never connect upstream
-// (`airlock policy test`): credentials' passwords are not resolved, so
+// (`airlock policy test`, `audit verify --config`, break-glass `tokens
+// issue --config`): credentials' passwords are not resolved, so
 // their environment variables and files need not exist.
 func LoadWithoutSecrets(path string) (*Config, error) {
 	data, err := os.ReadFile(path)

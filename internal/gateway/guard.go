@@ -132,7 +132,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 			why = "its undo data could not be stored"
 			if s.db.Undo != "required" {
 				why = ""
-				c.undoNote = "not reversible: its undo data could not be stored"
+				c.undoWhy = "its undo data could not be stored"
 				return nil
 			}
 		} else {
@@ -146,7 +146,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 		return nil // nothing changed
 	}
 	if s.db.Undo != "required" {
-		c.undoNote = "not reversible: " + why
+		c.undoWhy = why
 		return nil
 	}
 	d := airlock.Decision{Rule: "undo", Need: c.Decision.Need, Reason: why + "; undo is required here, so the statement was rolled back"}

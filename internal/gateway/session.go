@@ -211,7 +211,7 @@ type Check struct {
 	Guard    *Guard
 	changed  int64               // rows a guarded check changed
 	undo     *airlock.UndoRecord // what it captured
-	undoNote string              // why it is not reversible
+	undoWhy  string              // why it cannot be undone (best_effort)
 	start    time.Time
 	started  []*airlock.Event // "started" events of writes, by statement
 	prepares map[string][]airlock.Statement
@@ -219,6 +219,16 @@ type Check struct {
 	// failed; the check is then denied.
 	VetoErr error
 }
+
+// Irreversible says why an allowed guarded write cannot be undone, under
+// undo: best_effort ("" when it can be, or when undo is off). The adapter
+// tells the client before the statement's answer, in its protocol's way
+// (a NOTICE, a warning), as IrreversibleMessage words it.
+func (c *Check) Irreversible() string { return c.undoWhy }
+
+// IrreversibleMessage is what the client is told about a write that
+// cannot be undone.
+func IrreversibleMessage(why string) string { return "airlock: this write cannot be undone: " + why }
 
 // Outcome is how a forwarded statement ended.
 type Outcome struct {
@@ -398,8 +408,8 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 			ev.Detail["undo"] = c.undo.ID
 			ev.Detail["undo_sha256"] = c.undo.Hash
 			ev.Detail["undo_rows"] = fmt.Sprint(len(c.undo.Images))
-		case c.undoNote != "":
-			ev.Detail["undo"] = c.undoNote
+		case c.undoWhy != "":
+			ev.Detail["undo"] = "not reversible: " + c.undoWhy
 		}
 	}
 	ev.Error = out.Err

@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -233,6 +234,27 @@ func (h *held) addPiece(p []byte, statusAt int) {
 	h.buf = append(h.buf, p...)
 }
 
+// addWarning counts one more warning in the packet that ends the held
+// answer (an OK packet, or an EOF packet), for a warning airlock adds after
+// the answer was read.
+func (h *held) addWarning() {
+	for i := len(h.pieces) - 1; i >= 0; i-- {
+		pc := h.pieces[i]
+		if pc.statusAt < 0 {
+			continue
+		}
+		b := h.buf[pc.off : pc.off+pc.n]
+		at := pc.statusAt + 2 // OK: status flags, then warnings
+		if b[0] == hdrEOF && len(b) == 5 {
+			at = 1 // an EOF packet (5 bytes): warnings, then status flags
+		}
+		if at+2 <= len(b) {
+			binary.LittleEndian.PutUint16(b[at:], binary.LittleEndian.Uint16(b[at:])+1)
+		}
+		return
+	}
+}
+
 // send relays the held answer; ownTxn clears the in-transaction flag of
 // airlock's own transaction from its status flags.
 func (c *conn) sendHeld(h *held, ownTxn bool) {
@@ -369,6 +391,10 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 		}
 		c.sendDenied(*deny)
 		return nil
+	}
+	if why := ch.Irreversible(); why != "" {
+		c.warnings = append(c.warnings, gateway.IrreversibleMessage(why))
+		h.addWarning()
 	}
 	h.tracker.flush()
 	if !owned {

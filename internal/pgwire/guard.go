@@ -210,6 +210,10 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	if deny != nil {
 		return c.guardedRollback(typ, owned, *deny)
 	}
+	if why := ch.Irreversible(); why != "" {
+		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
+			Message: gateway.IrreversibleMessage(why)}))
+	}
 
 	c.guardedDone(ch, h)
 	if owned && typ == 'Q' {
