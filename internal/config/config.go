@@ -131,6 +131,11 @@ type Database struct {
 	// Limits overrides the global limits for this database; see
 	// Config.LimitsFor.
 	Limits *Limits `yaml:"limits"`
+
+	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
+	// WHERE may change where airlock counts the rows a write changes
+	// (blast radius or undo on); default 1.
+	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.
@@ -411,6 +416,9 @@ func (c *Config) defaults() {
 		}
 		if db.MaxRowsChanged == 0 {
 			db.MaxRowsChanged = 1000
+		}
+		if db.UnboundedWriteMaxRows == 0 {
+			db.UnboundedWriteMaxRows = 1
 		}
 		if db.Undo == "" {
 			db.Undo = "best_effort"

@@ -156,6 +156,9 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if db.MaxRowsChanged < 0 {
 			at(db.Line, p+".max_rows_changed", "must not be negative")
 		}
+		if db.UnboundedWriteMaxRows < 0 {
+			at(db.Line, p+".unbounded_write_max_rows", "must not be negative")
+		}
 		for _, r := range db.Guardrails.Disable {
 			if !slices.Contains(BuiltinRules, r) {
 				at(db.Line, p+".guardrails.disable", "unknown built-in rule %q (known: %s)", r, strings.Join(BuiltinRules, ", "))

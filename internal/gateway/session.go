@@ -324,7 +324,7 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 		return airlock.Decision{Allowed: true}
 	}
 	ps := &policy.Session{User: s.User(), Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
-		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf}
+		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf, CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}

@@ -172,7 +172,12 @@ func (c *conn) serve() {
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
 	defer sess.Close()
 
-	if err := c.connectUpstream(params); err != nil {
+	settings, err := c.startupSettings(params)
+	if err != nil {
+		c.startupFailed(err)
+		return
+	}
+	if err := c.connectUpstream(settings); err != nil {
 		c.startupFailed(err)
 		return
 	}
@@ -199,19 +204,15 @@ func hostOf(a net.Addr) string {
 }
 
 // connectUpstream opens the upstream connection at the session's level.
-func (c *conn) connectUpstream(params map[string]string) error {
+func (c *conn) connectUpstream(settings []startupSetting) error {
 	lvl := c.sess.Level()
 	cred, ok := c.sess.Credential(lvl)
 	if !ok {
 		return fatal("28000", "airlock: database %q has no credential for level %s", c.sess.Database().Name, lvl)
 	}
 	runtime := map[string]string{}
-	for k, v := range params {
-		lk := strings.ToLower(k)
-		if lk == "user" || lk == "database" {
-			continue
-		}
-		runtime[lk] = v
+	for _, s := range settings {
+		runtime[s.name] = s.value
 	}
 	// client_encoding is pinned to UTF8: what the client asked for is
 	// replaced, and the ParameterStatus tells it so (libpq, JDBC and the

@@ -59,6 +59,8 @@ func TestDecide(t *testing.T) {
 		{"write delete", airlock.LevelWrite, nil, del([]string{"public.t"}, true), ""},
 		{"unbounded", airlock.LevelWrite, nil, del([]string{"public.t"}, false), "unbounded-write"},
 		{"unbounded in read session names the guardrail", airlock.LevelRead, nil, del([]string{"public.t"}, false), "unbounded-write"},
+		{"unbounded where rows are counted", airlock.LevelWrite, nil, del([]string{"public.t"}, false), "counted"},
+		{"unbounded where rows are counted, read session", airlock.LevelRead, nil, del([]string{"public.t"}, false), "counted level"},
 		{"protected qualified", airlock.LevelWrite, nil, del([]string{"public.ledger"}, true), "protected-table"},
 		{"protected unqualified", airlock.LevelWrite, nil, del([]string{"ledger"}, true), "protected-table"},
 		{"protected upper case", airlock.LevelAdmin, nil, del([]string{"PUBLIC.LEDGER"}, true), "protected-table"},
@@ -78,6 +80,11 @@ func TestDecide(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Session{User: alice, Database: cfg.DB("shop"), Level: tc.level, WriteTables: tc.tables}
+			// "counted ..." cases run where the adapter counts the rows
+			// a write changes; the rest is the expected rule.
+			if r, ok := strings.CutPrefix(tc.rule, "counted"); ok {
+				s.CountsRows, tc.rule = true, strings.TrimSpace(r)
+			}
 			d := e.Decide(s, []airlock.Statement{tc.st}, time.Now())
 			if d.Rule != tc.rule || d.Allowed != (tc.rule == "") {
 				t.Fatalf("decision = %+v, want rule %q", d, tc.rule)
