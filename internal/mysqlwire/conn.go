@@ -414,6 +414,12 @@ func (c *conn) internal(sql string) (*result, error) {
 // sendDenied answers a denied command.
 func (c *conn) sendDenied(d airlock.Decision) {
 	c.warnings = nil // a denied statement leaves no airlock warning behind
+	if se := d.Syntax; se != nil {
+		// What the server's grammar rejects is answered as the server
+		// would answer it; it was still never forwarded.
+		writePacket(c.cw, &c.cseq, appendERR(nil, erParse, "42000", syntaxMessage(se, c.srv.serverVersion())))
+		return
+	}
 	writePacket(c.cw, &c.cseq, appendERR(nil, erSpecificAccess, "42000", d.Message()))
 }
 

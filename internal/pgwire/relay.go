@@ -388,7 +388,7 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 	switch h.kind {
 	case kindDeny:
 		d := h.deny
-		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501", Message: d.Message(), Hint: d.Hint}))
+		c.send(encode(nil, denialError(d)))
 		c.pop()
 		c.skipToSync()
 		return nil
