@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +142,61 @@ func TestUnencryptedAfterSSLRequest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestResourceFunctions: a read session cannot assign transaction IDs or
+// sleep (rule resource), in any position of a statement; a write session
+// can; LISTEN stays allowed. The same on MySQL for SLEEP and BENCHMARK.
+func TestResourceFunctions(t *testing.T) {
+	ctx := context.Background()
+	t.Run("postgres", func(t *testing.T) {
+		db := testenv.NewDB(t)
+		db.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA public TO airlock_test_ro")
+		a := testenv.Start(t, db, testenv.Options{LogLevel: "info"})
+		read := testenv.Connect(t, a.URL("alice", a.Token("alice", 0), "app"))
+		defer read.Close(ctx)
+		for _, sql := range []string{
+			"SELECT txid_current()",
+			"SELECT pg_catalog.pg_current_xact_id()",
+			"SELECT 1 WHERE txid_current() > 0",
+			"SELECT pg_sleep(0) FROM generate_series(1, 3)",
+			"SELECT pg_sleep_for('0 s')",
+			"SELECT * FROM (SELECT pg_sleep_until(now())) s",
+		} {
+			for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+				_, err := read.Exec(ctx, sql, mode)
+				if pgCode(err) != "42501" || !strings.Contains(err.Error(), "airlock: denied: resource:") {
+					t.Errorf("%q (%v): %v, want denied by rule resource", sql, mode, err)
+				}
+			}
+		}
+		if _, err := read.Exec(ctx, "LISTEN ch"); err != nil {
+			t.Fatalf("LISTEN in a read session: %v", err)
+		}
+		var assigned *int64
+		if err := read.QueryRow(ctx, "SELECT txid_current_if_assigned()").Scan(&assigned); err != nil || assigned != nil {
+			t.Fatalf("txid_current_if_assigned: %v, %v", assigned, err)
+		}
+		write := testenv.Connect(t, a.URL("wanda", a.Token("wanda", 0), "app"))
+		defer write.Close(ctx)
+		var xid int64
+		if err := write.QueryRow(ctx, "SELECT txid_current()").Scan(&xid); err != nil || xid == 0 {
+			t.Fatalf("txid_current in a write session: %d, %v", xid, err)
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		db := testenv.NewMyDB(t)
+		a := testenv.StartMySQL(t, db, testenv.Options{LogLevel: "info"})
+		read := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", ""))
+		for _, sql := range []string{"SELECT SLEEP(0)", "SELECT BENCHMARK(10, MD5('x'))", "SELECT 1 FROM DUAL WHERE sleep(0) = 0", "DO SLEEP(0)"} {
+			_, err := read.Exec(sql)
+			if code, _ := testenv.MyErr(err); code != 1227 || !strings.Contains(err.Error(), "airlock: denied: resource:") {
+				t.Errorf("%q: %v, want denied by rule resource", sql, err)
+			}
+		}
+		write := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", ""))
+		if _, err := write.Exec("SELECT SLEEP(0)"); err != nil {
+			t.Fatalf("SLEEP in a write session: %v", err)
+		}
+	})
 }
