@@ -345,7 +345,7 @@ func violation(format string, args ...any) error {
 // is ended.
 func (c *conn) loop() error {
 	for {
-		if c.cr.buffered() == 0 || c.forwarded > drainAfter {
+		if c.cr.buffered() == 0 || c.forwarded > drainAfter || c.copyAhead() {
 			if err := c.exchange(); err != nil {
 				return err
 			}
