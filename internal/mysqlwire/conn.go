@@ -324,11 +324,14 @@ func (c *conn) loop() error {
 			return errEnded
 		}
 		c.idle.Store(c.up.status&statusInTrans == 0)
-		p, seq, err := c.cr.next(c.up.maxPacket + 1024)
+		p, seq, err := c.cr.nextFrom(c.up.maxPacket+1024, 0)
 		c.idle.Store(false)
 		if err != nil {
 			if c.ended() {
 				return errEnded
+			}
+			if errors.Is(err, errOutOfOrder) {
+				return c.outOfOrder()
 			}
 			if errors.Is(err, errTooLarge) {
 				c.cseq = seq + 1
