@@ -249,7 +249,7 @@ type Log struct {
 }
 
 // Built-in guardrail names.
-var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape"}
+var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape", "resource"}
 
 // Load reads, decodes, defaults and validates the config file at path.
 func Load(path string) (*Config, error) {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -312,7 +313,19 @@ func (s *Session) Allows(text string) airlock.Decision {
 }
 
 func (s *Session) parseDenial(err error) airlock.Decision {
-	return airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+	d := airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+	var se syntaxErr
+	if errors.As(err, &se) {
+		d.Syntax = se.SyntaxError()
+	}
+	return d
+}
+
+// syntaxErr is a classifier's error that can say whether the database's
+// grammar rejects the text (sqlclass.ParseError).
+type syntaxErr interface {
+	error
+	SyntaxError() *airlock.SyntaxError
 }
 
 func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {

@@ -339,6 +339,9 @@ func (c *conn) loop() error {
 			if errors.Is(err, errRefused) {
 				continue
 			}
+			if errors.Is(err, errOutOfOrder) {
+				return c.outOfOrder()
+			}
 			if errors.Is(err, errTooLarge) {
 				c.cseq = seq + 1
 				writePacket(c.cw, &c.cseq, appendERR(nil, erNetPacketTooLarge, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"))
@@ -423,6 +426,12 @@ func (c *conn) internal(sql string) (*result, error) {
 // sendDenied answers a denied command.
 func (c *conn) sendDenied(d airlock.Decision) {
 	c.warnings = nil // a denied statement leaves no airlock warning behind
+	if se := d.Syntax; se != nil {
+		// What the server's grammar rejects is answered as the server
+		// would answer it; it was still never forwarded.
+		writePacket(c.cw, &c.cseq, appendERR(nil, erParse, "42000", syntaxMessage(se, c.srv.serverVersion())))
+		return
+	}
 	writePacket(c.cw, &c.cseq, appendERR(nil, erSpecificAccess, "42000", d.Message()))
 }
 

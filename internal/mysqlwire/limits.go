@@ -98,6 +98,9 @@ func (c *conn) nextCommand() ([]byte, byte, error) {
 	if err != nil {
 		return c.cr.next(max) // reports the error as next does
 	}
+	if h[3] != 0 {
+		return nil, h[3], errOutOfOrder // a command starts at sequence 0
+	}
 	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
 	if n < memFrom {
 		return c.cr.next(max)

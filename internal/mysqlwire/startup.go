@@ -230,9 +230,12 @@ func (c *conn) readAuth() ([]byte, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
-	p, seq, err := c.cr.next(maxHandshake)
+	p, seq, err := c.cr.nextFrom(maxHandshake, c.cseq)
 	if errors.Is(err, errTooLarge) {
 		return nil, refuse(erHandshake, "08S01", "bad handshake: packet too large")
+	}
+	if errors.Is(err, errOutOfOrder) {
+		return nil, refuse(erOutOfOrder, "08S01", "Got packets out of order")
 	}
 	if err != nil {
 		return nil, err

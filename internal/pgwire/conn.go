@@ -353,7 +353,7 @@ func violation(format string, args ...any) error {
 func (c *conn) loop() error {
 	defer c.releaseMem()
 	for {
-		if c.cr.buffered() == 0 || c.forwarded > drainAfter {
+		if c.cr.buffered() == 0 || c.forwarded > drainAfter || c.copyAhead() {
 			if err := c.exchange(); err != nil {
 				return err
 			}

@@ -387,11 +387,11 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 	}
 	switch h.kind {
 	case kindDeny:
-		d, code := h.deny, "42501"
+		e := denialError(h.deny)
 		if h.code != "" {
-			code = h.code
+			e.Code = h.code
 		}
-		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code, Message: d.Message(), Hint: d.Hint}))
+		c.send(encode(nil, e))
 		c.pop()
 		c.skipToSync()
 		return nil

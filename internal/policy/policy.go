@@ -133,6 +133,12 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 		}
 	}
 
+	if on(RuleResource) {
+		if why := resource(db.Engine, s.Level, st); why != "" {
+			return RuleResource, why
+		}
+	}
+
 	writes := st.Level >= airlock.LevelWrite && len(st.WriteTables) > 0
 	for _, t := range st.WriteTables {
 		// airlock's own undo capture is never written by hand, whatever

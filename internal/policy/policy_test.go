@@ -44,6 +44,9 @@ func TestDecide(t *testing.T) {
 	if got := e.StandingLevel(&airlock.User{Name: "x"}, "shop"); got != airlock.LevelNone {
 		t.Fatalf("standing for stranger = %s", got)
 	}
+	fn := func(name string) airlock.Statement {
+		return airlock.Statement{Kind: airlock.KindSelect, Level: airlock.LevelRead, Functions: []string{name}, Command: "SELECT"}
+	}
 	del := func(tables []string, where bool) airlock.Statement {
 		return airlock.Statement{Kind: airlock.KindDelete, Level: airlock.LevelWrite, Why: "DELETE changes rows", Tables: tables, WriteTables: tables, HasWhere: where, Command: "DELETE"}
 	}
@@ -76,6 +79,13 @@ func TestDecide(t *testing.T) {
 		{"grant tables allow", airlock.LevelWrite, []string{"public.t"}, del([]string{"t"}, true), ""},
 		{"grant tables deny", airlock.LevelWrite, []string{"public.t"}, del([]string{"public.u"}, true), "grant"},
 		{"undo capture", airlock.LevelAdmin, nil, del([]string{"airlock.capture"}, true), "protected-table"},
+		{"xid in read", airlock.LevelRead, nil, fn("txid_current"), "resource"},
+		{"xid qualified in read", airlock.LevelRead, nil, fn("PG_CATALOG.pg_current_xact_id"), "resource"},
+		{"sleep in read", airlock.LevelRead, nil, fn("pg_sleep_for"), "resource"},
+		{"own function of the name", airlock.LevelRead, nil, fn("public.pg_sleep"), ""},
+		{"mysql name on postgres", airlock.LevelRead, nil, fn("benchmark"), ""},
+		{"sleep in write", airlock.LevelWrite, nil, fn("pg_sleep"), ""},
+		{"if assigned", airlock.LevelRead, nil, fn("txid_current_if_assigned"), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
