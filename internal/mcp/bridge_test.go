@@ -67,6 +67,16 @@ func TestBridgeSubprocess(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "airlock/cmd/airlock").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	// users add --agent makes an agent.
+	add := exec.Command(bin, "users", "add", "robo", "--agent", "--group", "eng", "--json")
+	add.Env = append(os.Environ(), "AIRLOCK_SERVER="+a.HTTPURL(), "AIRLOCK_TOKEN="+a.AdminToken, "HOME="+t.TempDir())
+	if out, err := add.CombinedOutput(); err != nil || !strings.Contains(string(out), `"kind": "agent"`) {
+		t.Fatalf("users add --agent: %v\n%s", err, out)
+	}
+	if u, err := a.Store.GetUser(t.Context(), "robo"); err != nil || !u.IsAgent() {
+		t.Fatalf("robo = %+v, %v", u, err)
+	}
+
 	cmd := exec.Command(bin, "mcp", "--on-behalf-of", "alice")
 	cmd.Env = append(os.Environ(), "AIRLOCK_SERVER="+a.HTTPURL(), "AIRLOCK_TOKEN="+a.Token("bot", 0), "HOME="+t.TempDir())
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(t.Context(), &mcp.CommandTransport{Command: cmd}, nil)

@@ -18,7 +18,7 @@ func myEnv(t *testing.T) (*testenv.Airlock, *testenv.MyDB) {
 		INSERT INTO items VALUES (1,'item 1',10),(2,'item 2',10),(3,'item 3',10),(4,'item 4',10),(5,'item 5',10),
 			(6,'item 6',10),(7,'item 7',10),(8,'item 8',10),(9,'item 9',10),(10,'item 10',10);
 		ANALYZE TABLE items`)
-	a := testenv.StartMySQL(t, db, testenv.Options{Extra: agentsYAML, Databases: testenv.MyDatabases(db.Name, "    max_rows_changed: 5\n")})
+	a := testenv.StartMySQL(t, db, testenv.Options{Extra: agentsYAML + mcpYAML, Databases: testenv.MyDatabases(db.Name, "    max_rows_changed: 5\n")})
 	if _, err := a.Gateway.PrepareDatabase(t.Context(), a.Actor(a.AdminToken), "app"); err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
