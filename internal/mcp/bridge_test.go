@@ -49,6 +49,13 @@ func TestBridgeInProcess(t *testing.T) {
 		t.Fatalf("query = %+v", q)
 	}
 	wantError(t, call(t, cs, "query", map[string]any{"database": "other", "sql": "SELECT 1"}), "limited to databases [app]")
+	var dbs struct {
+		Databases []struct{ Name string } `json:"databases"`
+	}
+	structured(t, call(t, cs, "list_databases", nil), &dbs)
+	if len(dbs.Databases) != 1 || dbs.Databases[0].Name != "app" {
+		t.Fatalf("list_databases = %+v", dbs)
+	}
 	wantError(t, call(t, cs, "execute", map[string]any{"database": "app", "sql": "DELETE FROM items WHERE id = 1"}), "airlock: denied: level:")
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "nope"}); err == nil {
 		t.Fatal("unknown tool answered")

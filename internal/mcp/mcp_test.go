@@ -267,6 +267,7 @@ func TestBadInput(t *testing.T) {
 	}
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": 5}), "sql")
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app"}), "sql")
+	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": "  "}), "sql is empty")
 	wantError(t, call(t, cs, "request_access", map[string]any{"database": "app", "level": "root", "reason": "x"}), "level must be write, ddl or admin")
 
 	// A revoked token is refused at the next call.

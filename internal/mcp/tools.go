@@ -235,6 +235,9 @@ func (s *Server) readTool(ctx context.Context, req *mcp.CallToolRequest, in SQLA
 		return nil, nil, err
 	}
 	text := prefix + strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(in.SQL), ";"))
+	if strings.TrimSpace(in.SQL) == "" {
+		return nil, nil, errors.New("airlock: sql is empty: pass one SQL statement")
+	}
 	cs, err := s.session(ctx, c, db)
 	if err != nil {
 		return nil, nil, err
@@ -292,6 +295,9 @@ func (s *Server) execute(ctx context.Context, req *mcp.CallToolRequest, in SQLAr
 		return nil, nil, err
 	}
 	text := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(in.SQL), ";"))
+	if text == "" {
+		return nil, nil, errors.New("airlock: sql is empty: pass one SQL statement")
+	}
 	cs, err := s.session(ctx, c, db)
 	if err != nil {
 		return nil, nil, err
