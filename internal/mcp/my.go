@@ -49,8 +49,7 @@ func (myDialer) dial(ctx context.Context, sess *gateway.Session, timeout time.Du
 	}
 	// As the wire adapter: a read session is read-only on the database
 	// too; lexing settings keep their pinned values.
-	setup := []string{"SET SESSION sql_mode = REPLACE(REPLACE(@@sql_mode, 'ANSI_QUOTES', ''), 'NO_BACKSLASH_ESCAPES', '')",
-		fmt.Sprintf("SET SESSION max_statement_time = %.3f", timeout.Seconds())}
+	setup := []string{"SET SESSION sql_mode = REPLACE(REPLACE(@@sql_mode, 'ANSI_QUOTES', ''), 'NO_BACKSLASH_ESCAPES', '')"}
 	if lvl <= airlock.LevelRead {
 		setup = append(setup, "SET SESSION TRANSACTION READ ONLY")
 	}
@@ -60,6 +59,12 @@ func (myDialer) dial(ctx context.Context, sess *gateway.Session, timeout time.Du
 			db.Close()
 			return nil, err
 		}
+	}
+	// The server stops a statement at the time bound too (MariaDB's
+	// setting, else MySQL's, which bounds SELECTs); the call's context
+	// bounds it either way.
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("SET SESSION max_statement_time = %.3f", timeout.Seconds())); err != nil {
+		c.ExecContext(ctx, fmt.Sprintf("SET SESSION max_execution_time = %d", timeout.Milliseconds()))
 	}
 	u := &myUp{db: db, conn: c}
 	// As the wire adapter, what only the database can tell (storage
