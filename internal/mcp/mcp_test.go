@@ -268,6 +268,12 @@ func TestBadInput(t *testing.T) {
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": 5}), "sql")
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app"}), "sql")
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": "  "}), "sql is empty")
+	// A request larger than the server reads is refused whole.
+	huge := "SELECT '" + strings.Repeat("x", 5<<20) + "'"
+	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "query", Arguments: map[string]any{"database": "app", "sql": huge}}); err == nil || !strings.Contains(err.Error(), "Too Large") {
+		t.Fatalf("oversized request: %v", err)
+	}
+	cs = mustConnect(t, a, a.Token("bot", 0)) // the SDK's client closes its session after that
 	wantError(t, call(t, cs, "request_access", map[string]any{"database": "app", "level": "root", "reason": "x"}), "level must be write, ddl or admin")
 
 	// A revoked token is refused at the next call.
