@@ -455,7 +455,7 @@ func TestTokenExpiresMidCall(t *testing.T) {
 	short := mustConnect(t, a, a.Token("bot", 2*time.Second))
 	start := time.Now()
 	res := call(t, short, "execute", map[string]any{"database": "app", "sql": "UPDATE items SET qty = 99 WHERE id = 2 AND pg_sleep(20) IS NOT NULL"})
-	wantError(t, res, "nothing was changed")
+	wantError(t, res, "access ended while the write ran (the token expired)", "nothing was changed")
 	if time.Since(start) > 15*time.Second {
 		t.Fatalf("the write ran on after its token expired")
 	}
@@ -586,5 +586,16 @@ func TestRequestWait(t *testing.T) {
 	structured(t, call(t, cs, "list_databases", nil), &dbs)
 	if dbs.Databases[0].Level != "write" {
 		t.Fatalf("level after approval = %s", dbs.Databases[0].Level)
+	}
+}
+
+// TestTokenExpiresMidRead: a read whose token expires while it runs is
+// cancelled and the call says why.
+func TestTokenExpiresMidRead(t *testing.T) {
+	a, _ := pgEnv(t, "")
+	cs := mustConnect(t, a, a.Token("bot", 2*time.Second))
+	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT pg_sleep(20)"}), "access ended while the statement ran (the token expired)")
+	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_databases"}); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Fatalf("expired token: %v", err)
 	}
 }

@@ -176,7 +176,7 @@ func (u *myUp) write(ctx context.Context, sess *gateway.Session, ch *gateway.Che
 	fail := func(err error) (*WriteResult, *airlock.Decision, error) {
 		rollback()
 		sess.Done(ch, 0, gateway.Outcome{Err: errText(err)})
-		return nil, nil, fmt.Errorf("database error: %s; nothing was changed", errText(err))
+		return nil, nil, writeFailed(sess, err)
 	}
 	if _, err := u.conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
 		return fail(err)

@@ -97,7 +97,7 @@ func (u *pgUp) write(ctx context.Context, sess *gateway.Session, ch *gateway.Che
 		u.conn.Exec(bg, "ROLLBACK")
 		sess.Done(ch, 0, gateway.Outcome{Err: errText(err)})
 		sess.TxnEnded(false)
-		return nil, nil, fmt.Errorf("database error: %s; nothing was changed", errText(err))
+		return nil, nil, writeFailed(sess, err)
 	}
 	tx, err := u.conn.Begin(ctx)
 	if err != nil {
