@@ -126,6 +126,13 @@ func structured(t *testing.T, res *mcp.CallToolResult, v any) {
 	}
 }
 
+func structuredOK(t *testing.T, res *mcp.CallToolResult) {
+	t.Helper()
+	if res.IsError {
+		t.Fatalf("tool error: %s", text(res))
+	}
+}
+
 func wantError(t *testing.T, res *mcp.CallToolResult, parts ...string) {
 	t.Helper()
 	if !res.IsError {
@@ -381,12 +388,16 @@ func TestWritePath(t *testing.T) {
 func TestAgentIdentity(t *testing.T) {
 	a, _ := pgEnv(t, `guardrails:
   - {name: agents-no-ddl, when: 'session.agent && stmt.level == "ddl"', message: "agents never change the schema"}
+  - {name: private-notes, when: 'session.agent && "public.notes" in stmt.tables', message: "notes are private"}
 `)
 	cs := mustConnect(t, a, a.Token("strict-bot", 0))
 	wantError(t, call(t, cs, "list_databases", nil), "must say whom it acts for", "on_behalf_of")
 	wantError(t, call(t, cs, "list_databases", map[string]any{"on_behalf_of": "nobody"}), `"nobody", which is not a person`)
 	wantError(t, call(t, cs, "list_databases", map[string]any{"on_behalf_of": "bot"}), "not a person")
 	call(t, cs, "list_databases", map[string]any{"on_behalf_of": "alice"})
+	// A table's guardrails apply to describing it too.
+	wantError(t, call(t, cs, "describe", map[string]any{"database": "app", "table": "notes", "on_behalf_of": "alice"}), "airlock: denied: private-notes: notes are private")
+	structuredOK(t, call(t, cs, "describe", map[string]any{"database": "app", "table": "items", "on_behalf_of": "alice"}))
 
 	// An agent in a policy group with standing write stays read-only.
 	u, err := a.Store.GetUser(t.Context(), "bot")
@@ -482,7 +493,7 @@ func TestAgentAlerts(t *testing.T) {
 		call(t, cs, "execute", map[string]any{"database": "app", "sql": sql})
 	}
 	call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT * FROM notes"})
-	call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT * FROM extra"})
+	structuredOK(t, call(t, cs, "describe", map[string]any{"database": "app", "table": "extra"})) // describing a table touches it
 
 	alerts := map[string]*airlock.Event{}
 	deadline := time.Now().Add(20 * time.Second)

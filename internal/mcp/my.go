@@ -282,7 +282,12 @@ func (myDialer) describe(db *config.Database, schema, table string) []describeQu
 			sch = undo.MyQuoteLiteral(schema)
 		}
 		tbl := undo.MyQuoteLiteral(table)
+		probe := "SELECT * FROM " + undo.MyQuoteIdent(table) + " LIMIT 0"
+		if schema != "" {
+			probe = "SELECT * FROM " + undo.MyQuoteIdent(schema) + "." + undo.MyQuoteIdent(table) + " LIMIT 0"
+		}
 		return []describeQuery{
+			{"", probe},
 			{"table", `SELECT TABLE_SCHEMA AS ` + "`schema`" + `, TABLE_NAME AS ` + "`table`" + `, TABLE_ROWS AS row_estimate, ENGINE AS engine
 				FROM information_schema.TABLES WHERE TABLE_SCHEMA = ` + sch + ` AND TABLE_NAME = ` + tbl},
 			{"columns", `SELECT COLUMN_NAME AS ` + "`column`" + `, COLUMN_TYPE AS type, IS_NULLABLE = 'YES' AS nullable, COLUMN_DEFAULT AS ` + "`default`" + `

@@ -175,6 +175,7 @@ func (pgDialer) describe(db *config.Database, schema, table string) []describeQu
 		}
 		rel := undo.QuoteLiteral(pgIdent(schema) + "." + pgIdent(table))
 		return []describeQuery{
+			{"", "SELECT * FROM " + pgIdent(schema) + "." + pgIdent(table) + " LIMIT 0"},
 			{"table", `SELECT n.nspname AS schema, c.relname AS table, greatest(c.reltuples, 0)::bigint AS row_estimate
 				FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ` + rel + `::regclass`},
 			{"columns", `SELECT a.attname AS column, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
