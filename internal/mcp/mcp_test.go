@@ -50,6 +50,7 @@ func pgEnvMCP(t *testing.T, mcpConf, extra string) (*testenv.Airlock, *testenv.D
     database: ` + db.Name + `
     tls: disable
     max_rows_changed: 5
+    protected_tables: [public.notes]
     credentials:
       read: {user: ` + testenv.RoleRO + `, password: ` + pw + `}
       write: {user: ` + testenv.RoleRW + `, password: ` + pw + `}
@@ -342,6 +343,10 @@ func TestWritePath(t *testing.T) {
 	wantError(t, call(t, cs, "execute", map[string]any{"database": "app", "sql": "UPDATE items SET qty = 0 WHERE id > 4"}), "airlock: denied: blast-radius: 6 rows > limit 5")
 	if got := db.QueryInt("SELECT count(*) FROM items WHERE qty = 0"); got != 0 {
 		t.Fatalf("%d rows changed by a denied write", got)
+	}
+	wantError(t, call(t, cs, "execute", map[string]any{"database": "app", "sql": "DELETE FROM notes WHERE id = 1"}), "airlock: denied: protected-table:")
+	if got := db.QueryInt("SELECT count(*) FROM notes"); got != 1 {
+		t.Fatalf("protected table changed: %d rows", got)
 	}
 	// A database error changes nothing and is said.
 	wantError(t, call(t, cs, "execute", map[string]any{"database": "app", "sql": "INSERT INTO items VALUES (1, 'dup', 1)"}), "database error", "duplicate key")
