@@ -20,6 +20,7 @@ const agentsYAML = `agents:
   - {name: strict-bot, groups: [eng], on_behalf_of_required: true}
   - {name: chatty-bot, groups: [eng], calls_per_minute: 3}
   - {name: greedy-bot, groups: [eng], bytes_per_minute: 2000}
+  - {name: bench-bot, groups: [eng], calls_per_minute: 100000000, bytes_per_minute: 100000000000}
 `
 
 // mcpYAML bounds the MCP server in the tests.
@@ -28,13 +29,13 @@ const mcpYAML = `mcp: {max_rows: 50, max_bytes: 20000}
 
 // pgEnv is an airlock in front of a fresh PostgreSQL database with table
 // items (ids 1..10, qty 10 each), prepared for undo.
-func pgEnv(t *testing.T, extra string) (*testenv.Airlock, *testenv.DB) {
+func pgEnv(t testing.TB, extra string) (*testenv.Airlock, *testenv.DB) {
 	t.Helper()
 	return pgEnvMCP(t, mcpYAML, extra)
 }
 
 // pgEnvMCP is pgEnv with the mcp: config given.
-func pgEnvMCP(t *testing.T, mcpConf, extra string) (*testenv.Airlock, *testenv.DB) {
+func pgEnvMCP(t testing.TB, mcpConf, extra string) (*testenv.Airlock, *testenv.DB) {
 	t.Helper()
 	db := testenv.NewDB(t)
 	db.Exec(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL);
@@ -72,7 +73,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // connectHTTP connects the SDK's client to airlock's /mcp with token.
-func connectHTTP(t *testing.T, a *testenv.Airlock, token string) (*mcp.ClientSession, error) {
+func connectHTTP(t testing.TB, a *testenv.Airlock, token string) (*mcp.ClientSession, error) {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
 	cs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: a.HTTPURL() + "/mcp",
@@ -83,7 +84,7 @@ func connectHTTP(t *testing.T, a *testenv.Airlock, token string) (*mcp.ClientSes
 	return cs, err
 }
 
-func mustConnect(t *testing.T, a *testenv.Airlock, token string) *mcp.ClientSession {
+func mustConnect(t testing.TB, a *testenv.Airlock, token string) *mcp.ClientSession {
 	t.Helper()
 	cs, err := connectHTTP(t, a, token)
 	if err != nil {
@@ -93,7 +94,7 @@ func mustConnect(t *testing.T, a *testenv.Airlock, token string) *mcp.ClientSess
 }
 
 // call calls a tool and fails the test on a protocol error.
-func call(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any) *mcp.CallToolResult {
+func call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
 	res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: tool, Arguments: args})
 	if err != nil {
@@ -113,7 +114,7 @@ func text(res *mcp.CallToolResult) string {
 }
 
 // structured decodes a result's structured content into v.
-func structured(t *testing.T, res *mcp.CallToolResult, v any) {
+func structured(t testing.TB, res *mcp.CallToolResult, v any) {
 	t.Helper()
 	if res.IsError {
 		t.Fatalf("tool error: %s", text(res))
@@ -613,5 +614,18 @@ func TestTokenExpiresMidRead(t *testing.T) {
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT pg_sleep(20)"}), "access ended while the statement ran (the token expired)")
 	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_databases"}); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
 		t.Fatalf("expired token: %v", err)
+	}
+}
+
+// BenchmarkQueryCall measures one query tool call over HTTP: token check,
+// a gateway session, an upstream connection, the decision and the audit.
+func BenchmarkQueryCall(b *testing.B) {
+	a, _ := pgEnv(b, "")
+	cs := mustConnect(b, a, a.Token("bench-bot", 0))
+	args := map[string]any{"database": "app", "sql": "SELECT id, name FROM items WHERE id = 1"}
+	for b.Loop() {
+		if res := call(b, cs, "query", args); res.IsError {
+			b.Fatal(text(res))
+		}
 	}
 }
