@@ -3,6 +3,7 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -194,6 +195,16 @@ func TestReadTools(t *testing.T) {
 	structured(t, res, &q)
 	if q.Count != 3 || q.Trunc || len(q.Columns) != 3 || q.Columns[0].Type != "int4" || q.Columns[1].Type != "text" || q.Rows[2][1] != "item 3" {
 		t.Fatalf("query = %+v", q)
+	}
+
+	// Values keep their JSON kind where they have one, else their exact
+	// text.
+	res = call(t, cs, "query", map[string]any{"database": "app", "sql": `SELECT 1 AS i, 1.50::numeric AS n, 2.5::float8 AS f, true AS b,
+		'{"a": [1]}'::jsonb AS j, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u, '2026-01-02 03:04:05+00'::timestamptz AS ts, NULL AS z`})
+	structured(t, res, &q)
+	want := []any{float64(1), "1.50", 2.5, true, map[string]any{"a": []any{float64(1)}}, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "2026-01-02 03:04:05+00", nil}
+	if fmt.Sprint(q.Rows[0]) != fmt.Sprint(want) {
+		t.Fatalf("values = %v\nwant %v", q.Rows[0], want)
 	}
 
 	// Data is marked as data: text a table holds is inside the markers.

@@ -3,8 +3,10 @@ package mcp
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,9 +106,7 @@ func (u *myUp) read(ctx context.Context, text string, maxRows int, maxBytes int6
 		}
 		row := make([]any, len(types))
 		for i, b := range raw {
-			if b != nil {
-				row[i] = string(b)
-			}
+			row[i] = myValue(r.Columns[i].Type, b)
 		}
 		if !r.add(row, maxRows, maxBytes) {
 			return r, nil // closing the rows drops the connection's rest
@@ -303,4 +303,25 @@ func (myDialer) describe(db *config.Database, schema, table string) []describeQu
 	return []describeQuery{{"tables", `SELECT TABLE_SCHEMA AS ` + "`schema`" + `, TABLE_NAME AS ` + "`table`" + `,
 		CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' ELSE 'table' END AS kind, TABLE_ROWS AS row_estimate
 		FROM information_schema.TABLES WHERE TABLE_SCHEMA = ` + sch + ` AND TABLE_NAME <> 'airlock_capture' ORDER BY 1, 2`}}
+}
+
+// myValue is a value as the server wrote it (text), as JSON: integers
+// and floating-point numbers as numbers, json as JSON, anything else
+// (decimal, dates, text, binary...) as its text.
+func myValue(typ string, b sql.RawBytes) any {
+	if b == nil {
+		return nil
+	}
+	t := string(b)
+	switch strings.TrimPrefix(strings.TrimPrefix(typ, "unsigned "), "u") {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "float", "double", "year":
+		if _, err := strconv.ParseFloat(t, 64); err == nil {
+			return json.Number(t)
+		}
+	case "json":
+		if json.Valid(b) {
+			return json.RawMessage(t)
+		}
+	}
+	return t
 }

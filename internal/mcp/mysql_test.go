@@ -45,7 +45,7 @@ func TestMySQLReadTools(t *testing.T) {
 	}
 	var q queryResult
 	structured(t, call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT id, name FROM items ORDER BY id", "max_rows": 3}), &q)
-	if q.Count != 3 || !q.Trunc || q.Columns[0].Type != "int" || q.Columns[1].Type != "varchar" || q.Rows[0][1] != "item 1" {
+	if q.Count != 3 || !q.Trunc || q.Columns[0].Type != "int" || q.Columns[1].Type != "varchar" || q.Rows[0][0] != float64(1) || q.Rows[0][1] != "item 1" {
 		t.Fatalf("query = %+v", q)
 	}
 	structured(t, call(t, cs, "explain", map[string]any{"database": "app", "sql": "SELECT * FROM items WHERE id = 1"}), &q)
@@ -54,7 +54,7 @@ func TestMySQLReadTools(t *testing.T) {
 	}
 	wantError(t, call(t, cs, "execute", map[string]any{"database": "app", "sql": "UPDATE items SET qty = 1 WHERE id = 1"}), "airlock: denied: level:", "request_access")
 	wantError(t, call(t, cs, "query", map[string]any{"database": "app", "sql": "SET SESSION TRANSACTION READ WRITE"}), "airlock: denied: escape:")
-	if res := call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT @@session.tx_read_only AS ro"}); !strings.Contains(text(res), `"1"`) {
+	if res := call(t, cs, "query", map[string]any{"database": "app", "sql": "SELECT @@session.tx_read_only AS ro"}); !strings.Contains(text(res), `"rows":[[1]]`) {
 		t.Fatalf("read session is not read-only upstream: %s", text(res))
 	}
 }
