@@ -97,8 +97,13 @@ func (s *Server) Handler() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header); err != nil {
+			if airlock.ErrorCode(err) != airlock.EUNAUTHORIZED {
+				s.o.Logger.Error("mcp: authenticate", "err", err)
+				http.Error(w, "airlock: "+clientText(err)+"\n", http.StatusServiceUnavailable)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="airlock"`)
-			http.Error(w, "airlock: "+err.Error()+"\n", http.StatusUnauthorized)
+			http.Error(w, "airlock: "+clientText(err)+"\n", http.StatusUnauthorized)
 			return
 		}
 		r.Header.Set("Airlock-Client-Addr", clientHost(r.RemoteAddr))
