@@ -17,7 +17,6 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
-	"airlock/internal/myadmin"
 )
 
 // conn serves one client connection.
@@ -55,9 +54,9 @@ type conn struct {
 	// (its value may have come from a parameter): the upstream is checked
 	// once the command is answered.
 	checkPins bool
-	tables    map[string]myadmin.TableInfo // storage engines of written tables
-	undoReady bool                         // the database has the undo capture table
-	state     sessionState                 // what the upstream session holds
+	tables    map[string]tableInfo // storage engines of written tables
+	undoReady bool                 // the database has the undo capture table
+	state     sessionState         // what the upstream session holds
 	// warnings are the messages of the airlock warnings (warn rules) of
 	// the last statement, which SHOW WARNINGS lists after the server's
 	// own until another statement runs; warnAdd is how many the answer
@@ -73,7 +72,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, remote: nc.RemoteAddr(), stmts: map[uint32]*stmt{}, tables: map[string]myadmin.TableInfo{}, ctx: context.Background()}
+	c := &conn{srv: s, remote: nc.RemoteAddr(), stmts: map[uint32]*stmt{}, tables: map[string]tableInfo{}, ctx: context.Background()}
 	c.log = s.log.With("client", c.remote.String())
 	c.setClientConn(nc)
 	return c

@@ -62,6 +62,10 @@ const (
 	holdMax = 32 << 20
 )
 
+// tableInfo is what the veto knows of a table written to, cached per
+// session (myadmin.Veto).
+type tableInfo = myadmin.TableInfo
+
 // held is a guarded statement's answer, held back.
 type held struct {
 	buf      []byte
