@@ -640,3 +640,31 @@ func BenchmarkQueryCall(b *testing.B) {
 		}
 	}
 }
+
+// TestGrantEndsMidWrite: a write whose grant is revoked while it runs is
+// rolled back.
+func TestGrantEndsMidWrite(t *testing.T) {
+	a, db := pgEnv(t, "")
+	cs := mustConnect(t, a, a.Token("bot", 0))
+	approve(t, a, cs, nil)
+	admin := a.Actor(a.AdminToken)
+	go func() {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			// Revoke once the write is running upstream.
+			if db.QueryInt("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'UPDATE items%' AND state = 'active'") > 0 {
+				gs, _ := a.Access.ListGrants(context.Background(), admin, airlock.GrantFilter{User: "bot"})
+				for _, g := range gs {
+					a.Access.RevokeGrant(context.Background(), admin, g.ID)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	res := call(t, cs, "execute", map[string]any{"database": "app", "sql": "UPDATE items SET qty = 99 WHERE id = 4 AND pg_sleep(20) IS NOT NULL"})
+	wantError(t, res, "access ended while the write ran (access dropped from write to read)", "nothing was changed")
+	if got := db.QueryInt("SELECT qty FROM items WHERE id = 4"); got != 10 {
+		t.Fatalf("qty = %d: a write outlived its grant", got)
+	}
+}

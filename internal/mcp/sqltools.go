@@ -184,6 +184,15 @@ func (s *Server) session(ctx context.Context, c *call, db *config.Database) (*ca
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	sess.SetInterrupt(cancel)
+	// A call's connection has the credential of the level it started
+	// at: when a grant ends under it, the call ends (what it ran is
+	// rolled back), as a wire session with a statement open does.
+	lvl := sess.Level()
+	sess.SetLevelHook(func(_, now airlock.Level) {
+		if now < lvl {
+			sess.End(fmt.Sprintf("access dropped from %s to %s", lvl, now))
+		}
+	})
 	dctx, dcancel := context.WithTimeout(cctx, 10*time.Second)
 	defer dcancel()
 	up, err := dialerFor(db.Engine).dial(dctx, sess, s.o.Config.MCP.Timeout.D())
