@@ -12,14 +12,15 @@ import (
 
 // UserJSON is a user as the API shows it.
 type UserJSON struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Groups     []string `json:"groups"`
-	Roles      []string `json:"roles"`
-	FromConfig bool     `json:"from_config"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Groups     []string  `json:"groups"`
+	Roles      []string  `json:"roles"`
+	FromConfig bool      `json:"from_config"`
+	CreatedAt  time.Time `json:"created_at"`
+
 	// Kind is "agent" for agents, "person" otherwise.
-	Kind      string    `json:"kind"`
-	CreatedAt time.Time `json:"created_at"`
+	Kind string `json:"kind"`
 }
 
 func userJSON(u *airlock.User) UserJSON {

@@ -68,6 +68,9 @@ func Bridge(ctx context.Context, o BridgeOptions, t mcp.Transport) error {
 			if err != nil {
 				return nil, fmt.Errorf("airlock server: %w", err)
 			}
+			if req.Params.Name == "list_databases" && len(o.Databases) > 0 && !res.IsError {
+				res = o.onlyDatabases(res)
+			}
 			return res, nil
 		})
 	}
@@ -82,10 +85,11 @@ func (o *BridgeOptions) arguments(raw json.RawMessage) (json.RawMessage, *mcp.Ca
 		return raw, nil
 	}
 	var m map[string]any
-	if len(raw) == 0 {
+	if len(raw) > 0 && json.Unmarshal(raw, &m) != nil {
+		return raw, nil // not an object: the server answers the validation error
+	}
+	if m == nil {
 		m = map[string]any{}
-	} else if json.Unmarshal(raw, &m) != nil || m == nil {
-		return raw, nil
 	}
 	if db, ok := m["database"].(string); ok && len(o.Databases) > 0 && !slices.Contains(o.Databases, db) {
 		return nil, &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{
@@ -99,6 +103,31 @@ func (o *BridgeOptions) arguments(raw json.RawMessage) (json.RawMessage, *mcp.Ca
 		return raw, nil
 	}
 	return b, nil
+}
+
+// onlyDatabases keeps the databases of --database in a list_databases
+// answer.
+func (o *BridgeOptions) onlyDatabases(res *mcp.CallToolResult) *mcp.CallToolResult {
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		return res
+	}
+	var list struct {
+		Databases []DatabaseInfo `json:"databases"`
+	}
+	if json.Unmarshal(b, &list) != nil {
+		return res
+	}
+	kept := []DatabaseInfo{}
+	for _, d := range list.Databases {
+		if slices.Contains(o.Databases, d.Name) {
+			kept = append(kept, d)
+		}
+	}
+	out := map[string]any{"databases": kept}
+	r := textResult(out)
+	r.StructuredContent = out
+	return r
 }
 
 // bearer adds the token to every request.

@@ -49,6 +49,13 @@ func TestBridgeInProcess(t *testing.T) {
 		t.Fatalf("query = %+v", q)
 	}
 	wantError(t, call(t, cs, "query", map[string]any{"database": "other", "sql": "SELECT 1"}), "limited to databases [app]")
+	var dbs struct {
+		Databases []struct{ Name string } `json:"databases"`
+	}
+	structured(t, call(t, cs, "list_databases", nil), &dbs)
+	if len(dbs.Databases) != 1 || dbs.Databases[0].Name != "app" {
+		t.Fatalf("list_databases = %+v", dbs)
+	}
 	wantError(t, call(t, cs, "execute", map[string]any{"database": "app", "sql": "DELETE FROM items WHERE id = 1"}), "airlock: denied: level:")
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "nope"}); err == nil {
 		t.Fatal("unknown tool answered")
@@ -67,6 +74,16 @@ func TestBridgeSubprocess(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "airlock/cmd/airlock").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	// users add --agent makes an agent.
+	add := exec.Command(bin, "users", "add", "robo", "--agent", "--group", "eng", "--json")
+	add.Env = append(os.Environ(), "AIRLOCK_SERVER="+a.HTTPURL(), "AIRLOCK_TOKEN="+a.AdminToken, "HOME="+t.TempDir())
+	if out, err := add.CombinedOutput(); err != nil || !strings.Contains(string(out), `"kind": "agent"`) {
+		t.Fatalf("users add --agent: %v\n%s", err, out)
+	}
+	if u, err := a.Store.GetUser(t.Context(), "robo"); err != nil || !u.IsAgent() {
+		t.Fatalf("robo = %+v, %v", u, err)
+	}
+
 	cmd := exec.Command(bin, "mcp", "--on-behalf-of", "alice")
 	cmd.Env = append(os.Environ(), "AIRLOCK_SERVER="+a.HTTPURL(), "AIRLOCK_TOKEN="+a.Token("bot", 0), "HOME="+t.TempDir())
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(t.Context(), &mcp.CommandTransport{Command: cmd}, nil)

@@ -89,11 +89,21 @@ func (s *Server) Handler() http.Handler {
 		Stateless:    true,
 		JSONResponse: true,
 		Logger:       s.o.Logger,
+		// Every request carries a bearer token a browser page cannot
+		// supply, so DNS rebinding gains nothing; and behind a reverse
+		// proxy on the same host, requests arrive from loopback with
+		// the public host name.
+		DisableLocalhostProtection: true,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header); err != nil {
+			if airlock.ErrorCode(err) != airlock.EUNAUTHORIZED {
+				s.o.Logger.Error("mcp: authenticate", "err", err)
+				http.Error(w, "airlock: "+clientText(err)+"\n", http.StatusServiceUnavailable)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="airlock"`)
-			http.Error(w, "airlock: "+err.Error()+"\n", http.StatusUnauthorized)
+			http.Error(w, "airlock: "+clientText(err)+"\n", http.StatusUnauthorized)
 			return
 		}
 		r.Header.Set("Airlock-Client-Addr", clientHost(r.RemoteAddr))

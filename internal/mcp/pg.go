@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"airlock/internal/undo"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // pgDialer serves PostgreSQL databases with pgx.
@@ -72,11 +74,12 @@ func (u *pgUp) read(ctx context.Context, text string, maxRows int, maxBytes int6
 		}
 		r.Columns = append(r.Columns, Column{Name: fd.Name, Type: typ})
 	}
+	fds := rows.FieldDescriptions()
 	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			rows.Close()
-			return nil, err
+		raw := rows.RawValues()
+		vals := make([]any, len(raw))
+		for i, b := range raw {
+			vals[i] = pgValue(fds[i].DataTypeOID, fds[i].Format, b)
 		}
 		if !r.add(vals, maxRows, maxBytes) {
 			// Stop the statement rather than read what is not sent.
@@ -97,7 +100,7 @@ func (u *pgUp) write(ctx context.Context, sess *gateway.Session, ch *gateway.Che
 		u.conn.Exec(bg, "ROLLBACK")
 		sess.Done(ch, 0, gateway.Outcome{Err: errText(err)})
 		sess.TxnEnded(false)
-		return nil, nil, fmt.Errorf("database error: %s; nothing was changed", errText(err))
+		return nil, nil, writeFailed(sess, err)
 	}
 	tx, err := u.conn.Begin(ctx)
 	if err != nil {
@@ -175,6 +178,7 @@ func (pgDialer) describe(db *config.Database, schema, table string) []describeQu
 		}
 		rel := undo.QuoteLiteral(pgIdent(schema) + "." + pgIdent(table))
 		return []describeQuery{
+			{"", "SELECT * FROM " + pgIdent(schema) + "." + pgIdent(table) + " LIMIT 0"},
 			{"table", `SELECT n.nspname AS schema, c.relname AS table, greatest(c.reltuples, 0)::bigint AS row_estimate
 				FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ` + rel + `::regclass`},
 			{"columns", `SELECT a.attname AS column, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
@@ -200,3 +204,31 @@ func (pgDialer) describe(db *config.Database, schema, table string) []describeQu
 
 // pgIdent quotes a PostgreSQL identifier.
 func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// pgValue is a value as the database wrote it (the simple protocol's text
+// form), as JSON: numbers and booleans as such, json as JSON, anything
+// else (uuid, timestamps, numeric, arrays...) as its text, which is exact.
+func pgValue(oid uint32, format int16, b []byte) any {
+	if b == nil {
+		return nil
+	}
+	if format != pgtype.TextFormatCode {
+		return b // not sent by the simple protocol; base64 in JSON
+	}
+	t := string(b)
+	switch oid {
+	case pgtype.BoolOID:
+		return t == "t"
+	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.OIDOID:
+		return json.Number(t)
+	case pgtype.Float4OID, pgtype.Float8OID:
+		if _, err := strconv.ParseFloat(t, 64); err == nil && t != "NaN" && !strings.Contains(t, "Infinity") {
+			return json.Number(t)
+		}
+	case pgtype.JSONOID, pgtype.JSONBOID:
+		if json.Valid(b) {
+			return json.RawMessage(b)
+		}
+	}
+	return t
+}

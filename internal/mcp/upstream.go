@@ -21,7 +21,10 @@ type dialer interface {
 }
 
 type describeQuery struct {
-	key string // the result's field
+	// key is the result's field; "" for a probe, a statement on the
+	// described table itself (SELECT * ... LIMIT 0), so that the
+	// table's guardrails apply and its audit event names it.
+	key string
 	sql string
 }
 

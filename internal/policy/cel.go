@@ -29,21 +29,24 @@ func (r *Rule) eval(s *Session, st *airlock.Statement, now time.Time) (bool, err
 // Facts returns the variables a rule sees (SPEC §5).
 func Facts(s *Session, st *airlock.Statement, now time.Time) map[string]any {
 	return map[string]any{
-		"stmt.kind":            string(st.Kind),
-		"stmt.level":           st.Level.String(),
-		"stmt.tables":          nonNil(st.Tables),
-		"stmt.functions":       nonNil(st.Functions),
-		"stmt.has_where":       st.HasWhere,
-		"stmt.has_limit":       st.HasLimit,
-		"stmt.text":            st.Text,
-		"user.name":            s.User.Name,
-		"user.groups":          nonNil(s.User.Groups),
-		"db.name":              s.Database.Name,
-		"db.engine":            s.Database.Engine,
-		"session.level":        s.Level.String(),
+		"stmt.kind":      string(st.Kind),
+		"stmt.level":     st.Level.String(),
+		"stmt.tables":    nonNil(st.Tables),
+		"stmt.functions": nonNil(st.Functions),
+		"stmt.has_where": st.HasWhere,
+		"stmt.has_limit": st.HasLimit,
+		"stmt.text":      st.Text,
+		"user.name":      s.User.Name,
+		"user.groups":    nonNil(s.User.Groups),
+		"db.name":        s.Database.Name,
+		"db.engine":      s.Database.Engine,
+		"session.level":  s.Level.String(),
+		"now":            now,
+
+		// What the MCP server adds: whether the user is an agent, and
+		// the person it said it acts for.
 		"session.agent":        s.Agent || s.User.IsAgent(),
 		"session.on_behalf_of": s.OnBehalfOf,
-		"now":                  now,
 	}
 }
 
