@@ -715,7 +715,7 @@ func TestMigrateEventsToBatches(t *testing.T) {
 	evs := []*airlock.Event{statementEvent(1, start), statementEvent(2, start.Add(time.Second)), statementEvent(3, start.Add(2*time.Second))}
 	evs[1].User, evs[1].Decision, evs[1].Rule = "bob", airlock.DecisionDenied, airlock.RuleLevel
 	for _, q := range []string{
-		`DROP TABLE event_keys`, `DROP TABLE event_data`, `DROP TABLE event_batches`,
+		`DROP TABLE event_keys`, `DROP TABLE event_data`, `DROP TABLE event_batches`, `ALTER TABLE requests DROP COLUMN script_json`,
 		`DELETE FROM schema_migrations WHERE version >= 6`,
 		`CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER, type TEXT NOT NULL, username TEXT, dbname TEXT,
 			session_id TEXT, statement_kind TEXT, decision TEXT, rule TEXT, data TEXT NOT NULL)`,
@@ -809,5 +809,50 @@ func TestPruneOnBatches(t *testing.T) {
 	evs, err := db.ListEvents(ctx, airlock.EventFilter{User: "alice", Ascending: true})
 	if err != nil || len(evs) != 300 || evs[0].Text != "SELECT 300" {
 		t.Fatalf("alice's events after pruning: %d, %v", len(evs), err)
+	}
+}
+
+// TestRequestScript: a request's change script, tolerance, dry-run and
+// run are stored and read back as they were; a request without one reads
+// back without one.
+func TestRequestScript(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "airlock.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	v := "7"
+	run := &airlock.ScriptRun{Outcome: airlock.ScriptDryRun, At: now, SideEffects: []string{"seq"},
+		Statements: []airlock.ScriptStatement{{SQL: "UPDATE t SET v = 7", Kind: airlock.KindUpdate, Level: airlock.LevelWrite, RowsChanged: 1, Captured: 1,
+			Sample: []airlock.RowChange{{Table: "public.t", Op: "U", Columns: []string{"v"}, Before: []*string{nil}, After: []*string{&v}}}}}}
+	for _, r := range []*airlock.Request{
+		{ID: "req_s", User: "alice", Database: "app", Level: airlock.LevelWrite, State: airlock.RequestPending, CreatedAt: now, ExpiresAt: now,
+			Script: "UPDATE t SET v = 7", ScriptSHA256: airlock.ScriptHash("UPDATE t SET v = 7"), Tolerance: 2, DryRun: run},
+		{ID: "req_p", User: "alice", Database: "app", Level: airlock.LevelWrite, State: airlock.RequestPending, CreatedAt: now, ExpiresAt: now},
+	} {
+		if err := db.CreateRequest(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.GetRequest(t.Context(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Script != r.Script || got.ScriptSHA256 != r.ScriptSHA256 || got.Tolerance != r.Tolerance || (got.DryRun == nil) != (r.DryRun == nil) || got.Run != nil {
+			t.Fatalf("%s read back as %+v", r.ID, got)
+		}
+		if r.DryRun != nil {
+			s := got.DryRun.Statements[0].Sample[0]
+			if got.DryRun.Outcome != run.Outcome || !got.DryRun.At.Equal(now) || s.Before[0] != nil || *s.After[0] != "7" || !s.Changed(0) {
+				t.Fatalf("dry-run read back as %+v", got.DryRun)
+			}
+			got.Run = &airlock.ScriptRun{Outcome: airlock.ScriptCommitted, UndoID: "u_1"}
+			if err := db.UpdateRequest(t.Context(), got); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := db.GetRequest(t.Context(), r.ID); err != nil || again.Run == nil || again.Run.UndoID != "u_1" || again.DryRun == nil {
+				t.Fatalf("after update: %+v %v", again, err)
+			}
+		}
 	}
 }
