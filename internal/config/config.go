@@ -119,6 +119,16 @@ type Database struct {
 	// AuditParameters stores bind parameters in the audit (default true).
 	AuditParameters *bool              `yaml:"audit_parameters"`
 	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
+	// SoftDrop, when set, keeps what DROP TABLE and TRUNCATE remove in a
+	// trash for its retention instead of destroying it.
+	SoftDrop *SoftDrop `yaml:"soft_drop"`
+}
+
+// SoftDrop is the trash of a database: DROP TABLE moves the table there,
+// TRUNCATE copies the rows there first; items older than Retention are
+// purged.
+type SoftDrop struct {
+	Retention Duration `yaml:"retention"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.

@@ -156,6 +156,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Logger:      log, Now: o.Now,
 	})
 
+	if hasSoftDrop(cfg) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.Gateway.RunTrashRetention(s.stop, 10*time.Minute)
+		}()
+	}
+
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
 	}
@@ -353,4 +361,13 @@ func (s *Server) closeAll() error {
 		errs = append(errs, s.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+func hasSoftDrop(cfg *config.Config) bool {
+	for _, db := range cfg.Databases {
+		if db.SoftDrop != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"strings"
+
+	"airlock"
+	"airlock/internal/trash"
+)
+
+// Rewrite tells the adapter to forward SQL instead of the client's
+// statement and to answer the client with Tag as the statement's command
+// tag: the statement is carried out another way (soft DROP and TRUNCATE).
+type Rewrite struct {
+	SQL string
+	Tag string
+	// TrashID names the trash items the statement keeps (ID_1, ID_2...).
+	TrashID string
+}
+
+// softDrop turns an allowed DROP TABLE or TRUNCATE on a database with
+// soft_drop into a move to its trash (simple is whether the statement came
+// as a simple query, the only form the rewrite is made for). It denies
+// what it cannot keep: the statement among others, in the extended
+// protocol, TRUNCATE ... CASCADE or RESTART IDENTITY.
+func (s *Session) softDrop(c *Check, simple bool) {
+	if !c.Decision.Allowed || s.db.SoftDrop == nil {
+		return
+	}
+	idx := -1
+	for i, st := range c.Stmts {
+		if st.Command == "DROP TABLE" || st.Kind == airlock.KindTruncate {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return
+	}
+	st := c.Stmts[idx]
+	deny := func(why string) {
+		c.Decision = airlock.Decision{Rule: "soft-drop", Need: c.Decision.Need, Reason: why}
+	}
+	if s.db.Engine != "postgres" {
+		deny("soft DROP and TRUNCATE are not available on " + s.db.Engine + " databases")
+		return
+	}
+	if !simple || len(c.Stmts) > 1 {
+		deny(st.Command + " is kept in the trash on " + s.db.Name + ": send it on its own, as a simple query")
+		return
+	}
+	words := strings.Fields(strings.ToUpper(strings.TrimRight(strings.TrimSpace(st.Text), "; \t\r\n")))
+	last := ""
+	if len(words) > 0 {
+		last = words[len(words)-1]
+	}
+	var names []string
+	for _, t := range st.WriteTables {
+		names = append(names, quoteName(t))
+	}
+	id := airlock.NewID("tr_")
+	at := s.g.now()
+	if st.Kind == airlock.KindTruncate {
+		if last == "CASCADE" || strings.Contains(strings.Join(words, " "), "RESTART IDENTITY") {
+			deny("TRUNCATE ... CASCADE and RESTART IDENTITY cannot be kept in the trash: truncate each table by name, without them")
+			return
+		}
+		c.Rewrite = &Rewrite{SQL: trash.Truncate(names, id, s.user.Name, at), Tag: "TRUNCATE TABLE", TrashID: id}
+		return
+	}
+	ifExists := len(words) > 3 && words[2] == "IF" && words[3] == "EXISTS"
+	c.Rewrite = &Rewrite{SQL: trash.Drop(names, ifExists, last == "CASCADE", id, s.user.Name, at), Tag: "DROP TABLE", TrashID: id}
+}
+
+// quoteName quotes each part of a (schema-qualified) name the classifier
+// resolved, so that the database reads it as written.
+func quoteName(n string) string {
+	parts := strings.Split(n, ".")
+	for i, p := range parts {
+		parts[i] = `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
+	}
+	return strings.Join(parts, ".")
+}
