@@ -205,28 +205,14 @@ func (s *Service) ApproveRequest(ctx context.Context, a *Actor, id string) (*air
 		if r.ApprovedBy(a.User.Name) {
 			return nil, airlock.Errorf(airlock.ECONFLICT, "you already approved request %s", r.ID)
 		}
+		if r.Script != "" && len(r.Approvals) >= r.ApprovalsNeeded {
+			return nil, airlock.Errorf(airlock.ECONFLICT, "request %s is approved and its script is running", r.ID)
+		}
 		now := s.now().UTC()
 		r.Approvals = append(r.Approvals, airlock.Approval{User: a.User.Name, At: now})
 		var g *airlock.Grant
 		if len(r.Approvals) >= r.ApprovalsNeeded && r.Script != "" {
-			ok, err := s.runScript(ctx, r, a.User.Name)
-			if err != nil {
-				return nil, err
-			}
-			action := "approved"
-			if ok {
-				r.DecidedAt = &now
-				r.State = airlock.RequestApproved
-			} else {
-				action = "returned"
-			}
-			if err := s.store.UpdateRequest(ctx, r); err != nil {
-				return nil, err
-			}
-			if !ok {
-				s.scheduleRequestExpiry(r)
-			}
-			return r, s.audit.Record(ctx, requestEvent(r, action, a.User.Name))
+			return s.approveScript(ctx, a, r, now)
 		}
 		if len(r.Approvals) >= r.ApprovalsNeeded {
 			g = &airlock.Grant{ID: airlock.NewID("gr_"), RequestID: r.ID, User: r.User, Database: r.Database, Level: r.Level,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"airlock"
 	"airlock/internal/config"
@@ -86,4 +87,37 @@ func (s *Service) runScript(ctx context.Context, r *airlock.Request, approver st
 	}
 	r.DecisionReason = fmt.Sprintf("back to review: %s; nothing was changed", why)
 	return false, nil
+}
+
+// approveScript finishes the approval of a script request whose last
+// approval r now carries: that approval is stored first (so that a
+// concurrent approver finds the script running and cannot run it again),
+// then the script runs, and the request is approved or sent back to
+// review. When the script could not be run at all, the approval is taken
+// back and the error returned.
+func (s *Service) approveScript(ctx context.Context, a *Actor, r *airlock.Request, now time.Time) (*airlock.Request, error) {
+	if err := s.store.UpdateRequest(ctx, r); err != nil {
+		return nil, err
+	}
+	ok, err := s.runScript(ctx, r, a.User.Name)
+	if err != nil {
+		r.Approvals = r.Approvals[:len(r.Approvals)-1]
+		if uerr := s.store.UpdateRequest(ctx, r); uerr != nil {
+			s.log.Error("take back the approval of a script that did not run", "request", r.ID, "err", uerr)
+		}
+		return nil, err
+	}
+	action := "approved"
+	if ok {
+		r.DecidedAt, r.State = &now, airlock.RequestApproved
+	} else {
+		action = "returned"
+	}
+	if err := s.store.UpdateRequest(ctx, r); err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.scheduleRequestExpiry(r)
+	}
+	return r, s.audit.Record(ctx, requestEvent(r, action, a.User.Name))
 }

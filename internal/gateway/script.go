@@ -6,11 +6,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"airlock"
 	"airlock/internal/config"
 	"airlock/internal/undo"
 )
+
+// ScriptTimeout bounds one run of a change script (its dry-run or its
+// real run).
+const ScriptTimeout = 5 * time.Minute
 
 // ScriptAdmin runs a reviewed change script on one engine (pgadmin,
 // myadmin). RunScript runs stmts in order, in one transaction, with the
@@ -120,6 +125,8 @@ func scriptEffects(stmts []airlock.Statement) []string {
 // rolls it back: the statements are decided by the same policy as any
 // session's (guardrails apply) and run with the undo capture on.
 func (g *Gateway) DryRunScript(ctx context.Context, u *airlock.User, db *config.Database, level airlock.Level, script string) (*airlock.ScriptRun, error) {
+	ctx, cancel := context.WithTimeout(ctx, ScriptTimeout)
+	defer cancel()
 	stmts, err := g.scriptStatements(db, script)
 	if err != nil {
 		return nil, err
@@ -190,6 +197,8 @@ func compareRuns(dry, real *airlock.ScriptRun, tolerance int64) []string {
 // committed; otherwise it is rolled back and its Outcome says why
 // (ScriptMismatch or ScriptFailed).
 func (g *Gateway) RunApprovedScript(ctx context.Context, r *airlock.Request, approver string) (*airlock.ScriptRun, error) {
+	ctx, cancel := context.WithTimeout(ctx, ScriptTimeout)
+	defer cancel()
 	if airlock.ScriptHash(r.Script) != r.ScriptSHA256 {
 		return nil, airlock.Errorf(airlock.ECONFLICT, "the script of request %s is not the one reviewed (its sha256 differs); nothing was run", r.ID)
 	}
