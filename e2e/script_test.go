@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"airlock"
 	"airlock/internal/api"
+	"airlock/internal/notify"
 )
 
 // TestScriptRequests runs the reviewed change script scenarios on every
@@ -139,6 +141,20 @@ func scriptDryRunMatchesRun(t *testing.T, e undoEngine) {
 	out, err = runCLI(t, a, a.AdminToken, "--json", "audit", "list", "--database", "app")
 	if err != nil || !strings.Contains(out, `"action": "script"`) || !strings.Contains(out, r.Run.UndoID) {
 		t.Fatalf("audit of the run: %v %s", err, out)
+	}
+	// The request's events (and so its notifications) say what the
+	// dry-run and the run did.
+	a.Audit.Sync(context.Background())
+	evs, _ := a.Store.ListEvents(context.Background(), airlock.EventFilter{Type: airlock.EventRequest})
+	var said []string
+	for _, ev := range evs {
+		if ev.Ref == id {
+			said = append(said, notify.Summary(ev))
+		}
+	}
+	if s := strings.Join(said, "\n"); !strings.Contains(s, "asks to run a change script (write) on app") || !strings.Contains(s, "its dry-run: 2 statements, 4 rows changed") ||
+		!strings.Contains(s, "ran on app (committed: 2 statements, 4 rows changed)") {
+		t.Fatalf("request events say:\n%s", s)
 	}
 }
 

@@ -144,6 +144,9 @@ func requestEvent(r *airlock.Request, action, actor string) *airlock.Event {
 	if r.DecisionReason != "" {
 		d["decision_reason"] = r.DecisionReason
 	}
+	if r.Script != "" {
+		scriptDetail(r, d)
+	}
 	return &airlock.Event{Type: airlock.EventRequest, Action: action, User: r.User, Actor: actor, Database: r.Database, Ref: r.ID, Detail: d}
 }
 

@@ -121,3 +121,29 @@ func (s *Service) approveScript(ctx context.Context, a *Actor, r *airlock.Reques
 	}
 	return r, s.audit.Record(ctx, requestEvent(r, action, a.User.Name))
 }
+
+// scriptDetail adds a script request's facts to its events: the script's
+// hash and what its dry-run (and last run) did, in a few words.
+func scriptDetail(r *airlock.Request, d map[string]string) {
+	d["script_sha256"] = r.ScriptSHA256
+	say := func(run *airlock.ScriptRun) string {
+		var rows int64
+		for _, st := range run.Statements {
+			rows += max(st.RowsChanged, 0)
+		}
+		s := fmt.Sprintf("%d statements, %d rows changed", len(run.Statements), rows)
+		if run.Error != "" {
+			s += ", an error"
+		}
+		if n := len(run.SideEffects); n > 0 {
+			s += fmt.Sprintf(", %d side effects a rollback cannot undo", n)
+		}
+		return s
+	}
+	if r.DryRun != nil {
+		d["dry_run"] = say(r.DryRun)
+	}
+	if r.Run != nil {
+		d["run"] = r.Run.Outcome + ": " + say(r.Run)
+	}
+}
