@@ -154,9 +154,7 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if db.SoftDrop != nil && db.SoftDrop.Retention.D() <= 0 {
 			at(db.Line, p+".soft_drop.retention", "set how long dropped tables are kept, e.g. 72h")
 		}
-		if db.SoftDrop != nil && db.Engine != "postgres" {
-			at(db.Line, p+".soft_drop", "soft DROP and TRUNCATE are available for postgres databases only")
-		}
+
 		for _, r := range db.Guardrails.Disable {
 			if !slices.Contains(BuiltinRules, r) {
 				at(db.Line, p+".guardrails.disable", "unknown built-in rule %q (known: %s)", r, strings.Join(BuiltinRules, ", "))

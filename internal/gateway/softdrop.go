@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strings"
+	"time"
 
 	"airlock"
 	"airlock/internal/trash"
@@ -12,6 +13,11 @@ import (
 // tag: the statement is carried out another way (soft DROP and TRUNCATE).
 type Rewrite struct {
 	SQL string
+	// Run, when set instead of SQL, carries the statement out through
+	// queries on the session's upstream connection (MySQL, where it takes
+	// several statements and checks); an error of type *trash.SQLError,
+	// or the server's own, is the client's answer.
+	Run func(q trash.Query) error
 	Tag string
 	// TrashID names the trash items the statement keeps (ID_1, ID_2...).
 	TrashID string
@@ -39,10 +45,6 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	deny := func(why string) {
 		c.Decision = airlock.Decision{Rule: "soft-drop", Need: c.Decision.Need, Reason: why}
 	}
-	if s.db.Engine != "postgres" {
-		deny("soft DROP and TRUNCATE are not available on " + s.db.Engine + " databases")
-		return
-	}
 	if !simple || len(c.Stmts) > 1 {
 		deny(st.Command + " is kept in the trash on " + s.db.Name + ": send it on its own, as a simple query")
 		return
@@ -58,6 +60,10 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	}
 	id := airlock.NewID("tr_")
 	at := s.g.now()
+	if s.db.Engine == "mysql" {
+		s.mySoftDrop(c, st, words, last, id, at, deny)
+		return
+	}
 	if st.Kind == airlock.KindTruncate {
 		if last == "CASCADE" || strings.Contains(strings.Join(words, " "), "RESTART IDENTITY") {
 			deny("TRUNCATE ... CASCADE and RESTART IDENTITY cannot be kept in the trash: truncate each table by name, without them")
@@ -78,4 +84,24 @@ func quoteName(n string) string {
 		parts[i] = `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
 	}
 	return strings.Join(parts, ".")
+}
+
+// mySoftDrop is softDrop on MySQL and MariaDB: the work runs as several
+// statements on the session's connection (trash.MyDrop, MyTruncate).
+func (s *Session) mySoftDrop(c *Check, st airlock.Statement, words []string, last, id string, at time.Time, deny func(string)) {
+	schema, user, tables := s.db.Database, s.user.Name, st.WriteTables
+	if st.Kind == airlock.KindTruncate {
+		c.Rewrite = &Rewrite{Tag: "TRUNCATE TABLE", TrashID: id, Run: func(q trash.Query) error {
+			return trash.MyTruncate(q, schema, tables, id, user, at)
+		}}
+		return
+	}
+	if strings.Contains(strings.Join(words, " "), "TEMPORARY") {
+		deny("DROP TEMPORARY TABLE is not kept in the trash: drop a temporary table with the session's own statement")
+		return
+	}
+	ifExists := len(words) > 3 && words[2] == "IF" && words[3] == "EXISTS"
+	c.Rewrite = &Rewrite{Tag: "DROP TABLE", TrashID: id, Run: func(q trash.Query) error {
+		return trash.MyDrop(q, schema, tables, ifExists, id, user, at)
+	}}
 }

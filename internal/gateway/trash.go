@@ -9,12 +9,12 @@ import (
 	"airlock"
 	"airlock/internal/access"
 	"airlock/internal/config"
-	"airlock/internal/pgadmin"
+	"airlock/internal/trash"
 )
 
 // TrashAdmin lists, restores and purges what soft DROP and TRUNCATE kept
-// (pgadmin). TrashRestore returns an error wrapping pgadmin.ErrNameTaken
-// when a name it needs is used again, pgadmin.ErrNoItem for an unknown id.
+// (pgadmin). TrashRestore returns an error wrapping trash.ErrNameTaken
+// when a name it needs is used again, trash.ErrNoItem for an unknown id.
 type TrashAdmin interface {
 	TrashList(ctx context.Context, db *config.Database) ([]airlock.TrashItem, error)
 	TrashRestore(ctx context.Context, db *config.Database, id, as string) (*airlock.TrashItem, error)
@@ -85,10 +85,10 @@ func (g *Gateway) trashOp(ctx context.Context, id string, op func(TrashAdmin, *c
 	for _, db := range dbs {
 		it, err := op(g.admins[db.Engine].(TrashAdmin), db)
 		switch {
-		case errors.Is(err, pgadmin.ErrNoItem):
+		case errors.Is(err, trash.ErrNoItem):
 			continue
-		case errors.Is(err, pgadmin.ErrNameTaken):
-			return nil, nil, airlock.Errorf(airlock.ECONFLICT, "%v: restore it under another name (--as NAME)", strings.TrimPrefix(err.Error(), pgadmin.ErrNameTaken.Error()+": "))
+		case errors.Is(err, trash.ErrNameTaken):
+			return nil, nil, airlock.Errorf(airlock.ECONFLICT, "%v: restore it under another name (--as NAME)", strings.TrimPrefix(err.Error(), trash.ErrNameTaken.Error()+": "))
 		case err != nil:
 			return nil, nil, airlock.Errorf(airlock.EUNAVAILABLE, "trash of %s: %v", db.Name, err)
 		}

@@ -8,16 +8,17 @@ import (
 
 	"airlock"
 	"airlock/internal/config"
+	"airlock/internal/trash"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // ErrNameTaken is returned by TrashRestore when a name the restore needs
 // is used again: the caller asks for another name.
-var ErrNameTaken = errors.New("name taken")
+var ErrNameTaken = trash.ErrNameTaken
 
 // ErrNoItem is returned when the trash has no such item.
-var ErrNoItem = errors.New("no such trash item")
+var ErrNoItem = trash.ErrNoItem
 
 type renamed struct {
 	Kind   string `json:"kind"`

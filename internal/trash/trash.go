@@ -9,8 +9,11 @@
 // so that a rollback keeps nothing. Restore puts everything back; purge
 // drops it for good.
 //
-// The statement runs as a DO block, in the client's transaction, with the
-// names the client gave as literals resolved by the database itself.
+// On PostgreSQL the statement runs as a DO block, in the client's
+// transaction, with the names the client gave as literals resolved by the
+// database itself. On MySQL and MariaDB (mysql.go) it is a few statements
+// run on the session's connection: a RENAME TABLE into the database
+// airlock_trash, the table's triggers kept as text.
 package trash
 
 import (
