@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -203,6 +205,12 @@ func TestSoftDropRestore(t *testing.T) {
 	}
 	if trashed == 0 {
 		t.Fatal("no statement event names its trash item")
+	}
+	// A change script cannot go around the trash.
+	f := filepath.Join(t.TempDir(), "drop.sql")
+	os.WriteFile(f, []byte("DROP TABLE scratch"), 0o600)
+	if out, err := runCLI(t, a, a.Token("alice", 0), "requests", "create", "app", "--sql-file", f, "--reason", "cleanup"); err == nil || !strings.Contains(out, "a change script cannot keep it") {
+		t.Fatalf("a script with DROP TABLE on a soft_drop database: %v %s", err, out)
 	}
 }
 

@@ -85,6 +85,8 @@ func (g *Gateway) scriptStatements(db *config.Database, script string) ([]airloc
 			continue
 		case st.Txn != airlock.TxnNone || st.Kind == airlock.KindTransaction:
 			return nil, airlock.Errorf(airlock.EINVALID, "the script controls its transaction (%s): airlock runs it in one transaction of its own; leave out BEGIN, COMMIT, ROLLBACK and savepoints", st.Command)
+		case db.SoftDrop != nil && (st.Command == "DROP TABLE" || st.Kind == airlock.KindTruncate):
+			return nil, airlock.Errorf(airlock.EINVALID, "%s on %s keeps what it removes in the trash only when run in a session under a ddl grant; a change script cannot keep it, so it may not contain %s", st.Command, db.Name, st.Command)
 		}
 		stmts = append(stmts, st)
 	}
