@@ -206,6 +206,10 @@ func TestSoftDropRestore(t *testing.T) {
 	if trashed == 0 {
 		t.Fatal("no statement event names its trash item")
 	}
+	// The trash changes only through airlock trash restore and purge.
+	if _, err := simple(t, c, "DELETE FROM airlock_trash.items"); pgCode(err) != "42501" {
+		t.Fatalf("a session's write to the trash: %v, want a denial", err)
+	}
 	// A change script cannot go around the trash.
 	f := filepath.Join(t.TempDir(), "drop.sql")
 	os.WriteFile(f, []byte("DROP TABLE scratch"), 0o600)

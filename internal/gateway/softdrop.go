@@ -32,6 +32,15 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	if !c.Decision.Allowed || s.db.SoftDrop == nil {
 		return
 	}
+	for _, st := range c.Stmts {
+		for _, t := range st.WriteTables {
+			if strings.HasPrefix(strings.ToLower(strings.ReplaceAll(t, "`", "")), trash.Schema+".") {
+				c.Decision = airlock.Decision{Rule: "soft-drop", Need: c.Decision.Need,
+					Reason: trash.Schema + " holds what DROP and TRUNCATE kept: it changes only through airlock trash restore and purge"}
+				return
+			}
+		}
+	}
 	idx := -1
 	for i, st := range c.Stmts {
 		if st.Command == "DROP TABLE" || st.Kind == airlock.KindTruncate {
@@ -69,11 +78,21 @@ func (s *Session) softDrop(c *Check, simple bool) {
 			deny("TRUNCATE ... CASCADE and RESTART IDENTITY cannot be kept in the trash: truncate each table by name, without them")
 			return
 		}
-		c.Rewrite = &Rewrite{SQL: trash.Truncate(names, id, s.user.Name, at), Tag: "TRUNCATE TABLE", TrashID: id}
+		sql, err := trash.Truncate(names, id, s.user.Name, at)
+		if err != nil {
+			deny("this TRUNCATE cannot be kept in the trash: " + err.Error())
+			return
+		}
+		c.Rewrite = &Rewrite{SQL: sql, Tag: "TRUNCATE TABLE", TrashID: id}
 		return
 	}
 	ifExists := len(words) > 3 && words[2] == "IF" && words[3] == "EXISTS"
-	c.Rewrite = &Rewrite{SQL: trash.Drop(names, ifExists, last == "CASCADE", id, s.user.Name, at), Tag: "DROP TABLE", TrashID: id}
+	sql, err := trash.Drop(names, ifExists, last == "CASCADE", id, s.user.Name, at)
+	if err != nil {
+		deny("this DROP TABLE cannot be kept in the trash: " + err.Error())
+		return
+	}
+	c.Rewrite = &Rewrite{SQL: sql, Tag: "DROP TABLE", TrashID: id}
 }
 
 // quoteName quotes each part of a (schema-qualified) name the classifier

@@ -39,8 +39,8 @@ const itemsDDL = `CREATE SCHEMA IF NOT EXISTS airlock_trash;
 // id_2... by user at time at. ifExists and cascade are DROP TABLE's
 // options; without CASCADE, dependent views and foreign keys make it
 // fail as DROP TABLE would.
-func Drop(tables []string, ifExists, cascade bool, id, user string, at time.Time) string {
-	return fmt.Sprintf(`DO $airlock_trash$
+func Drop(tables []string, ifExists, cascade bool, id, user string, at time.Time) (string, error) {
+	return doBlock(id, fmt.Sprintf(`DO $airlock_trash$
 DECLARE
 	names text[] := %s;
 	if_exists bool := %t;
@@ -118,13 +118,13 @@ BEGIN
 			VALUES (item, 'drop', sch, rel, item, who, at, renamed, fkeys);
 	END LOOP;
 END
-$airlock_trash$`, textArray(tables), ifExists, cascade, undo.QuoteLiteral(id), undo.QuoteLiteral(user), undo.QuoteLiteral(at.UTC().Format(time.RFC3339Nano)), itemsDDL)
+$airlock_trash$`, textArray(tables), ifExists, cascade, undo.QuoteLiteral(id), undo.QuoteLiteral(user), undo.QuoteLiteral(at.UTC().Format(time.RFC3339Nano)), itemsDDL))
 }
 
 // Truncate is the statement that copies the rows of tables into the trash
 // and then truncates them, recording items id_1, id_2...
-func Truncate(tables []string, id, user string, at time.Time) string {
-	return fmt.Sprintf(`DO $airlock_trash$
+func Truncate(tables []string, id, user string, at time.Time) (string, error) {
+	return doBlock(id, fmt.Sprintf(`DO $airlock_trash$
 DECLARE
 	names text[] := %s;
 	base text := %s;
@@ -147,7 +147,24 @@ BEGIN
 			VALUES (item, 'truncate', sch, rel, item, who, at);
 	END LOOP;
 END
-$airlock_trash$`, textArray(tables), undo.QuoteLiteral(id), undo.QuoteLiteral(user), undo.QuoteLiteral(at.UTC().Format(time.RFC3339Nano)), itemsDDL)
+$airlock_trash$`, textArray(tables), undo.QuoteLiteral(id), undo.QuoteLiteral(user), undo.QuoteLiteral(at.UTC().Format(time.RFC3339Nano)), itemsDDL))
+}
+
+// doBlock gives the DO block a dollar-quote tag of its own (from the
+// item id, which nobody knows in advance) and refuses a block whose body
+// contains that tag, so that no name written into it can end the quote.
+func doBlock(id, sql string) (string, error) {
+	tag := "$airlock_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(id)) + "$"
+	body := strings.TrimPrefix(strings.TrimSuffix(sql, "$airlock_trash$"), "DO $airlock_trash$")
+	if strings.Contains(body, "$") && strings.Contains(body, tag) {
+		return "", fmt.Errorf("a name contains the block's quote %s", tag)
+	}
+	return "DO " + tag + body + tag, nil
 }
 
 func textArray(ss []string) string {
