@@ -144,10 +144,14 @@ func requestEvent(r *airlock.Request, action, actor string) *airlock.Event {
 	if r.DecisionReason != "" {
 		d["decision_reason"] = r.DecisionReason
 	}
+	ev := &airlock.Event{Type: airlock.EventRequest, Action: action, User: r.User, Actor: actor, Database: r.Database, Ref: r.ID, Detail: d}
 	if r.Script != "" {
+		// The script ran (its dry-run) when the request was created, and
+		// runs again when approved: its text is in the audit both times.
 		scriptDetail(r, d)
+		ev.Text = r.Script
 	}
-	return &airlock.Event{Type: airlock.EventRequest, Action: action, User: r.User, Actor: actor, Database: r.Database, Ref: r.ID, Detail: d}
+	return ev
 }
 
 func grantEvent(g *airlock.Grant, action, actor string) *airlock.Event {
