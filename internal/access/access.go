@@ -45,6 +45,8 @@ type Service struct {
 	OnTokenRevoked func(tokenID string)
 	// Grants is told when a user's grants change.
 	Grants Grants
+	// Scripts dry-runs and runs change scripts.
+	Scripts Scripts
 
 	timersMu sync.Mutex
 	timers   map[string]*time.Timer

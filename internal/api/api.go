@@ -80,6 +80,9 @@ func New(o Options) http.Handler {
 	h.route("POST /api/v1/requests/{id}/approve", h.approveRequest)
 	h.route("POST /api/v1/requests/{id}/deny", h.denyRequest)
 	h.route("POST /api/v1/requests/{id}/cancel", h.cancelRequest)
+	h.route("GET /api/v1/trash", h.listTrash)
+	h.route("POST /api/v1/trash/{id}/restore", h.restoreTrash)
+	h.route("POST /api/v1/trash/{id}/purge", h.purgeTrash)
 	h.route("GET /api/v1/grants", h.listGrants)
 	h.route("POST /api/v1/grants/{id}/revoke", h.revokeGrant)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

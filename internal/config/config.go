@@ -136,6 +136,16 @@ type Database struct {
 	// WHERE may change where airlock counts the rows a write changes
 	// (blast radius or undo on); default 1.
 	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
+	// SoftDrop, when set, keeps what DROP TABLE and TRUNCATE remove in a
+	// trash for its retention instead of destroying it.
+	SoftDrop *SoftDrop `yaml:"soft_drop"`
+}
+
+// SoftDrop is the trash of a database: DROP TABLE moves the table there,
+// TRUNCATE copies the rows there first; items older than Retention are
+// purged.
+type SoftDrop struct {
+	Retention Duration `yaml:"retention"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.

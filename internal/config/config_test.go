@@ -76,6 +76,9 @@ func TestErrors(t *testing.T) {
 		{"guardrail action", base + "guardrails: [{name: g, when: 'true', action: block}]\n", "want deny or warn"},
 		{"requestable below standing", base + "policies:\n  - {name: p, groups: [g], databases: [shop], standing: write, requestable: [read], approvers: [x]}\n", "not above the standing level"},
 		{"empty", "", "the file is empty"},
+		{"soft_drop unknown key", base + "    soft_drop: {retention: 72h, keep: forever}\n", "databases[0].soft_drop.keep: unknown key"},
+		{"soft_drop without retention", base + "    soft_drop: {}\n", "databases[0].soft_drop.retention: set how long"},
+		{"soft_drop bad retention", base + "    soft_drop: {retention: 3 days}\n", "soft_drop.retention: want a duration"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -159,6 +159,10 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if db.UnboundedWriteMaxRows < 0 {
 			at(db.Line, p+".unbounded_write_max_rows", "must not be negative")
 		}
+		if db.SoftDrop != nil && db.SoftDrop.Retention.D() <= 0 {
+			at(db.Line, p+".soft_drop.retention", "set how long dropped tables are kept, e.g. 72h")
+		}
+
 		for _, r := range db.Guardrails.Disable {
 			if !slices.Contains(BuiltinRules, r) {
 				at(db.Line, p+".guardrails.disable", "unknown built-in rule %q (known: %s)", r, strings.Join(BuiltinRules, ", "))

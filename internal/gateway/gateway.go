@@ -86,6 +86,7 @@ func New(o Options) *Gateway {
 	if g.access != nil {
 		g.access.OnTokenRevoked = func(id string) { g.EndTokenSessions(id, "the token was revoked") }
 		g.access.Grants = g
+		g.access.Scripts = g
 	}
 	return g
 }

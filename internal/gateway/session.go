@@ -223,6 +223,8 @@ type Check struct {
 	// VetoErr is the error of the adapter's veto (see Veto), when it
 	// failed; the check is then denied.
 	VetoErr error
+	// Rewrite, when set on an allowed check, replaces what is forwarded.
+	Rewrite *Rewrite
 }
 
 // Irreversible says why an allowed guarded write cannot be undone, under
@@ -267,6 +269,7 @@ func (s *Session) Check(ctx context.Context, text string) *Check {
 	c.Stmts = stmts
 	s.substitute(c)
 	c.Decision = s.decide(c.Stmts)
+	s.softDrop(c, true)
 	s.admit(ctx, c)
 	return c
 }
@@ -283,6 +286,7 @@ func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr err
 	}
 	s.substitute(c)
 	c.Decision = s.decide(c.Stmts)
+	s.softDrop(c, false)
 	if !c.Decision.Allowed {
 		s.Denied(c)
 	}
@@ -294,6 +298,7 @@ func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr err
 func (s *Session) CheckPrepared(ctx context.Context, text string, stmts []airlock.Statement, params []string) *Check {
 	c := &Check{Text: text, Stmts: stmts, Params: s.auditParams(params), start: s.g.now()}
 	c.Decision = s.decide(stmts)
+	s.softDrop(c, false)
 	s.admit(ctx, c)
 	return c
 }
@@ -459,6 +464,9 @@ func (s *Session) stmtEvent(c *Check, st *airlock.Statement, action string) *air
 	ev.Params = c.Params
 	for _, w := range c.Decision.Warnings {
 		ev.Warnings = append(ev.Warnings, w.Rule+": "+w.Message)
+	}
+	if c.Rewrite != nil && c.Rewrite.TrashID != "" {
+		ev.Detail = map[string]string{"trash": c.Rewrite.TrashID}
 	}
 	return ev
 }

@@ -77,6 +77,9 @@ func (c *conn) query(p []byte) error {
 	if ch.Guard != nil {
 		return c.runGuarded(p, ch)
 	}
+	if ch.Rewrite != nil && ch.Rewrite.Run != nil {
+		return c.runRewrite(ch)
+	}
 	if err := c.forward(p); err != nil {
 		return err
 	}

@@ -24,8 +24,8 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
-	"airlock/internal/mcp"
 	"airlock/internal/listen"
+	"airlock/internal/mcp"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
@@ -75,7 +75,7 @@ type Server struct {
 	MySQLAddr net.Addr // nil when the listener is off
 
 	// OIDC is the identity provider sign-in (nil without auth.oidc).
-	OIDC *oidc.Service
+	OIDC   *oidc.Service
 	httpLn *listen.Listener
 
 	wg       sync.WaitGroup
@@ -169,6 +169,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, err
 		}
 	}
+	if hasSoftDrop(cfg) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.Gateway.RunTrashRetention(s.stop, 10*time.Minute)
+		}()
+	}
+
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
 	}
@@ -405,4 +413,13 @@ func (s *Server) closeAll() error {
 		errs = append(errs, s.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+func hasSoftDrop(cfg *config.Config) bool {
+	for _, db := range cfg.Databases {
+		if db.SoftDrop != nil {
+			return true
+		}
+	}
+	return false
 }

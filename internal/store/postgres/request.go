@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	"github.com/jackc/pgx/v5"
 )
 
 const requestColumns = `id, username, dbname, level, tables_json, duration_ns, reason, state, policy,
 	approver_groups_json, approvals_needed, approvals_json, decided_by, decision_reason, grant_id,
-	created_at, expires_at, decided_at, version`
+	created_at, expires_at, decided_at, script_json, version`
 
 var (
 	_ airlock.RequestStore = (*DB)(nil)
@@ -52,9 +53,13 @@ func requestArgs(r *airlock.Request) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	script, err := codec.RequestScript(r)
+	if err != nil {
+		return nil, err
+	}
 	return []any{r.ID, r.User, r.Database, int(r.Level), string(tables), int64(r.Duration), r.Reason, r.State, r.Policy,
 		string(groups), r.ApprovalsNeeded, string(apps), r.DecidedBy, r.DecisionReason, r.GrantID,
-		created, expires, decided}, nil
+		created, expires, decided, script}, nil
 }
 
 func nonNilStrings(s []string) []string {
@@ -75,7 +80,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *airlock.Request) error {
 	}
 	r.Version = 0
 	args = append(args, r.Version)
-	_, err = db.pool.Exec(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
+	_, err = db.pool.Exec(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`, args...)
 	if pgCode(err) == codeUniqueViolation {
 		return airlock.Errorf(airlock.ECONFLICT, "request %q already exists", r.ID)
 	}
@@ -102,7 +107,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *airlock.Request) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE requests SET username = $1, dbname = $2, level = $3, tables_json = $4,
 		duration_ns = $5, reason = $6, state = $7, policy = $8, approver_groups_json = $9, approvals_needed = $10,
 		approvals_json = $11, decided_by = $12, decision_reason = $13, grant_id = $14, created_at = $15, expires_at = $16,
-		decided_at = $17, version = $18 WHERE id = $19 AND version = $20`, set...)
+		decided_at = $17, script_json = $18, version = $19 WHERE id = $20 AND version = $21`, set...)
 	if err != nil {
 		return fmt.Errorf("update request: %w", err)
 	}
@@ -172,10 +177,11 @@ func scanRequest(row pgx.Row) (*airlock.Request, error) {
 		dur                         int64
 		tables, groups, apps        string
 		created, expires, decidedAt *int64
+		script                      string
 	)
 	if err := row.Scan(&r.ID, &r.User, &r.Database, &level, &tables, &dur, &r.Reason, &r.State, &r.Policy,
 		&groups, &r.ApprovalsNeeded, &apps, &r.DecidedBy, &r.DecisionReason, &r.GrantID,
-		&created, &expires, &decidedAt, &r.Version); err != nil {
+		&created, &expires, &decidedAt, &script, &r.Version); err != nil {
 		return nil, err
 	}
 	r.Level, r.Duration = airlock.Level(level), time.Duration(dur)
@@ -192,6 +198,9 @@ func scanRequest(row pgx.Row) (*airlock.Request, error) {
 		r.Approvals[i].At = r.Approvals[i].At.UTC()
 	}
 	r.CreatedAt, r.ExpiresAt, r.DecidedAt = timeOf(created), timeOf(expires), timePtrOf(decidedAt)
+	if err := codec.ScanRequestScript(&r, script); err != nil {
+		return nil, err
+	}
 	return &r, nil
 }
 
