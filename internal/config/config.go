@@ -47,6 +47,7 @@ type Config struct {
 	Alerts        []Alert       `yaml:"alerts"`
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
+	Metrics       Metrics       `yaml:"metrics"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -265,7 +266,7 @@ func parse(path string, data []byte, secrets bool) (*Config, error) {
 		if err.Error() == "EOF" {
 			return nil, fmt.Errorf("%s: the file is empty", path)
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, syntaxError(path, err)
 	}
 	c := &Config{Path: abs}
 	if len(root.Content) > 0 {
