@@ -42,7 +42,7 @@ func guarded(st *airlock.Statement) bool {
 // multi-statement query that mixes guarded writes with transaction
 // control: airlock could not tell which rows each part changed.
 func (s *Session) guard(c *Check) {
-	blast, capture := s.db.RuleEnabled("blast-radius"), s.db.Undo != "off"
+	blast, capture := s.Database().RuleEnabled("blast-radius"), s.Database().Undo != "off"
 	if !c.Decision.Allowed || (!blast && !capture) {
 		return
 	}
@@ -51,9 +51,9 @@ func (s *Session) guard(c *Check) {
 		st := &c.Stmts[i]
 		writes = writes || guarded(st)
 		txn = txn || st.Txn != airlock.TxnNone
-		if s.db.Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
+		if s.Database().Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
 			c.Decision = airlock.Decision{Rule: "undo", Need: c.Decision.Need,
-				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.db.Name)}
+				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.Database().Name)}
 			return
 		}
 	}
@@ -67,7 +67,7 @@ func (s *Session) guard(c *Check) {
 	}
 	c.Guard = &Guard{Capture: capture}
 	if blast {
-		c.Guard.Limit = s.db.MaxRowsChanged
+		c.Guard.Limit = s.Database().MaxRowsChanged
 	}
 	if capture {
 		c.Guard.UndoID = airlock.NewID("u_")
@@ -95,20 +95,20 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 	why := ""
 	switch {
 	case !prepared:
-		why = fmt.Sprintf("database %s is not prepared for undo (run airlock databases prepare %s)", s.db.Name, s.db.Name)
+		why = fmt.Sprintf("database %s is not prepared for undo (run airlock databases prepare %s)", s.Database().Name, s.Database().Name)
 	case int64(len(images)) != changed:
-		why = fmt.Sprintf("%d rows changed but %d were captured (a table without the capture trigger? run airlock databases prepare %s again)", changed, len(images), s.db.Name)
+		why = fmt.Sprintf("%d rows changed but %d were captured (a table without the capture trigger? run airlock databases prepare %s again)", changed, len(images), s.Database().Name)
 	default:
 		why = undo.Irreversible(images)
 	}
 	if why == "" && len(images) > 0 {
-		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.user.Name, Database: s.db.Name,
+		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.User().Name, Database: s.Database().Name,
 			Statement: c.Text, State: airlock.UndoPending, CreatedAt: s.g.now().UTC(), Images: images,
 			Size: undo.Size(images), Hash: undo.Hash(images)}
 		if err := s.g.store.SaveUndo(s.ctx(), rec); err != nil {
 			s.g.log.Error("store undo data", "session", s.info.ID, "err", err)
 			why = "its undo data could not be stored"
-			if s.db.Undo != "required" {
+			if s.Database().Undo != "required" {
 				why = ""
 				c.undoNote = "not reversible: its undo data could not be stored"
 				return nil
@@ -123,7 +123,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 	if why == "" {
 		return nil // nothing changed
 	}
-	if s.db.Undo != "required" {
+	if s.Database().Undo != "required" {
 		c.undoNote = "not reversible: " + why
 		return nil
 	}
