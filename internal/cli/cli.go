@@ -56,6 +56,7 @@ func Root(app *App) *cobra.Command {
 		loginCmd(app), whoamiCmd(app),
 		usersCmd(app), tokensCmd(app), requestsCmd(app), grantsCmd(app), auditCmd(app), sessionsCmd(app), databasesCmd(app),
 		policyCmd(app), undoCmd(app),
+		versionCmd(app), configCmd(app),
 	)
 	return root
 }

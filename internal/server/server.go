@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock/internal/access"
@@ -24,6 +25,7 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/metrics"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
@@ -56,8 +58,13 @@ type Server struct {
 	Policy  *policy.Engine
 	Notify  *notify.Notifier
 	Alerts  *alert.Engine
+	// Metrics is the server's Prometheus registry and collectors.
+	Metrics *metrics.Metrics
 	file    *notify.FileSink
 	stop    chan struct{}
+
+	cur      atomic.Pointer[config.Config] // see ConfigNow
+	reloadMu sync.Mutex
 
 	log  *slog.Logger
 	pg   *pgwire.Server
@@ -94,13 +101,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", storePath, err)
 	}
-	s := &Server{Config: cfg, Store: st, Policy: pol, log: log}
+	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, Metrics: metrics.New(log.With("component", "metrics"))}
+	s.cur.Store(cfg)
 	defer func() {
 		if err != nil {
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now})
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, Committed: s.Metrics.Committed})
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +161,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
-		Logger:      log, Now: o.Now,
+		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
+	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
@@ -203,6 +212,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}()
 		log.Info("listening for MySQL clients", "addr", ln.Addr().String())
 	}
+	metricsTok, err := cfg.MetricsToken()
+	if err != nil {
+		return nil, err
+	}
 	if addr := cfg.Listen.HTTP; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -215,6 +228,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
 		mux.Handle("/healthz", h)
+		mux.HandleFunc("GET /readyz", s.readyz)
+		if !cfg.Metrics.Disable {
+			mux.Handle("GET /metrics", s.metricsHandler(metricsTok))
+		}
 		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
 		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
