@@ -2,6 +2,11 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +165,54 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 			t.Fatalf("sessions still live after closing: %v %v", m[`airlock_sessions{engine="postgres",level="read"}`], m[`airlock_sessions{engine="mysql",level="write"}`])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMetricsBearerToken: with metrics.bearer_token_file, /metrics wants
+// that secret as a bearer token; /healthz and /readyz stay open; with
+// metrics.disable there is no /metrics.
+func TestMetricsBearerToken(t *testing.T) {
+	db := testenv.NewDB(t)
+	file := filepath.Join(t.TempDir(), "metrics-token")
+	secret := "scrape-" + testenv.RandHex(16)
+	os.WriteFile(file, []byte(secret+"\n"), 0o600)
+	a := testenv.Start(t, db, testenv.Options{LogLevel: "info", Extra: fmt.Sprintf("metrics: {bearer_token_file: %q}\n", file)})
+	get := func(path, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", a.HTTPURL()+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/metrics", "", 401},
+		{"/metrics", "wrong-" + testenv.RandHex(16), 401},
+		{"/metrics", a.AdminToken, 401}, // an airlock token is not the scrape secret
+		{"/metrics", secret, 200},
+		{"/healthz", "", 200},
+		{"/readyz", "", 200},
+	} {
+		if got := get(c.path, c.token); got != c.want {
+			t.Errorf("GET %s with %q: %d, want %d", c.path, c.token, got, c.want)
+		}
+	}
+	b := testenv.Start(t, db, testenv.Options{LogLevel: "info", Extra: "metrics: {disable: true}\n"})
+	resp, err := http.Get(b.HTTPURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "# HELP airlock_") {
+		t.Errorf("/metrics with metrics.disable serves metrics: %d", resp.StatusCode)
 	}
 }

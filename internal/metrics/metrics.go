@@ -19,6 +19,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -259,3 +260,25 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(auditUpDesc, prometheus.GaugeValue, up)
 	}
 }
+
+// Names returns the name of every metric family airlock defines (those of
+// Watch included), whether or not it has a sample yet.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range []prometheus.Collector{m.sessionsOpened, m.statements, m.denials, m.decision, m.added,
+			m.auditEvents, m.auditCommit, m.upstreamErrors, m.loginFailures, &stateCollector{}} {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
