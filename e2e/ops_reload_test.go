@@ -126,7 +126,8 @@ func TestReloadRedecidesLiveSessions(t *testing.T) {
 
 // TestReloadRemovesAccess: a reload that takes a database away from a
 // user's group ends that user's live session with the reason, as a
-// revocation does, and leaves the others running.
+// revocation does, and leaves the others running; one that moves the
+// database ends the sessions connected to the old address.
 func TestReloadRemovesAccess(t *testing.T) {
 	db := testenv.NewDB(t)
 	a := testenv.Start(t, db, testenv.Options{LogLevel: "info"})
@@ -143,6 +144,19 @@ func TestReloadRemovesAccess(t *testing.T) {
 	}
 	if _, err := wanda.Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatalf("wanda after the reload: %v", err)
+	}
+	// The database moves (the same server by another name): the live
+	// session, connected to the old address, ends; a new one works.
+	editConfig(t, path, `address: "127.0.0.1:5432"`, `address: "localhost:5432"`)
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wanda.Exec(ctx, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "address changed") {
+		t.Fatalf("wanda after the database moved: %v", err)
+	}
+	again := testenv.Connect(t, a.URL("wanda", a.Token("wanda", time.Hour), "app"))
+	if _, err := again.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("a new session after the move: %v", err)
 	}
 }
 

@@ -52,6 +52,11 @@ is refused and the running configuration kept (the reason is logged).`,
 					}
 				}()
 			}
+			// Registered before Start so that an early SIGHUP waits for
+			// the server instead of killing the process.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			srv, err := server.Start(ctx, cfg, server.Options{
 				Logger:         log,
 				BootstrapToken: app.Getenv("AIRLOCK_BOOTSTRAP_TOKEN"),
@@ -64,9 +69,6 @@ is refused and the running configuration kept (the reason is logged).`,
 			if err != nil {
 				return err
 			}
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
 		wait:
 			for {
 				select {

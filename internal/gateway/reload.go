@@ -23,10 +23,11 @@ func (g *Gateway) policyEngine() *policy.Engine { return g.live.Load().policy }
 // to the store). New logins use them at once, and every live session is
 // decided again:
 //
-//   - its database's settings (guardrails, protected tables, limits, undo,
+//   - its database's settings (guardrails, protected tables, undo,
 //     credentials for the next upstream connection) are replaced by the new
-//     ones; a database that is gone, or whose engine changed, ends the
-//     session;
+//     ones; a database that is gone, or whose engine, address or upstream
+//     database changed, ends the session (its connection is to the old
+//     place);
 //   - its user is read again from the store (groups and roles from the
 //     new config); a user that is gone ends the session;
 //   - its level is computed again from the new policies and the active
@@ -42,6 +43,11 @@ func (g *Gateway) Reload(ctx context.Context, cfg *config.Config, pol *policy.En
 		db := cfg.DB(old.Name)
 		if db == nil || db.Engine != old.Engine {
 			s.End("the database was removed from airlock's configuration")
+			continue
+		}
+		if db.Address != old.Address || db.Database != old.Database {
+			// The session's upstream connection is to the old place.
+			s.End("the database's address changed in airlock's configuration; reconnect")
 			continue
 		}
 		s.db.Store(db)
