@@ -50,6 +50,8 @@ type Options struct {
 
 // Server is a running airlock.
 type Server struct {
+	// Config and Policy are those the server started with; after a
+	// Reload, ConfigNow returns the configuration in force.
 	Config  *config.Config
 	Store   *sqlite.DB
 	Audit   *audit.Log
