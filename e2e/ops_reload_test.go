@@ -215,7 +215,7 @@ databases:
 	if pgAddr == "" || httpAddr == "" {
 		t.Fatal("airlock did not start")
 	}
-	logs := make(chan string, 100)
+	logs := make(chan string, 10000) // never full at the rate serve logs here
 	go func() {
 		for sc.Scan() {
 			select {
