@@ -278,3 +278,32 @@ databases:
 		t.Fatalf("the session after the reload: %d %v", n, err)
 	}
 }
+
+// TestReloadDropInOpenTransaction: a reload that lowers a session's level
+// while it holds a transaction at the higher level ends it as a revoked
+// grant would (the transaction is rolled back upstream); nothing it wrote
+// in that transaction stays.
+func TestReloadDropInOpenTransaction(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec(`CREATE TABLE items (id int PRIMARY KEY)`)
+	a := testenv.Start(t, db, testenv.Options{LogLevel: "info"})
+	path := filepath.Join(a.Dir, "airlock.yaml")
+	ctx := context.Background()
+	wanda := testenv.Connect(t, a.URL("wanda", a.Token("wanda", time.Hour), "app"))
+	if _, err := wanda.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wanda.Exec(ctx, "INSERT INTO items VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	editConfig(t, path, "databases: [app], standing: write}", "databases: [app], standing: read}")
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wanda.Exec(ctx, "COMMIT"); err == nil || !strings.Contains(err.Error(), "access dropped from write to read") {
+		t.Fatalf("commit after the level dropped: %v", err)
+	}
+	if n := db.QueryInt("SELECT count(*) FROM items"); n != 0 {
+		t.Fatalf("%d rows kept from the ended transaction", n)
+	}
+}
