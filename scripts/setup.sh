@@ -25,6 +25,7 @@ need libpostgresql-jdbc-java test -f /usr/share/java/postgresql.jar
 need libmariadb-java         test -f /usr/share/java/mariadb-java-client.jar
 need python3-psycopg2        /usr/bin/python3 -c 'import psycopg2'
 need chromium                command -v chromium
+need systemd                 command -v systemd-analyze
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

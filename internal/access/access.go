@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -36,7 +37,7 @@ type Store = airlock.Store
 type Service struct {
 	store Store
 	audit *audit.Log
-	cfg   *config.Config
+	cfg   atomic.Pointer[config.Config] // SetConfig replaces it on reload
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -58,7 +59,9 @@ func New(store Store, log *audit.Log, cfg *config.Config, logger *slog.Logger, n
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, audit: log, cfg: cfg, log: logger, now: now}
+	s := &Service{store: store, audit: log, log: logger, now: now}
+	s.cfg.Store(cfg)
+	return s
 }
 
 var errUnauthorized = airlock.Errorf(airlock.EUNAUTHORIZED, "invalid, expired or revoked token")
@@ -131,12 +134,12 @@ func (s *Service) IssueToken(ctx context.Context, a *Actor, req IssueRequest) (s
 
 func (s *Service) ttl(ttl time.Duration) (time.Duration, error) {
 	if ttl == 0 {
-		ttl = s.cfg.Tokens.DefaultTTL.D()
+		ttl = s.config().Tokens.DefaultTTL.D()
 	}
 	if ttl < time.Second {
 		return 0, airlock.Errorf(airlock.EINVALID, "ttl must be at least 1s")
 	}
-	if maxTTL := s.cfg.Tokens.MaxTTL.D(); ttl > maxTTL {
+	if maxTTL := s.config().Tokens.MaxTTL.D(); ttl > maxTTL {
 		return 0, airlock.Errorf(airlock.EINVALID, "ttl %s is longer than the maximum %s", ttl, maxTTL)
 	}
 	return ttl, nil
@@ -283,7 +286,7 @@ func (s *Service) ListUsers(ctx context.Context, a *Actor) ([]*airlock.User, err
 }
 
 func (s *Service) configUser(name string) *airlock.User {
-	for _, u := range s.cfg.ConfigUsers() {
+	for _, u := range s.config().ConfigUsers() {
 		if u.Name == name {
 			return u
 		}
@@ -303,7 +306,7 @@ func (s *Service) SyncConfigUsers(ctx context.Context) error {
 	for _, u := range existing {
 		byName[u.Name] = u
 	}
-	for _, cu := range s.cfg.ConfigUsers() {
+	for _, cu := range s.config().ConfigUsers() {
 		u := byName[cu.Name]
 		if u == nil {
 			cu.ScramSalt, cu.CreatedAt = auth.NewSalt(), s.now().UTC()

@@ -36,8 +36,8 @@ type Grants interface {
 // strictest (most approvals, then shortest maximum).
 func (s *Service) governing(u *airlock.User, db string, level airlock.Level) *config.Policy {
 	var best *config.Policy
-	for i := range s.cfg.Policies {
-		p := &s.cfg.Policies[i]
+	for i := range s.config().Policies {
+		p := &s.config().Policies[i]
 		if !slices.Contains(p.Databases, db) && !slices.Contains(p.Databases, "*") {
 			continue
 		}
@@ -57,7 +57,7 @@ func (s *Service) governing(u *airlock.User, db string, level airlock.Level) *co
 
 // CreateRequest files a request for the actor.
 func (s *Service) CreateRequest(ctx context.Context, a *Actor, in RequestInput) (*airlock.Request, error) {
-	db := s.cfg.DB(in.Database)
+	db := s.config().DB(in.Database)
 	if db == nil {
 		return nil, airlock.Errorf(airlock.ENOTFOUND, "no database %q", in.Database)
 	}
@@ -98,7 +98,7 @@ func (s *Service) CreateRequest(ctx context.Context, a *Actor, in RequestInput) 
 		ID: airlock.NewID("req_"), User: a.User.Name, Database: db.Name, Level: in.Level, Tables: tables,
 		Duration: dur, Reason: strings.TrimSpace(in.Reason), State: airlock.RequestPending,
 		Policy: p.Name, ApproverGroups: slices.Clone(p.Approvers), ApprovalsNeeded: p.Approvals,
-		Approvals: []airlock.Approval{}, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Requests.PendingTTL.D()),
+		Approvals: []airlock.Approval{}, CreatedAt: now, ExpiresAt: now.Add(s.config().Requests.PendingTTL.D()),
 	}
 	if dry != nil {
 		r.Script, r.ScriptSHA256, r.Tolerance, r.DryRun = in.Script, airlock.ScriptHash(in.Script), in.Tolerance, dry

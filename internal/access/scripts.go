@@ -80,7 +80,7 @@ func (s *Service) runScript(ctx context.Context, r *airlock.Request, approver st
 	}
 	r.State, r.DecidedAt, r.GrantID = airlock.RequestPending, nil, ""
 	r.Approvals = []airlock.Approval{}
-	r.ExpiresAt = s.now().UTC().Add(s.cfg.Requests.PendingTTL.D())
+	r.ExpiresAt = s.now().UTC().Add(s.config().Requests.PendingTTL.D())
 	why := run.Error
 	if len(run.Differences) > 0 {
 		why = "the run differs from the dry-run: " + strings.Join(run.Differences, "; ")

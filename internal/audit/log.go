@@ -43,6 +43,10 @@ type Options struct {
 	// MaxTextBytes bounds the statement text stored whole; longer text is
 	// stored truncated with its size and hash in the detail. 0: no bound.
 	MaxTextBytes int
+	// Committed, when set, is called by the writer goroutine after the
+	// store took a batch, with the batch and how long the store's write
+	// took (for metrics). It must be quick and must not keep the batch.
+	Committed func(batch []*airlock.Event, took time.Duration)
 }
 
 // Log is the audit pipeline. It is safe for concurrent use.
@@ -357,10 +361,14 @@ func (l *Log) write(batch []*airlock.Event) error {
 	if cap(l.scratch) > 64<<10 {
 		l.scratch = nil // do not keep one huge statement's buffer
 	}
+	start := time.Now()
 	if err := l.store.AppendEvents(context.Background(), batch); err != nil {
 		return err
 	}
 	l.lastID, l.lastHash = id, prev
+	if l.opts.Committed != nil {
+		l.opts.Committed(batch, time.Since(start))
+	}
 	return nil
 }
 

@@ -51,6 +51,7 @@ type Config struct {
 	Agents        []Agent       `yaml:"agents"`
 	MCP           MCP           `yaml:"mcp"`
 	Limits        Limits        `yaml:"limits"`
+	Metrics       Metrics       `yaml:"metrics"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -298,7 +299,7 @@ func parse(path string, data []byte, secrets bool) (*Config, error) {
 		if err.Error() == "EOF" {
 			return nil, fmt.Errorf("%s: the file is empty", path)
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, syntaxError(path, err)
 	}
 	c := &Config{Path: abs}
 	if len(root.Content) > 0 {

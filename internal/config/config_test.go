@@ -58,6 +58,8 @@ func TestErrors(t *testing.T) {
 		{"unknown top key", "listn: {}\n", "c.yaml:1: listn: unknown key"},
 		{"unknown nested key", base + "    colour: blue\n", "c.yaml:7: databases[0].colour: unknown key"},
 		{"bad duration", "tokens: {default_ttl: soon}\n", `c.yaml:1: tokens.default_ttl: want a duration`},
+		{"yaml syntax", "users: [\n", `c.yaml:1: did not find expected node content`},
+		{"metrics unknown key", "metrics: {token: x}\n", `c.yaml:1: metrics.token: unknown key`},
 		{"short duration", "tokens: {default_ttl: 10ms}\n", `shorter than 1s`},
 		{"bad level", base + "policies:\n  - {name: p, groups: [g], databases: [shop], standing: root}\n", `c.yaml:8: policies[0].standing: unknown level "root"`},
 		{"unknown database", base + "policies:\n  - {name: p, groups: [g], databases: [nope]}\n", `c.yaml:8: policies[0].databases: unknown database "nope"`},

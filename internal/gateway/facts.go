@@ -131,8 +131,8 @@ func (s *Session) qualify(st *airlock.Statement) {
 }
 
 func (s *Session) defaultSchema(table string) string {
-	if s.db.Engine == "mysql" {
-		return s.db.Database
+	if s.Database().Engine == "mysql" {
+		return s.Database().Database
 	}
 	if strings.HasPrefix(table, "pg_") {
 		return "pg_catalog"

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -46,19 +47,21 @@ type Options struct {
 	Admins      map[string]DBAdmin    // by engine
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Observer, when set, receives measurements (see Observer).
+	Observer Observer
 }
 
 // Gateway is the core shared by all protocol adapters.
 type Gateway struct {
-	cfg         *config.Config
+	live        atomic.Pointer[live] // the config and policy now; Reload replaces them
 	store       airlock.Store
 	audit       *audit.Log
-	policy      *policy.Engine
 	access      *access.Service
 	classifiers map[string]Classifier
 	admins      map[string]DBAdmin
 	log         *slog.Logger
 	now         func() time.Time
+	observe     Observer
 
 	mu       sync.Mutex
 	peers    Peers // nil: no other gateway shares the store
@@ -79,10 +82,11 @@ func New(o Options) *Gateway {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{
-		cfg: o.Config, store: o.Store, audit: o.Audit, policy: o.Policy, access: o.Access,
-		classifiers: o.Classifiers, admins: o.Admins, log: o.Logger, now: o.Now,
+		store: o.Store, audit: o.Audit, access: o.Access,
+		classifiers: o.Classifiers, admins: o.Admins, log: o.Logger, now: o.Now, observe: o.Observer,
 		sessions: map[string]*Session{},
 	}
+	g.live.Store(&live{cfg: o.Config, policy: o.Policy})
 	if g.access != nil {
 		g.access.OnTokenRevoked = func(id string) { g.EndTokenSessions(id, "the token was revoked") }
 		g.access.Grants = g
@@ -133,7 +137,7 @@ var (
 // Database returns the configured database called name for engine, or
 // ErrUnknownDatabase.
 func (g *Gateway) Database(name, engine string) (*config.Database, error) {
-	db := g.cfg.DB(name)
+	db := g.config().DB(name)
 	if db == nil || db.Engine != engine {
 		return nil, ErrUnknownDatabase
 	}
@@ -189,11 +193,12 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		g: g, token: l.Token, db: l.Database, onBehalfOf: l.OnBehalfOf,
+		g: g, token: l.Token, onBehalfOf: l.OnBehalfOf,
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
 	}
 	s.user.Store(l.User)
+	s.db.Store(l.Database)
 	acc, err := g.accessFor(ctx, l.User, l.Database)
 	if err != nil {
 		return nil, err
@@ -214,6 +219,9 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	g.mu.Lock()
 	g.sessions[s.info.ID] = s
 	g.mu.Unlock()
+	if g.observe != nil {
+		g.observe.SessionOpened(l.Database.Engine, lvl)
+	}
 	if exp := l.Token.ExpiresAt; exp != nil {
 		s.expiry = time.AfterFunc(exp.Sub(g.now()), func() { s.End("the token expired") })
 	}
@@ -235,7 +243,7 @@ type grantAccess struct {
 // policies' standing level and the active grants, capped by the highest
 // credential configured on db.
 func (g *Gateway) accessFor(ctx context.Context, u *airlock.User, db *config.Database) (grantAccess, error) {
-	a := grantAccess{level: g.policy.StandingLevel(u, db.Name)}
+	a := grantAccess{level: g.policyEngine().StandingLevel(u, db.Name)}
 	if u.IsAgent() && a.level > airlock.LevelRead {
 		// Agents are read-only unless a grant says otherwise.
 		a.level = airlock.LevelRead

@@ -99,7 +99,7 @@ func (g *Gateway) scriptStatements(db *config.Database, script string) ([]airloc
 // decideScript decides stmts for u at level exactly as a session would,
 // and returns the denial, if any, and the blast-radius limit.
 func (g *Gateway) decideScript(u *airlock.User, db *config.Database, level airlock.Level, script string) (*airlock.Decision, int64) {
-	p := PreviewDecision(g.cfg, g.policy, g.classifiers[db.Engine], u, db, level, script, g.now())
+	p := PreviewDecision(g.config(), g.policyEngine(), g.classifiers[db.Engine], u, db, level, script, g.now())
 	if !p.Decision.Allowed {
 		return &p.Decision, 0
 	}
@@ -207,7 +207,7 @@ func (g *Gateway) RunApprovedScript(ctx context.Context, r *airlock.Request, app
 	if r.DryRun == nil {
 		return nil, airlock.Errorf(airlock.ECONFLICT, "request %s has no dry-run to compare with; nothing was run", r.ID)
 	}
-	db := g.cfg.DB(r.Database)
+	db := g.config().DB(r.Database)
 	if db == nil {
 		return nil, airlock.Errorf(airlock.ENOTFOUND, "database %s is no longer configured", r.Database)
 	}

@@ -23,7 +23,7 @@ type Session struct {
 	// when the user's groups or roles change.
 	user  atomic.Pointer[airlock.User]
 	token *airlock.Token
-	db    *config.Database
+	db    atomic.Pointer[config.Database] // replaced when a reload changes the database
 	level atomic.Int32
 	// onBehalfOf is the person an agent's session acts for.
 	onBehalfOf string
@@ -78,7 +78,7 @@ func (s *Session) Info() airlock.Session { return s.info }
 func (s *Session) User() *airlock.User { return s.user.Load() }
 
 // Database returns the session's database.
-func (s *Session) Database() *config.Database { return s.db }
+func (s *Session) Database() *config.Database { return s.db.Load() }
 
 // Level returns the session's level now. A grant that ended since the
 // last computation is noticed here even before its timer fires.
@@ -117,10 +117,10 @@ func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
 // refresh computes the session's access again. If the store cannot say,
 // the session falls back to the standing level alone (never higher).
 func (s *Session) refresh() {
-	a, err := s.g.accessFor(context.Background(), s.User(), s.db)
+	a, err := s.g.accessFor(context.Background(), s.User(), s.Database())
 	if err != nil {
 		s.g.log.Error("re-evaluate session access; keeping the standing level only", "session", s.info.ID, "err", err)
-		a = grantAccess{level: min(s.g.policy.StandingLevel(s.User(), s.db.Name), airlock.Level(s.level.Load()))}
+		a = grantAccess{level: min(s.g.policyEngine().StandingLevel(s.User(), s.Database().Name), airlock.Level(s.level.Load()))}
 	}
 	old := s.setAccess(a)
 	if a.level == old {
@@ -138,7 +138,7 @@ func (s *Session) refresh() {
 
 // Credential returns the upstream credential for level.
 func (s *Session) Credential(l airlock.Level) (config.Credential, bool) {
-	c, ok := s.db.Credentials[l]
+	c, ok := s.Database().Credentials[l]
 	return c, ok
 }
 
@@ -251,7 +251,7 @@ type Outcome struct {
 
 // Classify returns the facts of text without deciding or auditing.
 func (s *Session) Classify(text string) ([]airlock.Statement, error) {
-	return s.g.classifiers[s.db.Engine].Classify(text)
+	return s.g.classifiers[s.Database().Engine].Classify(text)
 }
 
 // Check classifies and decides text, the text of a simple query. When the
@@ -270,7 +270,9 @@ func (s *Session) Check(ctx context.Context, text string) *Check {
 	s.substitute(c)
 	c.Decision = s.decide(c.Stmts)
 	s.softDrop(c, true)
+	decided := s.g.now()
 	s.admit(ctx, c)
+	s.observeCheck(c, decided)
 	return c
 }
 
@@ -287,6 +289,7 @@ func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr err
 	s.substitute(c)
 	c.Decision = s.decide(c.Stmts)
 	s.softDrop(c, false)
+	s.observeCheck(c, s.g.now())
 	if !c.Decision.Allowed {
 		s.Denied(c)
 	}
@@ -299,7 +302,9 @@ func (s *Session) CheckPrepared(ctx context.Context, text string, stmts []airloc
 	c := &Check{Text: text, Stmts: stmts, Params: s.auditParams(params), start: s.g.now()}
 	c.Decision = s.decide(stmts)
 	s.softDrop(c, false)
+	decided := s.g.now()
 	s.admit(ctx, c)
+	s.observeCheck(c, decided)
 	return c
 }
 
@@ -341,12 +346,12 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.User(), Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+	ps := &policy.Session{User: s.User(), Database: s.Database(), Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
 		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf, CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}
-	return s.g.policy.Decide(ps, stmts, s.g.now())
+	return s.g.policyEngine().Decide(ps, stmts, s.g.now())
 }
 
 // admit finishes an allowed check. A guarded write is audited when its
@@ -493,7 +498,7 @@ func (s *Session) event(typ, action string, detail map[string]string) *airlock.E
 func (s *Session) OnBehalfOf() string { return s.onBehalfOf }
 
 func (s *Session) auditParams(params []string) []string {
-	if params == nil || s.db.ParamsAudited() {
+	if params == nil || s.Database().ParamsAudited() {
 		return params
 	}
 	out := make([]string, len(params))

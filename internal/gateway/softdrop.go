@@ -29,7 +29,7 @@ type Rewrite struct {
 // what it cannot keep: the statement among others, in the extended
 // protocol, TRUNCATE ... CASCADE or RESTART IDENTITY.
 func (s *Session) softDrop(c *Check, simple bool) {
-	if !c.Decision.Allowed || s.db.SoftDrop == nil {
+	if !c.Decision.Allowed || s.Database().SoftDrop == nil {
 		return
 	}
 	for _, st := range c.Stmts {
@@ -55,7 +55,7 @@ func (s *Session) softDrop(c *Check, simple bool) {
 		c.Decision = airlock.Decision{Rule: "soft-drop", Need: c.Decision.Need, Reason: why}
 	}
 	if !simple || len(c.Stmts) > 1 {
-		deny(st.Command + " is kept in the trash on " + s.db.Name + ": send it on its own, as a simple query")
+		deny(st.Command + " is kept in the trash on " + s.Database().Name + ": send it on its own, as a simple query")
 		return
 	}
 	words := strings.Fields(strings.ToUpper(strings.TrimRight(strings.TrimSpace(st.Text), "; \t\r\n")))
@@ -69,7 +69,7 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	}
 	id := airlock.NewID("tr_")
 	at := s.g.now()
-	if s.db.Engine == "mysql" {
+	if s.Database().Engine == "mysql" {
 		s.mySoftDrop(c, st, words, last, id, at, deny)
 		return
 	}
@@ -108,7 +108,7 @@ func quoteName(n string) string {
 // mySoftDrop is softDrop on MySQL and MariaDB: the work runs as several
 // statements on the session's connection (trash.MyDrop, MyTruncate).
 func (s *Session) mySoftDrop(c *Check, st airlock.Statement, words []string, last, id string, at time.Time, deny func(string)) {
-	schema, user, tables := s.db.Database, s.User().Name, st.WriteTables
+	schema, user, tables := s.Database().Database, s.User().Name, st.WriteTables
 	if st.Kind == airlock.KindTruncate {
 		c.Rewrite = &Rewrite{Tag: "TRUNCATE TABLE", TrashID: id, Run: func(q trash.Query) error {
 			return trash.MyTruncate(q, schema, tables, id, user, at)

@@ -24,8 +24,9 @@ type TrashAdmin interface {
 // trashDBs are the databases with soft_drop (name: only that one).
 func (g *Gateway) trashDBs(name string) ([]*config.Database, error) {
 	var out []*config.Database
-	for i := range g.cfg.Databases {
-		db := &g.cfg.Databases[i]
+	cfg := g.config()
+	for i := range cfg.Databases {
+		db := &cfg.Databases[i]
 		if db.SoftDrop == nil || (name != "" && db.Name != name) {
 			continue
 		}
@@ -34,7 +35,7 @@ func (g *Gateway) trashDBs(name string) ([]*config.Database, error) {
 		}
 	}
 	if name != "" && len(out) == 0 {
-		if g.cfg.DB(name) == nil {
+		if g.config().DB(name) == nil {
 			return nil, airlock.Errorf(airlock.ENOTFOUND, "no database %q", name)
 		}
 		return nil, airlock.Errorf(airlock.EINVALID, "database %s does not keep dropped tables (soft_drop is not set)", name)

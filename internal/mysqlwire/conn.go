@@ -212,6 +212,7 @@ func (c *conn) dial(level airlock.Level) (*upstream, error) {
 		}
 	}
 	if err != nil {
+		c.sess.UpstreamFailed()
 		return nil, &startupError{code: erUnknown, state: "HY000", msg: fmt.Sprintf("airlock: cannot connect to database %q", db.Name), err: err}
 	}
 	c.srv.setVersion(up.version)

@@ -228,6 +228,7 @@ func (c *conn) connectUpstream(settings []startupSetting) error {
 	defer cancel()
 	up, err := dialUpstream(ctx, c.sess.Database(), cred, lvl, c.runtime(lvl), nil)
 	if err != nil {
+		c.sess.UpstreamFailed()
 		return &startupError{code: "08001", msg: fmt.Sprintf("airlock: cannot connect to database %q", c.sess.Database().Name), err: err}
 	}
 	c.upMu.Lock()

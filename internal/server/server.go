@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock/internal/access"
@@ -26,6 +27,7 @@ import (
 	"airlock/internal/gateway"
 	"airlock/internal/listen"
 	"airlock/internal/mcp"
+	"airlock/internal/metrics"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
@@ -51,6 +53,8 @@ type Options struct {
 
 // Server is a running airlock.
 type Server struct {
+	// Config and Policy are those the server started with; after a
+	// Reload, ConfigNow returns the configuration in force.
 	Config *config.Config
 	// GatewayID names this process in a shared store.
 	GatewayID string
@@ -61,8 +65,13 @@ type Server struct {
 	Policy    *policy.Engine
 	Notify    *notify.Notifier
 	Alerts    *alert.Engine
+	// Metrics is the server's Prometheus registry and collectors.
+	Metrics *metrics.Metrics
 	file      *notify.FileSink
 	stop      chan struct{}
+
+	cur      atomic.Pointer[config.Config] // see ConfigNow
+	reloadMu sync.Mutex
 
 	log  *slog.Logger
 	pg   *pgwire.Server
@@ -102,13 +111,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID}
+	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID, Metrics: metrics.New(log.With("component", "metrics"))}
+	s.cur.Store(cfg)
 	defer func() {
 		if err != nil {
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes})
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes, Committed: s.Metrics.Committed})
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +171,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
-		Logger:      log, Now: o.Now,
+		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
+	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
 	if pst, ok := st.(*postgres.DB); ok {
 		if err := s.startCluster(ctx, pst, o.Now); err != nil {
@@ -230,6 +241,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}()
 		log.Info("listening for MySQL clients", "addr", ln.Addr().String())
 	}
+	metricsTok, err := cfg.MetricsToken()
+	if err != nil {
+		return nil, err
+	}
 	if addr := cfg.Listen.HTTP; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -255,7 +270,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			mux.Handle(oidc.APIPrefix, oh)
 			mux.Handle(oidc.APIPrefix+"/", oh)
 		}
-		mux.Handle("/readyz", s.health(http.HandlerFunc(s.ready)))
+		mux.Handle("GET /readyz", s.health(http.HandlerFunc(s.readyz)))
+		if !cfg.Metrics.Disable {
+			mux.Handle("GET /metrics", s.metricsHandler(metricsTok))
+		}
 		// MCP for AI agents (internal/mcp): streamable HTTP, bearer token.
 		base := "http://" + ln.Addr().String()
 		if tlsCfg != nil {

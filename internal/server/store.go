@@ -17,6 +17,8 @@ import (
 type Store interface {
 	airlock.Store
 	DeleteEventsBefore(ctx context.Context, id int64) (int64, error)
+	// CheckWritable reports whether the store accepts writes now (/readyz).
+	CheckWritable(ctx context.Context) error
 	SetFailWrites(err error)
 }
 

@@ -108,6 +108,22 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// CheckWritable reports whether the store accepts writes now: it answers,
+// it is not a read-only standby, and SetFailWrites holds no error.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	if err := db.injected(); err != nil {
+		return fmt.Errorf("store not writable: %w", err)
+	}
+	var standby bool
+	if err := db.pool.QueryRow(ctx, "SELECT pg_catalog.pg_is_in_recovery()").Scan(&standby); err != nil {
+		return fmt.Errorf("store not writable: %w", err)
+	}
+	if standby {
+		return fmt.Errorf("store not writable: the PostgreSQL server is a read-only standby")
+	}
+	return nil
+}
+
 // SetFailWrites is a test hook (SPEC §12): while err is non-nil, every
 // write method returns err without touching the database; reads keep
 // working. SetFailWrites(nil) restores normal operation.
