@@ -67,8 +67,8 @@ type Server struct {
 	Alerts    *alert.Engine
 	// Metrics is the server's Prometheus registry and collectors.
 	Metrics *metrics.Metrics
-	file      *notify.FileSink
-	stop      chan struct{}
+	file    *notify.FileSink
+	stop    chan struct{}
 
 	cur      atomic.Pointer[config.Config] // see ConfigNow
 	reloadMu sync.Mutex
