@@ -46,6 +46,9 @@ type Service struct {
 	// Grants is told when a user's grants change.
 	Grants Grants
 
+	loginsOnce sync.Once
+	logins     *Logins
+
 	timersMu sync.Mutex
 	timers   map[string]*time.Timer
 	stopped  bool

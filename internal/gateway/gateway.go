@@ -159,6 +159,7 @@ type Login struct {
 // the highest level the user holds on the database now, capped by the
 // credentials configured for it.
 func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
+	g.loginSucceeded(l)
 	g.mu.Lock()
 	draining := g.draining
 	g.mu.Unlock()

@@ -254,3 +254,11 @@ func (w *upWatch) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// loginFailed records a failed login (audited, folded, counted), waits
+// the delay the client's address and user have earned, and returns the
+// answer: PostgreSQL's own for a bad password.
+func (c *conn) loginFailed(ctx context.Context, user, reason string) error {
+	c.srv.gw.LoginFailed(ctx, hostOf(c.remote), user, "postgres", reason)
+	return badPassword(user)
+}
