@@ -26,12 +26,17 @@ import (
 // (prlimit), and returns its PostgreSQL and HTTP addresses and an admin
 // token. The process is killed at the end of the test.
 func startLimited(t *testing.T, nofile int, db *testenv.DB) (pgAddr, httpAddr, admin string) {
+	pgAddr, httpAddr, admin, _ = startServe(t, nofile, db, "")
+	return pgAddr, httpAddr, admin
+}
+
+// startServe is startLimited with extra YAML, returning the process id.
+func startServe(t *testing.T, nofile int, db *testenv.DB, extra string) (pgAddr, httpAddr, admin string, pid int) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "airlock.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: {postgres: "127.0.0.1:0", http: "127.0.0.1:0"}
-limits: {auth_timeout: 5m}
-%s%s
+%s%s%s
 databases:
   - name: app
     engine: postgres
@@ -41,7 +46,7 @@ databases:
     credentials:
       read: {user: %s, password: x}
       write: {user: %s, password: x}
-`, testenv.DefaultUsers, testenv.DefaultPolicies, testenv.PGAddr, db.Name, testenv.RoleRO, testenv.RoleRW)), 0o600)
+`, extra, testenv.DefaultUsers, testenv.DefaultPolicies, testenv.PGAddr, db.Name, testenv.RoleRO, testenv.RoleRW)), 0o600)
 	admin = "alk_" + testenv.RandHex(24)
 	cmd := exec.Command("prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), airlockBin, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
@@ -68,7 +73,7 @@ databases:
 	if pgAddr == "" || httpAddr == "" {
 		t.Fatal("airlock did not start")
 	}
-	return pgAddr, httpAddr, admin
+	return pgAddr, httpAddr, admin, cmd.Process.Pid
 }
 
 // flood opens n idle TCP connections to addr (as many as it can) and
@@ -277,4 +282,65 @@ func TestTLSRequire(t *testing.T) {
 			t.Fatal("plain HTTP answered 200 on an https listener")
 		}
 	})
+}
+
+// peakRSS returns the peak resident memory of process pid in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	}
+	var kb int64
+	fmt.Sscan(string(m[1]), &kb)
+	return kb << 10
+}
+
+// TestStatementMemory: sixteen sessions sending 8 MB statements at once
+// (128 MB of text in flight) keep the gateway's peak memory bounded by the
+// statement memory budget (here 32 MiB: four at a time, the others wait
+// their turn) and every statement is answered.
+func TestStatementMemory(t *testing.T) {
+	db := testenv.NewDB(t)
+	pgAddr, httpAddr, admin, pid := startServe(t, 4096, db, "limits: {statement_memory: 33554432}\n")
+	tok := strings.TrimSpace(run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "tokens", "issue", "--user", "alice"))
+	url := fmt.Sprintf("postgres://alice:%s@%s/app?sslmode=disable", tok, pgAddr)
+	before := peakRSS(t, pid)
+	stmt := bigComment(8 << 20)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			c, err := pgx.Connect(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close(context.Background())
+			for range 2 {
+				if _, err := c.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatalf("an 8 MB statement: %v", err)
+		}
+	}
+	peak := peakRSS(t, pid)
+	t.Logf("peak RSS %d MiB before, %d MiB after 32 statements of 8 MB, 16 at once", before>>20, peak>>20)
+	// Without the budget (statement_memory: 1 GiB) the same load peaks
+	// at about 740 MiB; with it, at about 260 MiB.
+	if peak > 400<<20 {
+		t.Fatalf("peak RSS %d MiB, want under 400 MiB", peak>>20)
+	}
 }
