@@ -67,6 +67,8 @@ type Gateway struct {
 
 	memOnce sync.Once
 	mem     *limit.Budget
+	// instance names this gateway process's home (SetInstance).
+	instance string
 }
 
 // New returns a gateway.
@@ -190,7 +192,9 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	if err := g.store.CreateSession(ctx, &s.info); err != nil {
 		return nil, fmt.Errorf("record session: %w", err)
 	}
-	g.audit.Append(s.event(airlock.EventSession, "opened", map[string]string{"level": lvl.String(), "token": l.Token.ID}))
+	if err := g.recordOpened(ctx, s, map[string]string{"level": lvl.String(), "token": l.Token.ID}); err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
 	g.sessions[s.info.ID] = s
 	g.mu.Unlock()

@@ -43,6 +43,9 @@ type Session struct {
 	pendingUndo []string
 	savepoints  []savepoint
 	undoBytes   int64
+	// pendingWrites are the executed events of the writes in pendingUndo
+	// (rollback.go).
+	pendingWrites []pendingWrite
 	// unsynced is set when the session queued the outcome of a write
 	// (or of a guarded statement) that no Sync has made durable yet: a
 	// COMMIT must wait for it. A transaction that only read commits
@@ -408,7 +411,8 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 	if c.started != nil && c.started[i] != nil {
 		ev.Ref = fmt.Sprint(c.started[i].ID)
 	}
-	s.g.audit.Append(ev)
+	tk, _ := s.g.audit.Append(ev)
+	s.notePending(c, ev, tk, out)
 	if st.Level >= airlock.LevelWrite || c.Guard != nil {
 		s.unsynced = true
 	}

@@ -118,10 +118,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, err
 		}
 	}
-	if n, err := st.EndOpenSessions(ctx, o.Now().UTC(), "airlock restarted"); err != nil {
+	instance := instanceID(cfg.Path)
+	if err := s.recoverSessions(ctx, instance, o.Now().UTC()); err != nil {
 		return nil, err
-	} else if n > 0 {
-		log.Info("marked sessions of the previous run as ended", "count", n)
 	}
 	s.Access = access.New(st, s.Audit, cfg, log, o.Now)
 	if err := s.Access.SyncConfigUsers(ctx); err != nil {
@@ -158,6 +157,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
 		Logger:      log, Now: o.Now,
 	})
+	s.Gateway.SetInstance(instance)
 
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
