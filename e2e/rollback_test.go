@@ -138,7 +138,6 @@ func TestRolledBackWrites(t *testing.T) {
 	})
 }
 
-
 // TestCrashCutTransaction: airlock is killed (SIGKILL) while a session
 // holds an uncommitted write. Another gateway started on the same store
 // (another config, so another instance) leaves that session alone; this
