@@ -266,3 +266,72 @@ databases:
 		t.Fatalf("%d rows: the cut write was committed", n)
 	}
 }
+
+// closedReason waits for the session's closed event and returns its
+// reason.
+func closedReason(t *testing.T, a *testenv.Airlock, user string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a.Audit.Sync(context.Background())
+		evs, err := a.Store.ListEvents(context.Background(), airlock.EventFilter{Type: airlock.EventSession, User: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Action == "closed" {
+				return e.Detail["reason"]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no closed event")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestUpstreamClosed: when the database ends the upstream connection, the
+// client gets the database's own error, and the session is recorded ended
+// with reason "upstream closed" (not "client disconnected").
+func TestUpstreamClosed(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		db := testenv.NewDB(t)
+		a := testenv.Start(t, db, testenv.Options{})
+		c := testenv.Connect(t, a.URL("alice", a.Token("alice", 0), "app"))
+		admin := testenv.Connect(t, testenv.AdminURL(db.Name))
+		var n int
+		if err := admin.QueryRow(context.Background(), "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name LIKE 'airlock:alice:%'").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("terminate the upstream backend: %d %v", n, err)
+		}
+		_, err := c.Exec(context.Background(), "SELECT 1")
+		if err == nil || !strings.Contains(err.Error(), "terminating connection due to administrator command") {
+			t.Fatalf("statement after the upstream was terminated: %v, want the database's own error", err)
+		}
+		if r := closedReason(t, a, "alice"); r != "upstream closed" {
+			t.Fatalf("session closed with reason %q, want upstream closed", r)
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		my := testenv.NewMyDB(t)
+		a := testenv.StartMySQL(t, my, testenv.Options{})
+		d := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", ""))
+		d.SetMaxOpenConns(1)
+		var thread int64
+		if err := d.QueryRow("SELECT CONNECTION_ID()").Scan(&thread); err != nil {
+			t.Fatal(err)
+		}
+		root := testenv.OpenMy(t, testenv.MyDSN("root", "", testenv.MyAddr, "", ""))
+		if _, err := root.Exec(fmt.Sprintf("KILL CONNECTION %d", thread)); err != nil {
+			t.Fatalf("kill the upstream connection %d: %v", thread, err)
+		}
+		var one int
+		if err := d.QueryRow("SELECT 1").Scan(&one); err == nil {
+			// database/sql may retry on a fresh connection: the first
+			// session must still have been recorded as ended upstream.
+			t.Log("the driver retried on a new connection")
+		}
+		if r := closedReason(t, a, "alice"); r != "upstream closed" {
+			t.Fatalf("session closed with reason %q, want upstream closed", r)
+		}
+	})
+}

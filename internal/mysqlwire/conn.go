@@ -291,6 +291,7 @@ func (c *conn) closeUpstream() {
 
 // finish ends the connection after the command loop returned err.
 func (c *conn) finish(err error) {
+	c.upstreamClosed(err)
 	if reason := c.sess.EndReason(); reason != "" {
 		if !c.midWrite {
 			// An unsolicited error (the client waits for no answer) has
@@ -397,7 +398,7 @@ func (c *conn) upstreamErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("upstream: %w", err)
+	return &upstreamError{err: err}
 }
 
 // forward sends a command packet upstream as it came.
