@@ -122,3 +122,36 @@ func (g *Gateway) recordOpened(ctx context.Context, s *Session, d map[string]str
 	}
 	return nil
 }
+
+// settled forgets a started event whose outcome is recorded.
+func (s *Session) settled(ev *airlock.Event) {
+	if ev == nil {
+		return
+	}
+	for i, x := range s.inflight {
+		if x == ev {
+			s.inflight = append(s.inflight[:i], s.inflight[i+1:]...)
+			return
+		}
+	}
+}
+
+// unknownWrites records, when the session closes, each write forwarded
+// whose result never arrived (the upstream was lost, or the session was
+// ended while it ran) as unknown, ref its started event (durable, so its
+// id is set).
+func (s *Session) unknownWrites() {
+	for _, ev := range s.inflight {
+		s.g.audit.Append(Unknown(ev, "the write's result never arrived: "+s.closeCause()))
+	}
+	s.inflight = nil
+}
+
+func (s *Session) closeCause() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endReason != "" {
+		return "the session ended (" + s.endReason + ")"
+	}
+	return "the client disconnected"
+}
