@@ -344,3 +344,126 @@ func TestStatementMemory(t *testing.T) {
 		t.Fatalf("peak RSS %d MiB, want under 400 MiB", peak>>20)
 	}
 }
+
+// TestHealthzWhileListenerDown: when the process runs out of descriptors,
+// the PostgreSQL accept loop waits (and comes back), and /healthz, asked
+// on a connection opened before, answers 503 naming the listener until it
+// accepts again.
+func TestHealthzWhileListenerDown(t *testing.T) {
+	db := testenv.NewDB(t)
+	// So low a limit that the listeners' shares (at least 4 each) exceed
+	// what is left: accept itself fails with EMFILE.
+	pgAddr, httpAddr, _ := startLimited(t, 40, db)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}
+	get := func() (int, string) {
+		t.Helper()
+		resp, err := hc.Get("http://" + httpAddr + "/healthz")
+		if err != nil {
+			t.Fatalf("healthz: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != 200 {
+		t.Fatalf("healthz before: %d %s", code, body)
+	}
+	// Idle connections until accept fails, and a few more waiting in the
+	// backlog.
+	pf := flood(t, pgAddr, 60)
+	defer closeAll(pf)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := get()
+		if code == 503 && strings.Contains(body, "postgres") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz while out of descriptors: %d %s, want 503 naming postgres", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	closeAll(pf)
+	pf = nil
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		// A connection accepted again brings the listener back.
+		if c, err := net.DialTimeout("tcp", pgAddr, 5*time.Second); err == nil {
+			c.Close()
+		}
+		if code, _ := get(); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			code, body := get()
+			t.Fatalf("healthz after the flood: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestUpstreamConnectTimeout: an upstream that accepts and never answers
+// does not hold the login: the client gets a connection error after the
+// connect timeout, on both engines.
+func TestUpstreamConnectTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never answered
+		}
+	}()
+	silent := ln.Addr().String()
+	t.Run("postgres", func(t *testing.T) {
+		db := testenv.NewDB(t)
+		a := testenv.Start(t, db, testenv.Options{Databases: fmt.Sprintf(`databases:
+  - name: app
+    engine: postgres
+    address: %q
+    database: %s
+    tls: disable
+    credentials:
+      read: {user: %s, password: x}
+`, silent, db.Name, testenv.RoleRO)})
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		_, err := pgx.Connect(ctx, a.URL("alice", a.Token("alice", 0), "app"))
+		if pgCode(err) != "08001" {
+			t.Fatalf("login with a silent upstream: %v, want 08001", err)
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		my := testenv.NewMyDB(t)
+		a := testenv.StartMySQL(t, my, testenv.Options{Databases: strings.Replace(testenv.MyDatabases(my.Name, ""), testenv.MyAddr, silent, 1)})
+		d := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", "timeout=90s"))
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		err := d.PingContext(ctx)
+		if code, _ := testenv.MyErr(err); code == 0 || !strings.Contains(err.Error(), "cannot connect") {
+			t.Fatalf("login with a silent upstream: %v, want airlock's cannot connect error", err)
+		}
+	})
+}
+
+// TestPermissionWarning: a TLS key readable by others is reported at
+// start.
+func TestPermissionWarning(t *testing.T) {
+	cert, key := selfSigned(t, t.TempDir())
+	os.Chmod(key, 0o644)
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{Extra: fmt.Sprintf("tls: {cert_file: %q, key_file: %q}\n", cert, key)})
+	logs := a.Logs()
+	if !strings.Contains(logs, "readable or writable by other users") || !strings.Contains(logs, "what=tls.key_file") {
+		t.Fatalf("no warning about the TLS key's mode in:\n%s", logs)
+	}
+	if strings.Contains(logs, "what=config") {
+		t.Fatal("the config (mode 0600) was reported")
+	}
+}
