@@ -467,3 +467,20 @@ func TestPermissionWarning(t *testing.T) {
 		t.Fatal("the config (mode 0600) was reported")
 	}
 }
+
+// TestHTTPSlowBody: a client that sends its headers and then its body
+// slowly (here: never) is cut off after the request read timeout instead
+// of holding the connection for minutes.
+func TestHTTPSlowBody(t *testing.T) {
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{})
+	c, err := net.Dial("tcp", a.HTTPAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user\":")
+	c.SetReadDeadline(time.Now().Add(3 * time.Minute))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the slow request was not cut off: %v", err)
+	}
+}

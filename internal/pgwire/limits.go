@@ -79,6 +79,11 @@ func (c *conn) nextClient() (byte, []byte, error) {
 		c.lim.max = int(c.srv.gw.Limits(c.sess.Database()).MaxStatementBytes)
 	}
 	if !carriesSQL(typ) {
+		if c.lim.max > 0 && n > c.lim.max {
+			// No other message is that long (COPY data streams through
+			// copyIn): not worth holding.
+			return 0, nil, violation("message %q of %d bytes is longer than limits.max_statement_bytes (%d)", typ, n, c.lim.max)
+		}
 		b, err := c.cr.body(n)
 		return typ, b, err
 	}
