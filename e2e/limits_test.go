@@ -293,3 +293,22 @@ func TestUnknownWrite(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestStatementTimeoutPerLevel: the upstream statement timeout follows the
+// session's level when limits.statement_timeout is a mapping, and a
+// client's own startup setting wins.
+func TestStatementTimeoutPerLevel(t *testing.T) {
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{Extra: "limits: {statement_timeout: {read: 2s, write: 3s}}\n"})
+	for _, tc := range []struct{ user, params, want string }{
+		{"alice", "", "2s"},
+		{"wanda", "", "3s"},
+		{"alice", "&statement_timeout=7000", "7s"},
+	} {
+		c := testenv.Connect(t, a.URL(tc.user, a.Token(tc.user, 0), "app")+tc.params)
+		var got string
+		if err := c.QueryRow(context.Background(), "SHOW statement_timeout").Scan(&got); err != nil || got != tc.want {
+			t.Errorf("%s%s: statement_timeout %q (%v), want %s", tc.user, tc.params, got, err, tc.want)
+		}
+		c.Close(context.Background())
+	}
+}

@@ -204,7 +204,7 @@ func (c *conn) dial(level airlock.Level) (*upstream, error) {
 		if dl, ok := ctx.Deadline(); ok {
 			up.conn.SetDeadline(dl)
 		}
-		up.stmtTimeout = c.srv.gw.Limits(db).StatementTimeout.D()
+		up.stmtTimeout = c.srv.gw.Limits(db).StatementTimeout.For(level)
 		err = up.setup(c.coll)
 		up.conn.SetDeadline(time.Time{})
 		if err != nil {

@@ -57,6 +57,9 @@ type stmtLimit struct {
 	max   int   // 0 until the session is known
 	held  int64 // reserved from the gateway's budget for the message in hand
 	watch *upWatch
+	// clientTimeout is set when the client's startup packet set its own
+	// statement_timeout.
+	clientTimeout bool
 }
 
 // carriesSQL reports whether a client message type carries statement
@@ -178,13 +181,20 @@ func (m *msgReader) skip(n, keep int) ([]byte, error) {
 // upstream that sends nothing before it gives the statement up.
 const hungGrace = 10 * time.Second
 
-// defaultTimeout sets the upstream statement_timeout of the session to
-// limits.statement_timeout unless the client's startup packet set one.
+// defaultTimeout notes whether the client's startup packet set its own
+// statement_timeout; levelTimeout uses it.
 func (c *conn) defaultTimeout(runtime map[string]string) {
-	if _, ok := runtime["statement_timeout"]; ok {
+	_, c.lim.clientTimeout = runtime["statement_timeout"]
+}
+
+// levelTimeout sets the upstream statement_timeout of a connection at
+// level to limits.statement_timeout for that level, unless the client's
+// startup packet set one.
+func (c *conn) levelTimeout(runtime map[string]string, level airlock.Level) {
+	if c.lim.clientTimeout {
 		return
 	}
-	if d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.D(); d > 0 {
+	if d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.For(level); d > 0 {
 		runtime["statement_timeout"] = fmt.Sprint(d.Milliseconds())
 	}
 }
@@ -192,7 +202,7 @@ func (c *conn) defaultTimeout(runtime map[string]string) {
 // watch wraps the upstream connection's reads with the hung-upstream
 // deadline (drainWatched).
 func (c *conn) watch(nc net.Conn) net.Conn {
-	d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.D()
+	d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.For(c.up.level)
 	if d <= 0 {
 		return nc
 	}
