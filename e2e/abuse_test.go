@@ -484,3 +484,76 @@ func TestHTTPSlowBody(t *testing.T) {
 		t.Fatalf("the slow request was not cut off: %v", err)
 	}
 }
+
+// TestMySQLFloodUnderLowDescriptorLimit: under a descriptor limit of 256,
+// unauthenticated connections flooding the MySQL listener stay within its
+// share: a client above it gets ERR 1040 at once, the health check still
+// answers, and the listener takes clients again once the flood ends.
+func TestMySQLFloodUnderLowDescriptorLimit(t *testing.T) {
+	my := testenv.NewMyDB(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "airlock.yaml")
+	os.WriteFile(cfgPath, []byte(`listen: {mysql: "127.0.0.1:0", http: "127.0.0.1:0"}
+`+testenv.DefaultUsers+testenv.DefaultPolicies+testenv.MyDatabases(my.Name, "")), 0o600)
+	admin := "alk_" + testenv.RandHex(24)
+	cmd := exec.Command("prlimit", "--nofile=256:256", airlockBin, "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() })
+	re := regexp.MustCompile(`msg="listening for (MySQL clients|HTTP)" addr=(\S+)`)
+	var myAddr, httpAddr string
+	sc := bufio.NewScanner(stderr)
+	for (myAddr == "" || httpAddr == "") && sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			if m[1] == "HTTP" {
+				httpAddr = m[2]
+			} else {
+				myAddr = m[2]
+			}
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if myAddr == "" || httpAddr == "" {
+		t.Fatal("airlock did not start")
+	}
+	tok := strings.TrimSpace(run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "tokens", "issue", "--user", "alice"))
+	ping := func() error {
+		d := testenv.OpenMy(t, testenv.MyDSN("alice", tok, myAddr, "app", "timeout=20s"))
+		defer d.Close()
+		var n int
+		return d.QueryRow("SELECT 41 + 1").Scan(&n)
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("before the flood: %v", err)
+	}
+	mf := flood(t, myAddr, 600)
+	time.Sleep(500 * time.Millisecond)
+	err := ping()
+	if code, _ := testenv.MyErr(err); code != 1040 {
+		t.Errorf("during a MySQL flood: %v, want ERR 1040 too many connections", err)
+	}
+	resp, herr := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + httpAddr + "/healthz")
+	if herr != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz during a MySQL flood: %v %v", herr, resp)
+	} else {
+		resp.Body.Close()
+	}
+	closeAll(mf)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := ping()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("MySQL listener did not come back after the flood: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
