@@ -557,3 +557,17 @@ func TestMySQLFloodUnderLowDescriptorLimit(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestHTTPBodyLimit: a request body over 1 MiB is refused with 413 before
+// any handler reads it.
+func TestHTTPBodyLimit(t *testing.T) {
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{})
+	resp, err := http.Post(a.HTTPURL()+"/api/v1/tokens", "application/json", strings.NewReader(strings.Repeat(" ", 2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("2 MiB body: %d, want 413", resp.StatusCode)
+	}
+}
