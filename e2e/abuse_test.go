@@ -26,12 +26,17 @@ import (
 // (prlimit), and returns its PostgreSQL and HTTP addresses and an admin
 // token. The process is killed at the end of the test.
 func startLimited(t *testing.T, nofile int, db *testenv.DB) (pgAddr, httpAddr, admin string) {
+	pgAddr, httpAddr, admin, _ = startServe(t, nofile, db, "")
+	return pgAddr, httpAddr, admin
+}
+
+// startServe is startLimited with extra YAML, returning the process id.
+func startServe(t *testing.T, nofile int, db *testenv.DB, extra string) (pgAddr, httpAddr, admin string, pid int) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "airlock.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: {postgres: "127.0.0.1:0", http: "127.0.0.1:0"}
-limits: {auth_timeout: 5m}
-%s%s
+%s%s%s
 databases:
   - name: app
     engine: postgres
@@ -41,7 +46,7 @@ databases:
     credentials:
       read: {user: %s, password: x}
       write: {user: %s, password: x}
-`, testenv.DefaultUsers, testenv.DefaultPolicies, testenv.PGAddr, db.Name, testenv.RoleRO, testenv.RoleRW)), 0o600)
+`, extra, testenv.DefaultUsers, testenv.DefaultPolicies, testenv.PGAddr, db.Name, testenv.RoleRO, testenv.RoleRW)), 0o600)
 	admin = "alk_" + testenv.RandHex(24)
 	cmd := exec.Command("prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), airlockBin, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
@@ -68,7 +73,7 @@ databases:
 	if pgAddr == "" || httpAddr == "" {
 		t.Fatal("airlock did not start")
 	}
-	return pgAddr, httpAddr, admin
+	return pgAddr, httpAddr, admin, cmd.Process.Pid
 }
 
 // flood opens n idle TCP connections to addr (as many as it can) and
@@ -277,4 +282,292 @@ func TestTLSRequire(t *testing.T) {
 			t.Fatal("plain HTTP answered 200 on an https listener")
 		}
 	})
+}
+
+// peakRSS returns the peak resident memory of process pid in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	}
+	var kb int64
+	fmt.Sscan(string(m[1]), &kb)
+	return kb << 10
+}
+
+// TestStatementMemory: sixteen sessions sending 8 MB statements at once
+// (128 MB of text in flight) keep the gateway's peak memory bounded by the
+// statement memory budget (here 32 MiB: four at a time, the others wait
+// their turn) and every statement is answered.
+func TestStatementMemory(t *testing.T) {
+	db := testenv.NewDB(t)
+	pgAddr, httpAddr, admin, pid := startServe(t, 4096, db, "limits: {statement_memory: 33554432}\n")
+	tok := strings.TrimSpace(run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "tokens", "issue", "--user", "alice"))
+	url := fmt.Sprintf("postgres://alice:%s@%s/app?sslmode=disable", tok, pgAddr)
+	before := peakRSS(t, pid)
+	stmt := bigComment(8 << 20)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			c, err := pgx.Connect(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close(context.Background())
+			for range 2 {
+				if _, err := c.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatalf("an 8 MB statement: %v", err)
+		}
+	}
+	peak := peakRSS(t, pid)
+	t.Logf("peak RSS %d MiB before, %d MiB after 32 statements of 8 MB, 16 at once", before>>20, peak>>20)
+	// Without the budget (statement_memory: 1 GiB) the same load peaks
+	// at about 740 MiB; with it, at about 260 MiB.
+	if peak > 400<<20 {
+		t.Fatalf("peak RSS %d MiB, want under 400 MiB", peak>>20)
+	}
+}
+
+// TestHealthzWhileListenerDown: when the process runs out of descriptors,
+// the PostgreSQL accept loop waits (and comes back), and /healthz, asked
+// on a connection opened before, answers 503 naming the listener until it
+// accepts again.
+func TestHealthzWhileListenerDown(t *testing.T) {
+	db := testenv.NewDB(t)
+	// So low a limit that the listeners' shares (at least 4 each) exceed
+	// what is left: accept itself fails with EMFILE.
+	pgAddr, httpAddr, _ := startLimited(t, 40, db)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}
+	get := func() (int, string) {
+		t.Helper()
+		resp, err := hc.Get("http://" + httpAddr + "/healthz")
+		if err != nil {
+			t.Fatalf("healthz: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != 200 {
+		t.Fatalf("healthz before: %d %s", code, body)
+	}
+	// Idle connections until accept fails, and a few more waiting in the
+	// backlog.
+	pf := flood(t, pgAddr, 60)
+	defer closeAll(pf)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := get()
+		if code == 503 && strings.Contains(body, "postgres") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz while out of descriptors: %d %s, want 503 naming postgres", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	closeAll(pf)
+	pf = nil
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		// A connection accepted again brings the listener back.
+		if c, err := net.DialTimeout("tcp", pgAddr, 5*time.Second); err == nil {
+			c.Close()
+		}
+		if code, _ := get(); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			code, body := get()
+			t.Fatalf("healthz after the flood: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestUpstreamConnectTimeout: an upstream that accepts and never answers
+// does not hold the login: the client gets a connection error after the
+// connect timeout, on both engines.
+func TestUpstreamConnectTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never answered
+		}
+	}()
+	silent := ln.Addr().String()
+	t.Run("postgres", func(t *testing.T) {
+		db := testenv.NewDB(t)
+		a := testenv.Start(t, db, testenv.Options{Databases: fmt.Sprintf(`databases:
+  - name: app
+    engine: postgres
+    address: %q
+    database: %s
+    tls: disable
+    credentials:
+      read: {user: %s, password: x}
+`, silent, db.Name, testenv.RoleRO)})
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		_, err := pgx.Connect(ctx, a.URL("alice", a.Token("alice", 0), "app"))
+		if pgCode(err) != "08001" {
+			t.Fatalf("login with a silent upstream: %v, want 08001", err)
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		my := testenv.NewMyDB(t)
+		a := testenv.StartMySQL(t, my, testenv.Options{Databases: strings.Replace(testenv.MyDatabases(my.Name, ""), testenv.MyAddr, silent, 1)})
+		d := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", "timeout=90s"))
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		err := d.PingContext(ctx)
+		if code, _ := testenv.MyErr(err); code == 0 || !strings.Contains(err.Error(), "cannot connect") {
+			t.Fatalf("login with a silent upstream: %v, want airlock's cannot connect error", err)
+		}
+	})
+}
+
+// TestPermissionWarning: a TLS key readable by others is reported at
+// start.
+func TestPermissionWarning(t *testing.T) {
+	cert, key := selfSigned(t, t.TempDir())
+	os.Chmod(key, 0o644)
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{Extra: fmt.Sprintf("tls: {cert_file: %q, key_file: %q}\n", cert, key)})
+	logs := a.Logs()
+	if !strings.Contains(logs, "readable or writable by other users") || !strings.Contains(logs, "what=tls.key_file") {
+		t.Fatalf("no warning about the TLS key's mode in:\n%s", logs)
+	}
+	if strings.Contains(logs, "what=config") {
+		t.Fatal("the config (mode 0600) was reported")
+	}
+}
+
+// TestHTTPSlowBody: a client that sends its headers and then its body
+// slowly (here: never) is cut off after the request read timeout instead
+// of holding the connection for minutes.
+func TestHTTPSlowBody(t *testing.T) {
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{})
+	c, err := net.Dial("tcp", a.HTTPAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user\":")
+	c.SetReadDeadline(time.Now().Add(3 * time.Minute))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the slow request was not cut off: %v", err)
+	}
+}
+
+// TestMySQLFloodUnderLowDescriptorLimit: under a descriptor limit of 256,
+// unauthenticated connections flooding the MySQL listener stay within its
+// share: a client above it gets ERR 1040 at once, the health check still
+// answers, and the listener takes clients again once the flood ends.
+func TestMySQLFloodUnderLowDescriptorLimit(t *testing.T) {
+	my := testenv.NewMyDB(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "airlock.yaml")
+	os.WriteFile(cfgPath, []byte(`listen: {mysql: "127.0.0.1:0", http: "127.0.0.1:0"}
+`+testenv.DefaultUsers+testenv.DefaultPolicies+testenv.MyDatabases(my.Name, "")), 0o600)
+	admin := "alk_" + testenv.RandHex(24)
+	cmd := exec.Command("prlimit", "--nofile=256:256", airlockBin, "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() })
+	re := regexp.MustCompile(`msg="listening for (MySQL clients|HTTP)" addr=(\S+)`)
+	var myAddr, httpAddr string
+	sc := bufio.NewScanner(stderr)
+	for (myAddr == "" || httpAddr == "") && sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			if m[1] == "HTTP" {
+				httpAddr = m[2]
+			} else {
+				myAddr = m[2]
+			}
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if myAddr == "" || httpAddr == "" {
+		t.Fatal("airlock did not start")
+	}
+	tok := strings.TrimSpace(run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "tokens", "issue", "--user", "alice"))
+	ping := func() error {
+		d := testenv.OpenMy(t, testenv.MyDSN("alice", tok, myAddr, "app", "timeout=20s"))
+		defer d.Close()
+		var n int
+		return d.QueryRow("SELECT 41 + 1").Scan(&n)
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("before the flood: %v", err)
+	}
+	mf := flood(t, myAddr, 600)
+	time.Sleep(500 * time.Millisecond)
+	err := ping()
+	if code, _ := testenv.MyErr(err); code != 1040 {
+		t.Errorf("during a MySQL flood: %v, want ERR 1040 too many connections", err)
+	}
+	resp, herr := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + httpAddr + "/healthz")
+	if herr != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz during a MySQL flood: %v %v", herr, resp)
+	} else {
+		resp.Body.Close()
+	}
+	closeAll(mf)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := ping()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("MySQL listener did not come back after the flood: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestHTTPBodyLimit: a request body over 1 MiB is refused with 413 before
+// any handler reads it.
+func TestHTTPBodyLimit(t *testing.T) {
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{})
+	resp, err := http.Post(a.HTTPURL()+"/api/v1/tokens", "application/json", strings.NewReader(strings.Repeat(" ", 2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("2 MiB body: %d, want 413", resp.StatusCode)
+	}
 }

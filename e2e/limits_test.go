@@ -236,3 +236,79 @@ func TestHungUpstream(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownWrite: a write forwarded to an upstream that then hangs never
+// gets its result: the session ends after the statement timeout and the
+// write is recorded unknown, ref its started event.
+func TestUnknownWrite(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec("CREATE TABLE t (id int PRIMARY KEY)")
+	f := newFreezer(t, testenv.PGAddr)
+	// Unguarded writes (no blast radius, no undo) get a started event.
+	a := testenv.Start(t, db, testenv.Options{Extra: "limits: {statement_timeout: 1s}\n",
+		Databases: fmt.Sprintf(`databases:
+  - name: app
+    engine: postgres
+    address: %q
+    database: %s
+    tls: disable
+    undo: "off"
+    guardrails: {disable: [blast-radius]}
+    credentials:
+      read: {user: %s, password: x}
+      write: {user: %s, password: x}
+`, f.addr(), db.Name, testenv.RoleRO, testenv.RoleRW)})
+	c := testenv.Connect(t, a.URL("wanda", a.Token("wanda", 0), "app"))
+	f.frozen.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := c.Exec(ctx, "INSERT INTO t VALUES (1)"); pgCode(err) != "57P01" {
+		t.Fatalf("write on a hung upstream: %v, want 57P01", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a.Audit.Sync(context.Background())
+		evs, err := a.Store.ListEvents(context.Background(), airlock.EventFilter{Type: airlock.EventStatement, Ascending: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var started, unknown *airlock.Event
+		for _, e := range evs {
+			switch {
+			case e.Action == airlock.ActionStarted && e.Text == "INSERT INTO t VALUES (1)":
+				started = e
+			case e.Action == "unknown":
+				unknown = e
+			}
+		}
+		if started != nil && unknown != nil {
+			if unknown.Ref != fmt.Sprint(started.ID) || unknown.Text != started.Text {
+				t.Fatalf("unknown event %+v does not refer to the started event %d", unknown, started.ID)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events: started %+v, unknown %+v", started, unknown)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestStatementTimeoutPerLevel: the upstream statement timeout follows the
+// session's level when limits.statement_timeout is a mapping, and a
+// client's own startup setting wins.
+func TestStatementTimeoutPerLevel(t *testing.T) {
+	a := testenv.Start(t, testenv.NewDB(t), testenv.Options{Extra: "limits: {statement_timeout: {read: 2s, write: 3s}}\n"})
+	for _, tc := range []struct{ user, params, want string }{
+		{"alice", "", "2s"},
+		{"wanda", "", "3s"},
+		{"alice", "&statement_timeout=7000", "7s"},
+	} {
+		c := testenv.Connect(t, a.URL(tc.user, a.Token(tc.user, 0), "app")+tc.params)
+		var got string
+		if err := c.QueryRow(context.Background(), "SHOW statement_timeout").Scan(&got); err != nil || got != tc.want {
+			t.Errorf("%s%s: statement_timeout %q (%v), want %s", tc.user, tc.params, got, err, tc.want)
+		}
+		c.Close(context.Background())
+	}
+}

@@ -117,7 +117,8 @@ func TestMySQLLargePackets(t *testing.T) {
 		t.Cleanup(func() { root.Exec("SET GLOBAL max_allowed_packet = ?", old) })
 	}
 	db.Exec("CREATE TABLE big (id int PRIMARY KEY, b longblob) ENGINE=InnoDB")
-	a := testenv.StartMySQL(t, db, testenv.Options{LogLevel: "info"})
+	// Statements up to 64 MiB (the default limit is 16 MiB).
+	a := testenv.StartMySQL(t, db, testenv.Options{LogLevel: "info", Extra: "limits: {max_statement_bytes: 67108864}\n"})
 	tok := a.Token("wanda", 0)
 	text := testenv.OpenMy(t, a.MyDSN("wanda", tok, "app", "interpolateParams=true&maxAllowedPacket=0"))
 	prep := testenv.OpenMy(t, a.MyDSN("wanda", tok, "app", "interpolateParams=false&maxAllowedPacket=0"))

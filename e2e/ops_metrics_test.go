@@ -104,7 +104,11 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	if _, err := myc.Exec("UPDATE items SET name = 'z' WHERE id = 1"); err != nil {
 		t.Fatalf("mysql update with a grant: %v", err)
 	}
-	a.Gateway.LoginFailed("postgres", "bad_credentials")
+	// A wrong token: a refused login, counted by entry point and reason.
+	if c, err := pgx.Connect(ctx, a.URL("alice", "alk_wrong", "app")); err == nil {
+		c.Close(ctx)
+		t.Fatal("a wrong token logged in")
+	}
 	if err := a.Audit.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		{`airlock_audit_commit_seconds_count`, 1},
 		{`airlock_audit_events_total`, 10},
 		{`airlock_upstream_connect_errors_total{database="broken",engine="postgres"}`, 1},
-		{`airlock_login_failures_total{protocol="postgres",reason="bad_credentials"}`, 1},
+		{`airlock_login_failures_total{protocol="postgres",reason="no live token of the user matches"}`, 1},
 	} {
 		if got := delta(c.series); got < c.want {
 			t.Errorf("%s moved by %v, want at least %v", c.series, got, c.want)

@@ -49,6 +49,9 @@ type Service struct {
 	// Scripts dry-runs and runs change scripts.
 	Scripts Scripts
 
+	loginsOnce sync.Once
+	logins     *Logins
+
 	timersMu sync.Mutex
 	timers   map[string]*time.Timer
 	stopped  bool

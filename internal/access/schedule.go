@@ -31,6 +31,9 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop cancels the scheduled timers.
 func (s *Service) Stop() {
+	if s.logins != nil {
+		s.logins.flushAll()
+	}
 	s.timersMu.Lock()
 	defer s.timersMu.Unlock()
 	s.stopped = true

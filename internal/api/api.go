@@ -121,7 +121,11 @@ func (h *handler) authenticate(r *http.Request) (*access.Actor, error) {
 	if !ok || secret == "" {
 		return nil, airlock.Errorf(airlock.EUNAUTHORIZED, "missing bearer token")
 	}
-	return h.Access.Authenticate(r.Context(), strings.TrimSpace(secret))
+	a, err := h.Access.Authenticate(r.Context(), strings.TrimSpace(secret))
+	if airlock.ErrorCode(err) == airlock.EUNAUTHORIZED {
+		h.Access.Logins().Failed(r.Context(), access.RemoteHost(r.RemoteAddr), "", "api", "invalid, expired or revoked token")
+	}
+	return a, err
 }
 
 var statusOf = map[string]int{

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -33,24 +34,41 @@ func CheckpointMAC(key []byte, id int64, hash string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// LastCheckpoint reads the last checkpoint line of an audit file.
+// LastCheckpoint reads the last checkpoint line of an audit file. Lines
+// of any length are read; event lines are skipped without being held.
 func LastCheckpoint(r io.Reader) (*Checkpoint, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	var last *Checkpoint
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) < 15 || string(line[:15]) != `{"checkpoint":{` {
-			continue
+	const prefix = `{"checkpoint":{`
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(frag) >= len(prefix) && string(frag[:len(prefix)]) == prefix {
+			line := append([]byte(nil), frag...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				frag, err = br.ReadSlice('\n')
+				line = append(line, frag...)
+			}
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			var m map[string]Checkpoint
+			if jerr := json.Unmarshal(line, &m); jerr != nil {
+				return nil, fmt.Errorf("a checkpoint line does not decode: %w", jerr)
+			}
+			cp := m["checkpoint"]
+			last = &cp
+		} else {
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n') // the rest of a long line
+			}
 		}
-		var m map[string]Checkpoint
-		if err := json.Unmarshal(line, &m); err != nil {
-			return nil, fmt.Errorf("a checkpoint line does not decode: %w", err)
+		if err == io.EOF {
+			return last, nil
 		}
-		cp := m["checkpoint"]
-		last = &cp
+		if err != nil {
+			return nil, err
+		}
 	}
-	return last, sc.Err()
 }
 
 // CheckCheckpoint compares a checkpoint with the store: its HMAC (when key

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -162,12 +164,20 @@ func followOnce(ctx context.Context, c *Client, q url.Values, last *string, fn f
 		json.Unmarshal(b, &eb)
 		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: firstNonEmpty(eb.Error.Message, resp.Status)}
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var id string
 	var data []byte
-	for sc.Scan() {
-		line := sc.Text()
+	for {
+		// Lines of any length: an event's data line is as long as the
+		// event.
+		raw, err := readLine(br)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.EOF
+			}
+			return err
+		}
+		line := string(raw)
 		switch {
 		case line == "":
 			if data != nil {
@@ -186,10 +196,23 @@ func followOnce(ctx context.Context, c *Client, q url.Values, last *string, fn f
 			data = append(data, line[6:]...)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return err
+}
+
+// readLine reads one line of any length, without its line ending.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && (len(line) == 0 || err != io.EOF) {
+			return nil, err
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		return bytes.TrimSuffix(line, []byte("\r")), nil
 	}
-	return io.EOF
 }
 
 func auditExportCmd(app *App) *cobra.Command {

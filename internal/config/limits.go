@@ -3,6 +3,10 @@ package config
 import (
 	"strconv"
 	"time"
+
+	"airlock"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Limits bound what one statement and one unauthenticated peer can take.
@@ -16,8 +20,8 @@ type Limits struct {
 	// StatementTimeout is the upstream statement timeout of every session
 	// (PostgreSQL statement_timeout, MariaDB max_statement_time); airlock
 	// also stops waiting for an upstream answer a little after it.
-	// Default 5m.
-	StatementTimeout Duration `yaml:"statement_timeout"`
+	// Default 5m; per level when written as a mapping.
+	StatementTimeout Timeout `yaml:"statement_timeout"`
 	// AuthTimeout bounds a client's connection before it is
 	// authenticated and its session open (PostgreSQL's
 	// authentication_timeout). Global only; default 1m.
@@ -41,8 +45,8 @@ func (c *Config) limitDefaults() {
 	if c.Limits.MaxStatementBytes == 0 {
 		c.Limits.MaxStatementBytes = DefaultMaxStatementBytes
 	}
-	if c.Limits.StatementTimeout == 0 {
-		c.Limits.StatementTimeout = Duration(DefaultStatementTimeout)
+	if c.Limits.StatementTimeout.All == 0 {
+		c.Limits.StatementTimeout.All = Duration(DefaultStatementTimeout)
 	}
 	if c.Limits.AuthTimeout == 0 {
 		c.Limits.AuthTimeout = Duration(DefaultAuthTimeout)
@@ -101,8 +105,60 @@ func (c *Config) LimitsFor(db *Database) Limits {
 	if db.Limits.MaxStatementBytes != 0 {
 		l.MaxStatementBytes = db.Limits.MaxStatementBytes
 	}
-	if db.Limits.StatementTimeout != 0 {
-		l.StatementTimeout = db.Limits.StatementTimeout
-	}
+	l.StatementTimeout = l.StatementTimeout.with(db.Limits.StatementTimeout)
 	return l
+}
+
+// Timeout is a statement timeout: one duration for every level
+// (`statement_timeout: 5m`), or a mapping from levels to durations
+// (`statement_timeout: {read: 1m, ddl: 1h}`), the levels it does not name
+// keeping the timeout they had (the global one, or the default).
+type Timeout struct {
+	All     Duration
+	ByLevel map[airlock.Level]Duration
+}
+
+// For returns the timeout of a session at level l.
+func (t Timeout) For(l airlock.Level) time.Duration {
+	if d, ok := t.ByLevel[l]; ok {
+		return d.D()
+	}
+	return t.All.D()
+}
+
+// with returns t overridden by o (a database's own block).
+func (t Timeout) with(o Timeout) Timeout {
+	if o.All != 0 {
+		t.All, t.ByLevel = o.All, nil
+	}
+	if len(o.ByLevel) > 0 {
+		m := make(map[airlock.Level]Duration, len(t.ByLevel)+len(o.ByLevel))
+		for k, v := range t.ByLevel {
+			m[k] = v
+		}
+		for k, v := range o.ByLevel {
+			m[k] = v
+		}
+		t.ByLevel = m
+	}
+	return t
+}
+
+func (t *Timeout) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.decodeDuration(n, reflectValue(&t.All).Elem(), path)
+		return
+	}
+	t.ByLevel = map[airlock.Level]Duration{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		l, err := airlock.ParseLevel(k.Value)
+		if err != nil || l == airlock.LevelNone {
+			d.fail(k, path+"."+k.Value, "want a level (read, write, ddl, admin), got %q", k.Value)
+			continue
+		}
+		var dur Duration
+		d.decodeDuration(v, reflectValue(&dur).Elem(), path+"."+k.Value)
+		t.ByLevel[l] = dur
+	}
 }

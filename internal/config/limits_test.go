@@ -1,6 +1,7 @@
 package config
 
 import (
+	"airlock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func TestLimits(t *testing.T) {
 	}{
 		{name: "defaults", yaml: db, check: func(t *testing.T, c *Config) {
 			l := c.LimitsFor(c.DB("a"))
-			if l.MaxStatementBytes != 16<<20 || l.StatementTimeout.D() != 5*time.Minute || l.AuthTimeout.D() != time.Minute {
+			if l.MaxStatementBytes != 16<<20 || l.StatementTimeout.For(airlock.LevelRead) != 5*time.Minute || l.AuthTimeout.D() != time.Minute {
 				t.Errorf("defaults = %+v", l)
 			}
 			if c.Audit.MaxTextBytes != 64<<10 {
@@ -38,13 +39,32 @@ func TestLimits(t *testing.T) {
 			}
 		}},
 		{name: "per database override", yaml: db + "limits: {max_statement_bytes: 4096, statement_timeout: 2m}\n", check: func(t *testing.T, c *Config) {
-			if l := c.LimitsFor(c.DB("a")); l.MaxStatementBytes != 4096 || l.StatementTimeout.D() != 2*time.Minute {
+			if l := c.LimitsFor(c.DB("a")); l.MaxStatementBytes != 4096 || l.StatementTimeout.For(airlock.LevelWrite) != 2*time.Minute {
 				t.Errorf("global limits on a = %+v", l)
 			}
-			if l := c.LimitsFor(c.DB("b")); l.MaxStatementBytes != 2048 || l.StatementTimeout.D() != 30*time.Second {
+			if l := c.LimitsFor(c.DB("b")); l.MaxStatementBytes != 2048 || l.StatementTimeout.For(airlock.LevelDDL) != 30*time.Second {
 				t.Errorf("override on b = %+v", l)
 			}
 		}},
+		{name: "per level", yaml: strings.Replace(db, "statement_timeout: 30s}", "statement_timeout: {ddl: 1h}}", 1) + "limits: {statement_timeout: {read: 1m, write: 2m}}\n", check: func(t *testing.T, c *Config) {
+			a, b := c.LimitsFor(c.DB("a")).StatementTimeout, c.LimitsFor(c.DB("b")).StatementTimeout
+			for _, x := range []struct {
+				name string
+				got  time.Duration
+				want time.Duration
+			}{
+				{"a read", a.For(airlock.LevelRead), time.Minute},
+				{"a write", a.For(airlock.LevelWrite), 2 * time.Minute},
+				{"a ddl (default)", a.For(airlock.LevelDDL), 5 * time.Minute},
+				{"b read (global)", b.For(airlock.LevelRead), time.Minute},
+				{"b ddl (its own)", b.For(airlock.LevelDDL), time.Hour},
+			} {
+				if x.got != x.want {
+					t.Errorf("%s: %s, want %s", x.name, x.got, x.want)
+				}
+			}
+		}},
+		{name: "bad level", yaml: db + "limits: {statement_timeout: {root: 1m}}\n", err: "limits.statement_timeout.root: want a level"},
 		{name: "too small", yaml: db + "limits: {max_statement_bytes: 10}\n", err: "limits.max_statement_bytes: must be at least 1024"},
 		{name: "auth_timeout per database", yaml: strings.Replace(db, "statement_timeout: 30s}", "auth_timeout: 5s}", 1), err: "databases[1].limits.auth_timeout: is global only"},
 		{name: "text bytes", yaml: db + "audit: {max_text_bytes: 10}\n", err: "audit.max_text_bytes: must be at least 256"},

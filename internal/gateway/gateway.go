@@ -71,6 +71,8 @@ type Gateway struct {
 
 	memOnce sync.Once
 	mem     *limit.Budget
+	// instance names this gateway process's home (SetInstance).
+	instance string
 }
 
 // New returns a gateway.
@@ -183,6 +185,7 @@ type Login struct {
 // the highest level the user holds on the database now, capped by the
 // credentials configured for it.
 func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
+	g.loginSucceeded(l)
 	g.mu.Lock()
 	draining := g.draining
 	g.mu.Unlock()
@@ -215,7 +218,9 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	if err := g.store.CreateSession(ctx, &s.info); err != nil {
 		return nil, fmt.Errorf("record session: %w", err)
 	}
-	g.audit.Append(s.event(airlock.EventSession, "opened", map[string]string{"level": lvl.String(), "token": l.Token.ID}))
+	if err := g.recordOpened(ctx, s, map[string]string{"level": lvl.String(), "token": l.Token.ID}); err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
 	g.sessions[s.info.ID] = s
 	g.mu.Unlock()

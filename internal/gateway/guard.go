@@ -158,6 +158,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 // TxnEnded tells the session that its transaction ended: the undo records
 // captured in it become applicable (committed) or void.
 func (s *Session) TxnEnded(committed bool) {
+	s.writesEnded(len(s.pendingWrites), committed)
 	if len(s.pendingUndo) == 0 {
 		s.savepoints = nil
 		return
@@ -183,7 +184,7 @@ func (s *Session) followTxn(st *airlock.Statement, tag string) {
 	case airlock.TxnRollback:
 		s.TxnEnded(false)
 	case airlock.TxnSavepoint:
-		s.savepoints = append(s.savepoints, savepoint{st.Name, len(s.pendingUndo)})
+		s.savepoints = append(s.savepoints, savepoint{st.Name, len(s.pendingUndo), len(s.pendingWrites)})
 	case airlock.TxnRollbackTo, airlock.TxnRelease:
 		for i := len(s.savepoints) - 1; i >= 0; i-- {
 			if s.savepoints[i].name != st.Name {
@@ -197,6 +198,7 @@ func (s *Session) followTxn(st *airlock.Statement, tag string) {
 					}
 					s.pendingUndo = s.pendingUndo[:sp.undo]
 				}
+				s.rollbackWritesTo(sp.writes)
 				s.savepoints = s.savepoints[:i+1]
 			} else {
 				s.savepoints = s.savepoints[:i]
@@ -208,8 +210,9 @@ func (s *Session) followTxn(st *airlock.Statement, tag string) {
 
 // savepoint marks how many undo records were pending when it was set.
 type savepoint struct {
-	name string
-	undo int
+	name   string
+	undo   int
+	writes int // len(pendingWrites) when it was set
 }
 
 // RowsChanged records what a guarded check changed, as counted by the

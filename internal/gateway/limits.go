@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+
 	"airlock/internal/config"
 	"airlock/internal/limit"
 )
@@ -19,4 +21,21 @@ func (g *Gateway) Memory() *limit.Budget {
 		}
 	})
 	return g.mem
+}
+
+// LoginFailed records a failed database login of user from addr through
+// via ("postgres", "mysql") and waits the delay the pair has earned (see
+// access.Logins), so that the adapter answers late.
+func (g *Gateway) LoginFailed(ctx context.Context, addr, user, via, reason string) {
+	if g.access != nil {
+		g.access.Logins().Failed(ctx, addr, user, via, reason)
+	}
+}
+
+// loginSucceeded forgets the failures of an authenticated login's address
+// and user.
+func (g *Gateway) loginSucceeded(l Login) {
+	if g.access != nil && l.User != nil {
+		g.access.Logins().Succeeded(l.ClientAddr, l.User.Name)
+	}
 }

@@ -20,21 +20,8 @@ type Observer interface {
 	// UpstreamConnectFailed reports a failed connection to the database
 	// called database of engine.
 	UpstreamConnectFailed(engine, database string)
-	// LoginFailed reports a client login on protocol ("postgres", "mysql",
-	// "http") refused for reason (a short fixed word such as
-	// "bad_credentials"; never a user name or a secret).
-	LoginFailed(protocol, reason string)
 	// SessionOpened reports a session opened on engine at level.
 	SessionOpened(engine string, level airlock.Level)
-}
-
-// LoginFailed counts a refused login on protocol for reason (see
-// Observer.LoginFailed). Adapters and the HTTP layer call it wherever they
-// refuse a login.
-func (g *Gateway) LoginFailed(protocol, reason string) {
-	if g.observe != nil {
-		g.observe.LoginFailed(protocol, reason)
-	}
 }
 
 // UpstreamFailed counts a failed connection to the session's database; the

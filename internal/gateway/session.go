@@ -48,6 +48,11 @@ type Session struct {
 	pendingUndo []string
 	savepoints  []savepoint
 	undoBytes   int64
+	// pendingWrites are the guarded writes executed in the open
+	// transaction, inflight the started events without an outcome yet
+	// (rollback.go).
+	pendingWrites []pendingWrite
+	inflight      []*airlock.Event
 	// unsynced is set when the session queued the outcome of a write
 	// (or of a guarded statement) that no Sync has made durable yet: a
 	// COMMIT must wait for it. A transaction that only read commits
@@ -196,6 +201,7 @@ func (s *Session) Close() {
 		reason = "client disconnected"
 	}
 	s.TxnEnded(false) // an open transaction is rolled back with the connection
+	s.unknownWrites()
 	now := s.g.now().UTC()
 	if err := s.g.store.EndSession(context.Background(), s.info.ID, now, reason); err != nil {
 		s.g.log.Error("record session end", "session", s.info.ID, "err", err)
@@ -388,12 +394,16 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		c.started[i] = ev
 		last = ev
 		s.g.audit.Append(ev)
+		s.inflight = append(s.inflight, ev)
 	}
 	if last == nil && (!s.unsynced || !commits(c.Stmts)) {
 		return
 	}
 	if err := s.g.audit.Sync(ctx); err != nil {
 		c.Decision = airlock.Decision{Rule: airlock.RuleAudit, Reason: "the audit log cannot record this write; nothing was run, try again shortly"}
+		for _, ev := range c.started {
+			s.settled(ev) // never forwarded
+		}
 		s.Denied(c)
 		return
 	}
@@ -445,8 +455,10 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 	}
 	if c.started != nil && c.started[i] != nil {
 		ev.Ref = fmt.Sprint(c.started[i].ID)
+		s.settled(c.started[i])
 	}
-	s.g.audit.Append(ev)
+	tk, _ := s.g.audit.Append(ev)
+	s.notePending(c, ev, tk, out)
 	if st.Level >= airlock.LevelWrite || c.Guard != nil {
 		s.unsynced = true
 	}

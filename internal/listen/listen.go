@@ -105,8 +105,9 @@ func (a *Acceptor) refuse(nc net.Conn) {
 // Active returns the number of connections being served.
 func (a *Acceptor) Active() int { return int(a.active.Load()) }
 
-// Accepting reports whether the accept loop is healthy: false before
-// Serve, and after an accept error until the next connection is accepted.
+// Accepting reports whether the accept loop is healthy: false after an
+// accept error until the next connection is accepted, and once the loop
+// ended on an error.
 func (a *Acceptor) Accepting() bool { return a.state.ok() }
 
 // StopAccepting closes the listeners; established connections go on.
@@ -155,7 +156,8 @@ func backoff(d time.Duration) time.Duration {
 	return d
 }
 
-// state is whether a listener accepts; the zero value is "not yet".
+// state is whether a listener accepts; the zero value (bound, loop not yet
+// running: the kernel queues connections meanwhile) counts as accepting.
 type state struct{ v atomic.Int32 }
 
 func (s *state) set(ok bool) {
@@ -166,4 +168,4 @@ func (s *state) set(ok bool) {
 	}
 }
 
-func (s *state) ok() bool { return s.v.Load() == 1 }
+func (s *state) ok() bool { return s.v.Load() != 2 }

@@ -141,9 +141,10 @@ func (m *Metrics) UpstreamConnectFailed(engine, database string) {
 	m.upstreamErrors.WithLabelValues(engine, database).Inc()
 }
 
-// LoginFailed implements gateway.Observer: it counts
-// airlock_login_failures_total{protocol,reason}. Code that refuses a login
-// calls gateway.Gateway.LoginFailed, which lands here.
+// LoginFailed counts airlock_login_failures_total{protocol,reason}: every
+// login refused on an entry point ("postgres", "mysql", "api", "web"),
+// for one of the fixed reasons the code gives (never a name or a secret).
+// The server makes access.Logins feed it (Logins.Observe).
 func (m *Metrics) LoginFailed(protocol, reason string) {
 	m.loginFailures.WithLabelValues(protocol, reason).Inc()
 }

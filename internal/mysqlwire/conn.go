@@ -204,7 +204,7 @@ func (c *conn) dial(level airlock.Level) (*upstream, error) {
 		if dl, ok := ctx.Deadline(); ok {
 			up.conn.SetDeadline(dl)
 		}
-		up.stmtTimeout = c.srv.gw.Limits(db).StatementTimeout.D()
+		up.stmtTimeout = c.srv.gw.Limits(db).StatementTimeout.For(level)
 		err = up.setup(c.coll)
 		up.conn.SetDeadline(time.Time{})
 		if err != nil {
@@ -292,6 +292,7 @@ func (c *conn) closeUpstream() {
 
 // finish ends the connection after the command loop returned err.
 func (c *conn) finish(err error) {
+	c.upstreamClosed(err)
 	if reason := c.sess.EndReason(); reason != "" {
 		if !c.midWrite {
 			// An unsolicited error (the client waits for no answer) has
@@ -401,7 +402,7 @@ func (c *conn) upstreamErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("upstream: %w", err)
+	return &upstreamError{err: err}
 }
 
 // forward sends a command packet upstream as it came.

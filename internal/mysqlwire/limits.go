@@ -301,3 +301,26 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// upstreamError is a failure of the upstream connection (read, write, or
+// the database closing it).
+type upstreamError struct{ err error }
+
+func (e *upstreamError) Error() string { return "upstream: " + e.err.Error() }
+func (e *upstreamError) Unwrap() error { return e.err }
+
+// reasonUpstreamClosed ends a session whose upstream connection failed or
+// was closed by the database (whose own error, when it sent one, was
+// relayed to the client before).
+const reasonUpstreamClosed = "upstream closed"
+
+// upstreamClosed ends the session with reason "upstream closed" when the
+// connection's relay stopped on an upstream failure, so that the client is
+// told and the audit says so (not "client disconnected").
+func (c *conn) upstreamClosed(err error) {
+	var ue *upstreamError
+	if errors.As(err, &ue) && c.sess.EndReason() == "" {
+		c.log.Info("upstream connection lost", "err", ue.err)
+		c.sess.End(reasonUpstreamClosed)
+	}
+}

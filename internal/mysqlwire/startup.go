@@ -401,10 +401,11 @@ func (c *conn) checkSecret(ctx context.Context, user string, pw []byte) (*airloc
 
 // denied is MySQL's answer to a bad password.
 func (c *conn) denied(user string, withPassword bool) error {
-	using := "NO"
+	using, reason := "NO", "no token sent"
 	if withPassword {
-		using = "YES"
+		using, reason = "YES", "no live token of the user matches"
 	}
+	c.srv.gw.LoginFailed(c.ctx, hostOf(c.remote), user, "mysql", reason)
 	return refuse(erAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: %s)", user, hostOf(c.remote), using)
 }
 

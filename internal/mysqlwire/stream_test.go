@@ -121,7 +121,8 @@ func TestLargePackets(t *testing.T) {
 		t.Cleanup(func() { mydb.Root(t, "").Exec("SET GLOBAL max_allowed_packet = ?", old) })
 	}
 	db.Exec("CREATE TABLE big (id int PRIMARY KEY, b longblob) ENGINE=InnoDB")
-	e := startEnv(t, db, envOptions{})
+	// Statements up to 64 MiB (the default limit is 16 MiB).
+	e := startEnv(t, db, envOptions{extra: "limits: {max_statement_bytes: 67108864}\n"})
 	tok := e.token("wanda")
 	sizes := map[int]int{1: 20 << 20, 2: 1<<24 - 5, 3: 1<<24 - 1, 4: 33 << 20}
 	blobs := map[int][]byte{}

@@ -18,6 +18,13 @@ import (
 // in chain order and without gaps (a sink that fell behind reads the
 // missing events back from the store), and a checkpoint line
 // {"checkpoint": {...}} every 1,000 events and at least every minute.
+//
+// The file survives crashes and full disks: at start, a line cut by a
+// crash is removed and the file resumes after its last complete event
+// (the store has every event since); after a write error (a full disk),
+// the sink stops writing, and every flush interval cuts the file back to
+// the end of its last good flush and writes again from there, so that no
+// event is lost or written twice and no line is left half written.
 type FileSink struct {
 	log   *audit.Log
 	store airlock.EventStore
@@ -33,11 +40,19 @@ type FileSink struct {
 	quit     chan struct{}
 	done     chan struct{}
 	mu       sync.Mutex
+
+	// good is the file's size after the last flush that succeeded, and
+	// goodID, goodHash the newest event it holds; broken is set after a
+	// write error until the file is repaired (file_resume.go).
+	good     int64
+	goodID   int64
+	goodHash string
+	broken   error
 }
 
 // StartFile opens (appending) path and follows the log.
 func StartFile(path string, log *audit.Log, store airlock.EventStore, key []byte, lg *slog.Logger) (*FileSink, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit file: %w", err)
 	}
@@ -48,8 +63,21 @@ func StartFile(path string, log *audit.Log, store airlock.EventStore, key []byte
 	// Subscribe before reading the head: an event appended in between is
 	// then both in the store and in the subscription, never in neither.
 	sub := log.Subscribe(16384, nil)
-	if last, err := store.LastEvent(context.Background()); err == nil && last != nil {
-		s.lastID = last.ID // the file continues from here
+	resumed, err := s.resume()
+	if err != nil {
+		sub.Close()
+		f.Close()
+		return nil, fmt.Errorf("audit file: %w", err)
+	}
+	if !resumed {
+		if last, err := store.LastEvent(context.Background()); err == nil && last != nil {
+			s.lastID, s.lastHash = last.ID, last.Hash // a new file starts here
+		}
+	}
+	s.goodID, s.goodHash = s.lastID, s.lastHash
+	if resumed {
+		s.backfill() // what the store got before the crash, after the file's end
+		s.flush()
 	}
 	go s.run(sub)
 	return s, nil
@@ -75,8 +103,8 @@ func (s *FileSink) run(sub *audit.Subscription) {
 				s.backfill()
 				continue
 			}
-			if ev.ID <= s.lastID {
-				continue
+			if ev.ID <= s.lastID || s.broken != nil {
+				continue // repaired from the store later
 			}
 			if ev.ID != s.lastID+1 {
 				s.backfill()
@@ -88,7 +116,11 @@ func (s *FileSink) run(sub *audit.Subscription) {
 		case <-tick.C:
 			s.checkpoint()
 		case <-flush.C:
-			s.w.Flush()
+			if s.broken != nil {
+				s.repair()
+			} else {
+				s.flush()
+			}
 		case <-s.quit:
 			sub.Close()
 			s.finish()
@@ -109,6 +141,9 @@ func (s *FileSink) backfill() {
 }
 
 func (s *FileSink) write(ev *airlock.Event) {
+	if s.broken != nil {
+		return
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return
@@ -134,16 +169,18 @@ func (s *FileSink) checkpoint() {
 	s.w.Write(b)
 	s.w.WriteByte('\n')
 	s.since = 0
-	if err := s.w.Flush(); err != nil {
-		s.lg.Error("audit file", "err", err)
+	if s.flush() {
+		s.f.Sync()
 	}
-	s.f.Sync()
 }
 
 func (s *FileSink) finish() {
+	if s.broken != nil {
+		s.repair()
+	}
 	s.backfill()
 	s.checkpoint()
-	s.w.Flush()
+	s.flush()
 	s.f.Sync()
 	s.f.Close()
 }

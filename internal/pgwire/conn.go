@@ -314,6 +314,7 @@ func (c *conn) closeUpstream() {
 
 // finish ends the connection after the relay loop returned err.
 func (c *conn) finish(err error) {
+	c.upstreamClosed(err)
 	if reason := c.sess.EndReason(); reason != "" {
 		if !c.midWrite {
 			c.client.SetWriteDeadline(time.Now().Add(time.Second))
@@ -424,7 +425,7 @@ func (c *conn) upstreamErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("upstream: %w", err)
+	return &upstreamError{err: err}
 }
 
 // toUpstream queues a message for the upstream.

@@ -57,6 +57,9 @@ type stmtLimit struct {
 	max   int   // 0 until the session is known
 	held  int64 // reserved from the gateway's budget for the message in hand
 	watch *upWatch
+	// clientTimeout is set when the client's startup packet set its own
+	// statement_timeout.
+	clientTimeout bool
 }
 
 // carriesSQL reports whether a client message type carries statement
@@ -79,6 +82,11 @@ func (c *conn) nextClient() (byte, []byte, error) {
 		c.lim.max = int(c.srv.gw.Limits(c.sess.Database()).MaxStatementBytes)
 	}
 	if !carriesSQL(typ) {
+		if c.lim.max > 0 && n > c.lim.max {
+			// No other message is that long (COPY data streams through
+			// copyIn): not worth holding.
+			return 0, nil, violation("message %q of %d bytes is longer than limits.max_statement_bytes (%d)", typ, n, c.lim.max)
+		}
 		b, err := c.cr.body(n)
 		return typ, b, err
 	}
@@ -173,13 +181,20 @@ func (m *msgReader) skip(n, keep int) ([]byte, error) {
 // upstream that sends nothing before it gives the statement up.
 const hungGrace = 10 * time.Second
 
-// defaultTimeout sets the upstream statement_timeout of the session to
-// limits.statement_timeout unless the client's startup packet set one.
+// defaultTimeout notes whether the client's startup packet set its own
+// statement_timeout; levelTimeout uses it.
 func (c *conn) defaultTimeout(runtime map[string]string) {
-	if _, ok := runtime["statement_timeout"]; ok {
+	_, c.lim.clientTimeout = runtime["statement_timeout"]
+}
+
+// levelTimeout sets the upstream statement_timeout of a connection at
+// level to limits.statement_timeout for that level, unless the client's
+// startup packet set one.
+func (c *conn) levelTimeout(runtime map[string]string, level airlock.Level) {
+	if c.lim.clientTimeout {
 		return
 	}
-	if d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.D(); d > 0 {
+	if d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.For(level); d > 0 {
 		runtime["statement_timeout"] = fmt.Sprint(d.Milliseconds())
 	}
 }
@@ -187,7 +202,7 @@ func (c *conn) defaultTimeout(runtime map[string]string) {
 // watch wraps the upstream connection's reads with the hung-upstream
 // deadline (drainWatched).
 func (c *conn) watch(nc net.Conn) net.Conn {
-	d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.D()
+	d := c.srv.gw.Limits(c.sess.Database()).StatementTimeout.For(c.up.level)
 	if d <= 0 {
 		return nc
 	}
@@ -253,4 +268,35 @@ func (w *upWatch) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// loginFailed records a failed login (audited, folded, counted), waits
+// the delay the client's address and user have earned, and returns the
+// answer: PostgreSQL's own for a bad password.
+func (c *conn) loginFailed(ctx context.Context, user, reason string) error {
+	c.srv.gw.LoginFailed(ctx, hostOf(c.remote), user, "postgres", reason)
+	return badPassword(user)
+}
+
+// upstreamError is a failure of the upstream connection (read, write, or
+// the database closing it).
+type upstreamError struct{ err error }
+
+func (e *upstreamError) Error() string { return "upstream: " + e.err.Error() }
+func (e *upstreamError) Unwrap() error { return e.err }
+
+// reasonUpstreamClosed ends a session whose upstream connection failed or
+// was closed by the database (whose own error, when it sent one, was
+// relayed to the client before).
+const reasonUpstreamClosed = "upstream closed"
+
+// upstreamClosed ends the session with reason "upstream closed" when the
+// connection's relay stopped on an upstream failure, so that the client is
+// told and the audit says so (not "client disconnected").
+func (c *conn) upstreamClosed(err error) {
+	var ue *upstreamError
+	if errors.As(err, &ue) && c.sess.EndReason() == "" {
+		c.log.Info("upstream connection lost", "err", ue.err)
+		c.sess.End(reasonUpstreamClosed)
+	}
 }

@@ -139,7 +139,7 @@ func (c *conn) authenticate(ctx context.Context, params map[string]string) (*air
 		}
 		u, t, err := c.srv.gw.CheckSecret(ctx, user, pw)
 		if errors.Is(err, gateway.ErrBadCredentials) {
-			return nil, nil, badPassword(user)
+			return nil, nil, c.loginFailed(ctx, user, "no live token of the user matches")
 		}
 		return u, t, err
 	}
@@ -202,7 +202,11 @@ func (c *conn) scram(ctx context.Context, user string) (*airlock.User, *airlock.
 	}
 	idx, final, err := srv.Final(string(body), verifiers)
 	if errors.Is(err, auth.ErrScramProof) || (err == nil && u == nil) {
-		return nil, nil, badPassword(user)
+		reason := "no live token of the user matches"
+		if u == nil {
+			reason = "unknown user"
+		}
+		return nil, nil, c.loginFailed(ctx, user, reason)
 	}
 	if err != nil {
 		return nil, nil, fatal("08P01", "%v", err)

@@ -93,6 +93,7 @@ func (c *conn) runtime(level airlock.Level) map[string]string {
 	if level <= airlock.LevelRead {
 		m["default_transaction_read_only"] = "on"
 	}
+	c.levelTimeout(m, level)
 	return m
 }
 

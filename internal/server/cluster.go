@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"airlock"
 	"airlock/internal/store/postgres"
 )
 
@@ -74,9 +73,13 @@ func (s *Server) lease(ctx context.Context, st *postgres.DB, now func() time.Tim
 		}
 		for _, ss := range lost {
 			s.log.Info("ended a session of a lost gateway", "session", ss.ID, "user", ss.User)
-			s.Audit.Append(&airlock.Event{Type: airlock.EventSession, Action: "closed", User: ss.User, Database: ss.Database,
-				SessionID: ss.ID, ClientAddr: ss.ClientAddr, Application: ss.Application,
-				Detail: map[string]string{"reason": reasonGatewayLost}})
+			evs, err := s.cutEvents(ctx, ss.ID)
+			if err == nil {
+				err = s.closeDead(ctx, ss, evs, now(), reasonGatewayLost, false)
+			}
+			if err != nil {
+				s.log.Error("record what a lost gateway's session left", "session", ss.ID, "err", err)
+			}
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -65,35 +67,31 @@ func (s *Server) newHTTP(h http.Handler, ln net.Listener, limit int, tlsCfg *tls
 	return srv, out
 }
 
-// boundBody limits a request body to httpMaxBody bytes. The server's
-// ReadTimeout bounds reading the request; once the body is read (at once
-// for a request without one) the read deadline is lifted, so that long
-// answers (the live event stream, an export) are not cut.
+// boundBody reads a request's body (at most httpMaxBody bytes, else 413)
+// before the handler runs, within the server's ReadTimeout, and then
+// lifts the read deadline, so that a slow sender is cut off while long
+// answers (the live stream, an export, a long undo apply) are not.
 func boundBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
-		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-			rc.SetReadDeadline(time.Time{})
-		} else {
-			r.Body = &eofHook{ReadCloser: http.MaxBytesReader(w, r.Body, httpMaxBody), eof: func() { rc.SetReadDeadline(time.Time{}) }}
+		if r.Body != nil && r.Body != http.NoBody {
+			if r.ContentLength > httpMaxBody {
+				http.Error(w, "request body too large\n", http.StatusRequestEntityTooLarge)
+				return
+			}
+			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpMaxBody))
+			if err != nil {
+				var mb *http.MaxBytesError
+				if errors.As(err, &mb) {
+					http.Error(w, "request body too large\n", http.StatusRequestEntityTooLarge)
+				}
+				return // a slow or broken sender: the connection is closed
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
 		}
+		rc.SetReadDeadline(time.Time{})
 		h.ServeHTTP(w, r)
 	})
-}
-
-type eofHook struct {
-	io.ReadCloser
-	eof  func()
-	done bool
-}
-
-func (b *eofHook) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF && !b.done {
-		b.done = true
-		b.eof()
-	}
-	return n, err
 }
 
 // health wraps the health check: it fails while a listener is not

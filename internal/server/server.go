@@ -133,12 +133,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, err
 		}
 	}
-	if n, err := st.EndOpenSessions(ctx, o.Now().UTC(), "airlock restarted"); err != nil {
+	instance := instanceID(cfg.Path)
+	if err := s.recoverSessions(ctx, instance, o.Now().UTC()); err != nil {
 		return nil, err
-	} else if n > 0 {
-		log.Info("marked sessions of the previous run as ended", "count", n)
 	}
 	s.Access = access.New(st, s.Audit, cfg, log, o.Now)
+	s.Access.Logins().Observe(s.Metrics.LoginFailed)
 	if err := s.Access.SyncConfigUsers(ctx); err != nil {
 		return nil, fmt.Errorf("sync users from config: %w", err)
 	}
@@ -173,6 +173,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
 		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
+	s.Gateway.SetInstance(instance)
 	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
 	if pst, ok := st.(*postgres.DB); ok {

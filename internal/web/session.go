@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/access"
 )
 
 // Cookie names. The session cookie carries only a random session id; the
@@ -180,6 +181,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	secret := strings.TrimSpace(r.PostFormValue("token"))
 	a, err := h.o.Access.Authenticate(r.Context(), secret)
 	if airlock.ErrorCode(err) == airlock.EUNAUTHORIZED {
+		h.o.Access.Logins().Failed(r.Context(), access.RemoteHost(r.RemoteAddr), "", "web", "invalid, expired or revoked token")
 		h.renderLogin(w, r, http.StatusUnauthorized, "That token is not valid: it is wrong, expired or revoked.")
 		return
 	}

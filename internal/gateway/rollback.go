@@ -1,0 +1,157 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"airlock"
+	"airlock/internal/audit"
+)
+
+// Statement actions recorded after the fact (SPEC §7).
+const (
+	// ActionRolledBack: the write's transaction ended without commit.
+	ActionRolledBack = "rolled_back"
+	// ActionUnknown: the write's result never arrived.
+	ActionUnknown = "unknown"
+)
+
+// pendingWrite is an executed guarded write whose transaction is still
+// open: its event, and the ticket that tells when the event has its id.
+type pendingWrite struct {
+	ev     *airlock.Event
+	ticket audit.Ticket
+}
+
+// notePending remembers a guarded write that succeeded and whose
+// transaction is still open (airlock commits the transactions it opens
+// for a guarded write only after its event, so the commit comes after
+// Done and settles it), so that a rollback can be recorded against it.
+// Writes that are not guarded are not followed: nothing tells airlock
+// whether they ran in a transaction.
+func (s *Session) notePending(c *Check, ev *airlock.Event, tk audit.Ticket, out Outcome) {
+	if c.Guard == nil || out.Err != "" || out.NotRun {
+		return
+	}
+	s.pendingWrites = append(s.pendingWrites, pendingWrite{ev: ev, ticket: tk})
+}
+
+// writesEnded settles the first n pending writes: committed ones are
+// forgotten; each rolled-back one gets a rolled_back event whose ref is
+// its executed event's id.
+func (s *Session) writesEnded(n int, committed bool) {
+	if n == 0 {
+		return
+	}
+	ended := s.pendingWrites[:n]
+	s.pendingWrites = append([]pendingWrite(nil), s.pendingWrites[n:]...)
+	if committed {
+		return
+	}
+	for _, w := range ended {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.g.audit.Wait(ctx, w.ticket) // the event has its id once written
+		cancel()
+		if err != nil {
+			s.g.log.Error("record a rolled-back write", "session", s.info.ID, "err", err)
+			continue
+		}
+		s.g.audit.Append(RolledBack(w.ev, "its transaction ended without commit"))
+	}
+}
+
+// rollbackWritesTo records the pending writes after the first n rolled
+// back (ROLLBACK TO SAVEPOINT).
+func (s *Session) rollbackWritesTo(n int) {
+	if n >= len(s.pendingWrites) {
+		return
+	}
+	later := append([]pendingWrite(nil), s.pendingWrites[n:]...)
+	s.pendingWrites = s.pendingWrites[:n]
+	keep := s.pendingWrites
+	s.pendingWrites = later
+	s.writesEnded(len(later), false)
+	s.pendingWrites = keep
+}
+
+// RolledBack returns the rolled_back event of the write event ev.
+func RolledBack(ev *airlock.Event, reason string) *airlock.Event {
+	return afterFact(ev, ActionRolledBack, reason)
+}
+
+// Unknown returns the unknown event of the write event ev.
+func Unknown(ev *airlock.Event, reason string) *airlock.Event {
+	return afterFact(ev, ActionUnknown, reason)
+}
+
+func afterFact(ev *airlock.Event, action, reason string) *airlock.Event {
+	out := &airlock.Event{
+		Type: airlock.EventStatement, Action: action, User: ev.User, Database: ev.Database, SessionID: ev.SessionID,
+		ClientAddr: ev.ClientAddr, Application: ev.Application, Ref: fmt.Sprint(ev.ID),
+		Text: ev.Text, StatementKind: ev.StatementKind, Level: ev.Level, Tables: ev.Tables, Decision: ev.Decision, Reason: reason,
+	}
+	if u := ev.Detail["undo"]; u != "" {
+		out.Detail = map[string]string{"undo": u}
+	}
+	return out
+}
+
+// SetInstance names this gateway (stable across its restarts, distinct
+// from other gateways sharing the store); each session's opened event
+// carries it as detail.instance, so that a restart closes only the
+// sessions this gateway owned. Call it before sessions open.
+func (g *Gateway) SetInstance(id string) { g.instance = id }
+
+// recordOpened audits a session's opening. With an instance set, the
+// event is durable before the session goes on: a restart after a crash
+// finds in it which gateway owned the session.
+func (g *Gateway) recordOpened(ctx context.Context, s *Session, d map[string]string) error {
+	if g.instance == "" {
+		g.audit.Append(s.event(airlock.EventSession, "opened", d))
+		return nil
+	}
+	d["instance"] = g.instance
+	tk, err := g.audit.Append(s.event(airlock.EventSession, "opened", d))
+	if err == nil {
+		err = g.audit.Wait(ctx, tk)
+	}
+	if err != nil {
+		g.store.EndSession(context.Background(), s.info.ID, g.now().UTC(), "the audit log could not record its opening")
+		return fmt.Errorf("record session opening: %w", err)
+	}
+	return nil
+}
+
+// settled forgets a started event whose outcome is recorded.
+func (s *Session) settled(ev *airlock.Event) {
+	if ev == nil {
+		return
+	}
+	for i, x := range s.inflight {
+		if x == ev {
+			s.inflight = append(s.inflight[:i], s.inflight[i+1:]...)
+			return
+		}
+	}
+}
+
+// unknownWrites records, when the session closes, each write forwarded
+// whose result never arrived (the upstream was lost, or the session was
+// ended while it ran) as unknown, ref its started event (durable, so its
+// id is set).
+func (s *Session) unknownWrites() {
+	for _, ev := range s.inflight {
+		s.g.audit.Append(Unknown(ev, "the write's result never arrived: "+s.closeCause()))
+	}
+	s.inflight = nil
+}
+
+func (s *Session) closeCause() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endReason != "" {
+		return "the session ended (" + s.endReason + ")"
+	}
+	return "the client disconnected"
+}
