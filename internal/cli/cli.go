@@ -55,7 +55,7 @@ func Root(app *App) *cobra.Command {
 		serveCmd(app),
 		loginCmd(app), whoamiCmd(app),
 		usersCmd(app), tokensCmd(app), requestsCmd(app), grantsCmd(app), auditCmd(app), sessionsCmd(app), databasesCmd(app),
-		policyCmd(app), undoCmd(app),
+		policyCmd(app), undoCmd(app), storeCmd(app),
 	)
 	return root
 }
