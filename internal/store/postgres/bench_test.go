@@ -20,12 +20,14 @@ import (
 //
 //   - reads: 8 sessions append read statements' events and never wait,
 //     then one Sync (throughput);
+//
 //   - writes: 8 sessions each append a write's "started" event and wait
 //     until it is durable (group commit);
+//
 //   - reads-2-gateways: two audit logs on two store handles (two gateways)
 //     append to the one chain at once, 4 sessions each.
 //
-//	go test -run '^$' -bench Pipeline -benchtime 200000x ./internal/store/postgres
+//     go test -run '^$' -bench Pipeline -benchtime 200000x ./internal/store/postgres
 func BenchmarkPipeline(b *testing.B) {
 	for _, c := range []struct {
 		name     string
