@@ -88,7 +88,7 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			defer st.Close()
 			var n, maxID int64
-			if err := st.pool.QueryRow(b.Context(), `SELECT count(*), COALESCE(max(id), 0) FROM events`).Scan(&n, &maxID); err != nil {
+			if err := st.pool.QueryRow(b.Context(), `SELECT COALESCE(sum(events), 0)::bigint, COALESCE(max(last_id), 0) FROM event_batches`).Scan(&n, &maxID); err != nil {
 				b.Fatal(err)
 			}
 			if n != int64(per*sessions) || maxID != n {
