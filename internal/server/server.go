@@ -101,7 +101,11 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now})
+	batch := 0 // the audit log's default
+	if cfg.PostgresStore() {
+		batch = postgres.MaxBatch
+	}
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, MaxBatch: batch, Logger: log, Now: o.Now})
 	if err != nil {
 		return nil, err
 	}

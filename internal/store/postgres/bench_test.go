@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +45,7 @@ func BenchmarkPipeline(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer st.Close()
-				l, err := audit.Open(b.Context(), st, audit.Options{})
+				l, err := audit.Open(b.Context(), st, audit.Options{MaxBatch: benchBatch})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -111,3 +113,12 @@ func benchEvent(sid string, i int) *airlock.Event {
 		Decision: airlock.DecisionAllowed, Rows: 1, DurationMS: 0.123,
 	}
 }
+
+// benchBatch is audit.Options.MaxBatch (BENCH_BATCH; default: the
+// gateway's for this store, MaxBatch).
+var benchBatch = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_BATCH")); err == nil && n > 0 {
+		return n
+	}
+	return MaxBatch
+}()
