@@ -222,3 +222,60 @@ func TestSharedStorePropagation(t *testing.T) {
 		t.Logf("grant revocation reached the other gateway in %s", time.Since(start))
 	})
 }
+
+// TestSharedStoreGrantEndsOnce: every gateway lowers its sessions when a
+// grant ends, and the end is audited once, however many gateways
+// scheduled it (a gateway started after the grant schedules it too).
+func TestSharedStoreGrantEndsOnce(t *testing.T) {
+	db, gws := sharedGateways(t, 2, testenv.Options{})
+	ctx := context.Background()
+	g0 := gws[0]
+	aliceTok := g0.Token("alice", 0)
+	alice, bob := g0.Actor(aliceTok), g0.Actor(g0.Token("bob", 0))
+	r, err := g0.Access.CreateRequest(ctx, alice, access.RequestInput{Database: "app", Level: airlock.LevelWrite, Duration: 4 * time.Second, Reason: "fix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = g0.Access.ApproveRequest(ctx, bob, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	gws = append(gws, testenv.Start(t, db, testenv.Options{Extra: fmt.Sprintf("store: %q\n", g0.Config.Store)}))
+	var sessions []interface{ Level() airlock.Level }
+	for _, g := range gws {
+		c := testenv.Connect(t, g.URL("alice", aliceTok, "app"))
+		defer c.Close(ctx)
+		s := g.Gateway.Session(liveSession(t, g, "alice"))
+		if s.Level() != airlock.LevelWrite {
+			t.Fatalf("level during the grant: %s", s.Level())
+		}
+		sessions = append(sessions, s)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for i, s := range sessions {
+		for s.Level() != airlock.LevelRead && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if s.Level() != airlock.LevelRead {
+			t.Fatalf("gateway %d: the session kept the ended grant's level", i)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // let every gateway's timer fire
+	for _, g := range gws {
+		if err := g.Audit.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := g0.Store.ListEvents(ctx, airlock.EventFilter{Type: airlock.EventGrant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := 0
+	for _, e := range evs {
+		if e.Action == "ended" {
+			ended++
+		}
+	}
+	if ended != 1 {
+		t.Fatalf("the grant's end was audited %d times, want once", ended)
+	}
+}
