@@ -323,7 +323,7 @@ func TestPolicyTestCommand(t *testing.T) {
 		level, sql, want string
 		code             string
 	}{
-		{"write", "DELETE FROM t", "rule: unbounded-write", "3"},
+		{"write", "DELETE FROM t", "or more than 1 without WHERE", "0"},
 		{"write", "UPDATE ledger SET amount = 0 WHERE id = 1", "rule: protected-table", "3"},
 		{"ddl", "DROP TABLE ledger", "rule: protected-table", "3"},
 		{"write", "DROP TABLE t", "rule: level", "3"},
@@ -346,7 +346,7 @@ func TestPolicyTestCommand(t *testing.T) {
 		}
 	}
 	out := run(t, 30*time.Second, "", nil, airlockBin, "policy", "test", "--json", "--config", cfg, "--database", "app", "--user", "wanda", "--level", "write", "--sql", "DELETE FROM t")
-	if !strings.Contains(out, `"rule": "unbounded-write"`) || !strings.Contains(out, `"has_where": false`) {
+	if !strings.Contains(out, `"unbounded_write_max_rows": 1`) || !strings.Contains(out, `"has_where": false`) {
 		t.Errorf("json: %s", out)
 	}
 }

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"airlock/internal/testenv"
+	"airlock/internal/testenv/npm"
 )
 
 // myItemsSchema creates the table the MySQL tests read: most column types
@@ -61,22 +64,41 @@ func javaProbe(t *testing.T, url, user, password, mode string, queries ...string
 	return connRE.ReplaceAllString(run(t, 180*time.Second, "", nil, "java", args...), "(conn=N)")
 }
 
-// mysql2Dir installs mysql2 from the npm registry into a directory the
-// test owns.
+// mysql2Dir is the directory of the pinned Node.js clients (mysql2).
 func mysql2Dir(t *testing.T) string { return npmDir(t, "mysql2") }
 
-// npmDir installs an npm package into a directory the test owns.
+// npmDir is the directory of the pinned Node.js clients; pkg must be one
+// of them (internal/testenv/npm/package.json names them and their versions).
 func npmDir(t *testing.T, pkg string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name": "airlock-e2e", "private": true}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out := run(t, 180*time.Second, "", nil, "npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, pkg)
+	dir := npm.NodeModules(t)
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
-		t.Fatalf("npm install %s: %v\n%s", pkg, err, out)
+		t.Fatalf("%s is not one of the pinned Node.js clients: %v", pkg, err)
 	}
 	return dir
+}
+
+// myWarnings returns what SHOW WARNINGS answers on c, a row a line
+// ("Level Code Message").
+func myWarnings(t *testing.T, c *sql.Conn) []string {
+	t.Helper()
+	rows, err := c.QueryContext(context.Background(), "SHOW WARNINGS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var level, code, msg string
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, level+" "+code+" "+msg)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // nodeProbe runs testdata/mysql_probe.js with mysql2.

@@ -2,6 +2,8 @@
 // statements (execute) in a stable form; "writes" mode tries each
 // statement both ways and checks that the connection still answers.
 // Usage: node mysql_probe.js MODULE_DIR HOST PORT USER PASSWORD DB MODE SQL...
+// MYSQL2_OPTIONS (JSON) adds connection options, e.g.
+// {"allowPublicKeyRetrieval": true}.
 const path = require('path');
 const [moduleDir, host, port, user, password, database, mode, ...sqls] = process.argv.slice(2);
 const mysql = require(path.join(moduleDir, 'node_modules', 'mysql2', 'promise'));
@@ -40,7 +42,7 @@ function print(rows, fields) {
 (async () => {
   const c = await mysql.createConnection({host, port: Number(port), user, password, database,
     multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true,
-    authPlugins: {}});
+    authPlugins: {}, ...JSON.parse(process.env.MYSQL2_OPTIONS || '{}')});
   for (const sql of sqls) {
     for (const how of ['query', 'execute']) {
       if (how === 'execute' && sql.includes(';')) continue; // one statement per prepare

@@ -30,6 +30,9 @@ type Options struct {
 	Audit   *audit.Log
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Listeners are the addresses clients reach each engine's listener
+	// at ("postgres", "mysql"), shown in the database list.
+	Listeners map[string]string
 }
 
 type handler struct {

@@ -40,6 +40,9 @@ type Options struct {
 	MaxDelay time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// MaxTextBytes bounds the statement text stored whole; longer text is
+	// stored truncated with its size and hash in the detail. 0: no bound.
+	MaxTextBytes int
 }
 
 // Log is the audit pipeline. It is safe for concurrent use.
@@ -131,6 +134,7 @@ func (l *Log) Err() error {
 // when the log is closed; while the store is failing, events still queue
 // (nothing is dropped) and callers should check Err before acting.
 func (l *Log) Append(ev *airlock.Event) (Ticket, error) {
+	truncateText(ev, l.opts.MaxTextBytes)
 	if ev.Time.IsZero() {
 		ev.Time = l.opts.Now().UTC()
 	}

@@ -22,6 +22,8 @@ import (
 type App struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Stdin is what `airlock connect` gives the database client.
+	Stdin io.Reader
 
 	server string
 	token  string
@@ -39,6 +41,9 @@ func Root(app *App) *cobra.Command {
 	if app.Getenv == nil {
 		app.Getenv = os.Getenv
 	}
+	if app.Stdin == nil {
+		app.Stdin = os.Stdin
+	}
 	root := &cobra.Command{
 		Use:           "airlock",
 		Short:         "Temporary production database access that cannot lose data",
@@ -55,24 +60,81 @@ func Root(app *App) *cobra.Command {
 		serveCmd(app),
 		loginCmd(app), whoamiCmd(app),
 		usersCmd(app), tokensCmd(app), requestsCmd(app), grantsCmd(app), auditCmd(app), sessionsCmd(app), databasesCmd(app),
-		policyCmd(app), undoCmd(app), storeCmd(app),
+		policyCmd(app), undoCmd(app), connectCmd(app), mcpCmd(app), storeCmd(app),
 	)
+	for _, c := range root.Commands() {
+		if c.Name() == "serve" {
+			serverOnly(c)
+		}
+		groupsRefuseUnknown(c)
+	}
 	return root
+}
+
+// groupsRefuseUnknown makes every command that only groups others (users,
+// tokens...) fail on a subcommand it does not have, naming it, instead of
+// printing its help and succeeding.
+func groupsRefuseUnknown(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+		}
+	}
+	for _, c := range cmd.Commands() {
+		groupsRefuseUnknown(c)
+	}
+}
+
+// clientFlags are the root's flags that only client commands read.
+var clientFlags = []string{"server", "token", "json"}
+
+// serverOnly keeps the client commands' flags out of cmd's help and usage:
+// a server-side command does not read them.
+func serverOnly(cmd *cobra.Command) {
+	hide := func(c *cobra.Command) {
+		for _, n := range clientFlags {
+			if f := c.InheritedFlags().Lookup(n); f != nil {
+				f.Hidden = true
+			}
+		}
+	}
+	help, usage := cmd.HelpFunc(), cmd.UsageFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) { hide(c); help(c, args) })
+	cmd.SetUsageFunc(func(c *cobra.Command) error { hide(c); return usage(c) })
 }
 
 // Execute runs the command line and returns the exit code.
 func Execute(app *App, args []string) int {
 	root := Root(app)
 	root.SetArgs(args)
-	if err := root.Execute(); err != nil {
+	if cmd, err := root.ExecuteC(); err != nil {
 		var ec exitCode
 		if asExit(err, &ec) {
 			return int(ec)
 		}
 		fmt.Fprintln(app.Stderr, "airlock:", err)
+		if usageError(err) {
+			fmt.Fprint(app.Stderr, "\n"+cmd.UsageString())
+		}
 		return 1
 	}
 	return 0
+}
+
+// usageError reports whether err says the command line was not what the
+// command takes (cobra's argument and flag errors), so that its usage helps.
+func usageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"accepts ", "requires at least", "requires at most", "received ", "unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 type exitCode int

@@ -84,7 +84,10 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 				}
 				if p.Decision.Allowed {
 					fmt.Fprintf(app.Stdout, "decision: allowed at %s", level)
-					if p.Guarded {
+					switch {
+					case p.Guarded && p.Unbounded > 0:
+						fmt.Fprintf(app.Stdout, " (runs guarded: denied at run time if it changes more than %d rows, or more than %d without WHERE)", p.Limit, p.Unbounded)
+					case p.Guarded:
 						fmt.Fprintf(app.Stdout, " (runs guarded: denied at run time if it changes more than %d rows)", p.Limit)
 					}
 					fmt.Fprintln(app.Stdout)

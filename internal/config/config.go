@@ -47,6 +47,10 @@ type Config struct {
 	Alerts        []Alert       `yaml:"alerts"`
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
+	Auth          Auth          `yaml:"auth"`
+	Agents        []Agent       `yaml:"agents"`
+	MCP           MCP           `yaml:"mcp"`
+	Limits        Limits        `yaml:"limits"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -55,6 +59,9 @@ type Listen struct {
 	Postgres Listener `yaml:"postgres"`
 	MySQL    Listener `yaml:"mysql"`
 	HTTP     string   `yaml:"http"`
+	// HTTPTLS serves HTTPS on listen.http with the tls block's
+	// certificate.
+	HTTPTLS bool `yaml:"http_tls"`
 }
 
 // Listener is a database listener: an address, written alone or as
@@ -81,6 +88,8 @@ func (l *Listener) decodeNode(d *decoder, n *yaml.Node, path string) {
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Require refuses database clients that do not use TLS.
+	Require bool `yaml:"require"`
 }
 
 // Tokens bounds token lifetimes.
@@ -119,6 +128,14 @@ type Database struct {
 	// AuditParameters stores bind parameters in the audit (default true).
 	AuditParameters *bool              `yaml:"audit_parameters"`
 	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
+	// Limits overrides the global limits for this database; see
+	// Config.LimitsFor.
+	Limits *Limits `yaml:"limits"`
+
+	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
+	// WHERE may change where airlock counts the rows a write changes
+	// (blast radius or undo on); default 1.
+	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.
@@ -184,6 +201,9 @@ type Audit struct {
 	HMACKeyFile string `yaml:"hmac_key_file"`
 	// QueueSize bounds the events waiting to be written.
 	QueueSize int `yaml:"queue_size"`
+	// MaxTextBytes is the most statement text an event stores whole
+	// (default 64 KiB); longer text is stored truncated.
+	MaxTextBytes int `yaml:"max_text_bytes"`
 }
 
 // Requests configures access requests.
@@ -193,7 +213,7 @@ type Requests struct {
 }
 
 // Alert types.
-var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address"}
+var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address", "agent_denials", "agent_enumeration"}
 
 // Alert is a rule over recent events that raises an alert event.
 type Alert struct {
@@ -204,7 +224,9 @@ type Alert struct {
 	//   rows_read: more than Count rows read in one session;
 	//   outside_hours: a session opened outside Hours on Days in Timezone;
 	//   first_table_access: a user touches a table for the first time;
-	//   new_client_address: a write from a client address the user never wrote from.
+	//   new_client_address: a write from a client address the user never wrote from;
+	//   agent_denials: more than Count denials of one agent in a row;
+	//   agent_enumeration: an agent touching more than Count distinct tables within Window.
 	Type      string   `yaml:"type"`
 	Count     int64    `yaml:"count"`
 	Window    Duration `yaml:"window"`
@@ -227,7 +249,7 @@ type Log struct {
 }
 
 // Built-in guardrail names.
-var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape"}
+var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape", "resource"}
 
 // Load reads, decodes, defaults and validates the config file at path.
 func Load(path string) (*Config, error) {
@@ -239,7 +261,8 @@ func Load(path string) (*Config, error) {
 }
 
 // LoadWithoutSecrets is Load for tools that never connect upstream
-// (`airlock policy test`): credentials' passwords are not resolved, so
+// (`airlock policy test`, `audit verify --config`, break-glass `tokens
+// issue --config`): credentials' passwords are not resolved, so
 // their environment variables and files need not exist.
 func LoadWithoutSecrets(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -366,6 +389,7 @@ func (db *Database) Levels() []airlock.Level {
 }
 
 func (c *Config) defaults() {
+	c.agentDefaults()
 	if c.Listen.Postgres.Address == "" && c.Listen.HTTP == "" && c.Listen.MySQL.Address == "" {
 		c.Listen.Postgres.Address = "127.0.0.1:15432"
 		c.Listen.HTTP = "127.0.0.1:8080"
@@ -392,6 +416,9 @@ func (c *Config) defaults() {
 		}
 		if db.MaxRowsChanged == 0 {
 			db.MaxRowsChanged = 1000
+		}
+		if db.UnboundedWriteMaxRows == 0 {
+			db.UnboundedWriteMaxRows = 1
 		}
 		if db.Undo == "" {
 			db.Undo = "best_effort"
@@ -434,4 +461,5 @@ func (c *Config) defaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	c.limitDefaults()
 }

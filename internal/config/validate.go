@@ -128,6 +128,8 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 	}
 
+	c.validateAgents(at)
+
 	dbs := map[string]*Database{}
 	for i := range c.Databases {
 		db := &c.Databases[i]
@@ -153,6 +155,9 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 		if db.MaxRowsChanged < 0 {
 			at(db.Line, p+".max_rows_changed", "must not be negative")
+		}
+		if db.UnboundedWriteMaxRows < 0 {
+			at(db.Line, p+".unbounded_write_max_rows", "must not be negative")
 		}
 		for _, r := range db.Guardrails.Disable {
 			if !slices.Contains(BuiltinRules, r) {
@@ -311,6 +316,14 @@ func (c *Config) validate(d *decoder, secrets bool) {
 					at(al.Line, p+".days", "unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", d)
 				}
 			}
+		case "agent_denials":
+			if al.Count < 1 {
+				at(al.Line, p+".count", "agent_denials needs a count of at least 1")
+			}
+		case "agent_enumeration":
+			if al.Count < 1 || al.Window == 0 {
+				at(al.Line, p, "agent_enumeration needs count (at least 1) and window")
+			}
 		case "first_table_access", "new_client_address":
 		default:
 			at(al.Line, p+".type", "want one of %s, got %q", strings.Join(alertTypeNames(), ", "), al.Type)
@@ -330,4 +343,6 @@ func (c *Config) validate(d *decoder, secrets bool) {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		at(0, "log.format", "want text or json, got %q", c.Log.Format)
 	}
+	c.validateOIDC(at, secrets)
+	c.validateLimits(at)
 }

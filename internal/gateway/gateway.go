@@ -24,6 +24,7 @@ import (
 	"airlock/internal/access"
 	"airlock/internal/audit"
 	"airlock/internal/config"
+	"airlock/internal/limit"
 	"airlock/internal/policy"
 )
 
@@ -64,6 +65,9 @@ type Gateway struct {
 	sessions map[string]*Session
 	draining bool
 	idle     chan struct{} // closed when draining and the last session ends
+
+	memOnce sync.Once
+	mem     *limit.Budget
 }
 
 // New returns a gateway.
@@ -87,14 +91,29 @@ func New(o Options) *Gateway {
 }
 
 // AccessChanged re-evaluates the level of every live session of user (a
-// grant started or ended). A session whose level drops is told through its
-// level hook, so that its adapter can make sure no connection stays
-// elevated.
+// grant started or ended, or the user's groups or roles changed: the user
+// is read again from the store first). A session whose level drops is told
+// through its level hook, so that its adapter can make sure no connection
+// stays elevated.
 func (g *Gateway) AccessChanged(user string) {
+	var fresh *airlock.User
 	for _, s := range g.Sessions() {
-		if s.user.Name == user {
-			s.refresh()
+		if s.User().Name != user {
+			continue
 		}
+		if fresh == nil {
+			u, err := g.store.GetUser(context.Background(), user)
+			if err != nil {
+				// Removed, or the store cannot say: the user's sessions
+				// keep their record; removal ends them through token
+				// revocation.
+				g.log.Error("re-read the user of live sessions", "user", user, "err", err)
+				u = s.User()
+			}
+			fresh = u
+		}
+		s.user.Store(fresh)
+		s.refresh()
 	}
 }
 
@@ -150,6 +169,9 @@ type Login struct {
 	Database    *config.Database
 	ClientAddr  string
 	Application string
+	// OnBehalfOf names the person an agent acts for (the MCP server),
+	// shown in every event of the session.
+	OnBehalfOf string
 }
 
 // Open starts a session for an authenticated login. The session's level is
@@ -166,10 +188,11 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		g: g, user: l.User, token: l.Token, db: l.Database,
+		g: g, token: l.Token, db: l.Database, onBehalfOf: l.OnBehalfOf,
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
 	}
+	s.user.Store(l.User)
 	acc, err := g.accessFor(ctx, l.User, l.Database)
 	if err != nil {
 		return nil, err
@@ -212,6 +235,10 @@ type grantAccess struct {
 // credential configured on db.
 func (g *Gateway) accessFor(ctx context.Context, u *airlock.User, db *config.Database) (grantAccess, error) {
 	a := grantAccess{level: g.policy.StandingLevel(u, db.Name)}
+	if u.IsAgent() && a.level > airlock.LevelRead {
+		// Agents are read-only unless a grant says otherwise.
+		a.level = airlock.LevelRead
+	}
 	grants, err := g.access.ActiveGrants(ctx, u.Name, db.Name)
 	if err != nil {
 		return a, fmt.Errorf("read grants: %w", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/policy"
 	"airlock/internal/undo"
 )
 
@@ -16,6 +17,12 @@ import (
 type Guard struct {
 	// Limit is max_rows_changed when the blast-radius rule is on, else 0.
 	Limit int64
+	// Unbounded, when not 0, is how many rows the check may change
+	// because it holds an UPDATE or DELETE without WHERE (the
+	// unbounded-write rule, judged on the rows really changed).
+	Unbounded int64
+	// unboundedWhat names that statement, for the denial.
+	unboundedWhat string
 	// Capture asks the adapter to capture the changed rows for undo,
 	// naming them UndoID.
 	Capture bool
@@ -69,9 +76,24 @@ func (s *Session) guard(c *Check) {
 	if blast {
 		c.Guard.Limit = s.db.MaxRowsChanged
 	}
+	if s.db.RuleEnabled("unbounded-write") {
+		for i := range c.Stmts {
+			if st := &c.Stmts[i]; policy.Unbounded(st) {
+				c.Guard.Unbounded = max(s.db.UnboundedWriteMaxRows, 1)
+				c.Guard.unboundedWhat = fmt.Sprintf("%s without WHERE on %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
+				break
+			}
+		}
+	}
 	if capture {
 		c.Guard.UndoID = airlock.NewID("u_")
 	}
+}
+
+// countsRows reports whether allowed writes run guarded, their changed
+// rows counted before anything can commit.
+func (s *Session) countsRows() bool {
+	return s.db.RuleEnabled("blast-radius") || s.db.Undo != "off"
 }
 
 func cmdName(st *airlock.Statement) string {
@@ -102,7 +124,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 		why = undo.Irreversible(images)
 	}
 	if why == "" && len(images) > 0 {
-		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.user.Name, Database: s.db.Name,
+		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.User().Name, Database: s.db.Name,
 			Statement: c.Text, State: airlock.UndoPending, CreatedAt: s.g.now().UTC(), Images: images,
 			Size: undo.Size(images), Hash: undo.Hash(images)}
 		if err := s.g.store.SaveUndo(s.ctx(), rec); err != nil {
@@ -110,7 +132,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 			why = "its undo data could not be stored"
 			if s.db.Undo != "required" {
 				why = ""
-				c.undoNote = "not reversible: its undo data could not be stored"
+				c.undoWhy = "its undo data could not be stored"
 				return nil
 			}
 		} else {
@@ -124,7 +146,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 		return nil // nothing changed
 	}
 	if s.db.Undo != "required" {
-		c.undoNote = "not reversible: " + why
+		c.undoWhy = why
 		return nil
 	}
 	d := airlock.Decision{Rule: "undo", Need: c.Decision.Need, Reason: why + "; undo is required here, so the statement was rolled back"}
@@ -198,11 +220,19 @@ type savepoint struct {
 // success with Done.
 func (s *Session) RowsChanged(c *Check, changed int64) *airlock.Decision {
 	c.changed = changed
-	if c.Guard == nil || c.Guard.Limit <= 0 || changed <= c.Guard.Limit {
+	var d airlock.Decision
+	switch {
+	case c.Guard == nil:
+		return nil
+	case c.Guard.Unbounded > 0 && changed > c.Guard.Unbounded:
+		d = airlock.Decision{Rule: "unbounded-write", Need: c.Decision.Need,
+			Reason: fmt.Sprintf("%s would have changed %d rows (more than %d without WHERE); the statement was rolled back, nothing changed", c.Guard.unboundedWhat, changed, c.Guard.Unbounded)}
+	case c.Guard.Limit > 0 && changed > c.Guard.Limit:
+		d = airlock.Decision{Rule: "blast-radius", Need: c.Decision.Need,
+			Reason: fmt.Sprintf("%d rows > limit %d; the statement was rolled back, nothing changed", changed, c.Guard.Limit)}
+	default:
 		return nil
 	}
-	d := airlock.Decision{Rule: "blast-radius", Need: c.Decision.Need,
-		Reason: fmt.Sprintf("%d rows > limit %d; the statement was rolled back, nothing changed", changed, c.Guard.Limit)}
 	c.Decision = d
 	ev := s.event(airlock.EventStatement, airlock.ActionDenied, nil)
 	ev.Text, ev.Decision, ev.Rule, ev.Reason = c.Text, airlock.DecisionDenied, d.Rule, d.Reason

@@ -60,7 +60,7 @@ func (g *Gateway) LiveTokens() map[string][]string {
 	out := map[string][]string{}
 	seen := map[string]bool{}
 	for _, s := range g.Sessions() {
-		u := s.user.Name
+		u := s.User().Name
 		if _, ok := out[u]; !ok {
 			out[u] = nil
 		}

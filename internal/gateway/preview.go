@@ -18,6 +18,9 @@ type Preview struct {
 	// changed rows counted against Limit before it could commit.
 	Guarded bool  `json:"guarded"`
 	Limit   int64 `json:"max_rows_changed,omitempty"`
+	// Unbounded is, for an UPDATE or DELETE without WHERE that runs
+	// guarded, how many rows it may change (unbounded-write).
+	Unbounded int64 `json:"unbounded_write_max_rows,omitempty"`
 	// ParseError is the classifier's message when the text does not parse.
 	ParseError string `json:"parse_error,omitempty"`
 }
@@ -27,7 +30,8 @@ type Preview struct {
 // and guard), without a database. searchPath may be empty.
 func PreviewDecision(cfg *config.Config, pol *policy.Engine, cl Classifier, u *airlock.User, db *config.Database, level airlock.Level, text string, now time.Time) Preview {
 	g := &Gateway{cfg: cfg, policy: pol, classifiers: map[string]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
-	s := &Session{g: g, user: u, db: db, prepared: map[string][]airlock.Statement{}}
+	s := &Session{g: g, db: db, prepared: map[string][]airlock.Statement{}}
+	s.user.Store(u)
 	s.level.Store(int32(level))
 	c := &Check{Text: text}
 	stmts, err := s.Classify(text)
@@ -41,7 +45,7 @@ func PreviewDecision(cfg *config.Config, pol *policy.Engine, cl Classifier, u *a
 	s.guard(c)
 	p := Preview{Statements: c.Stmts, Decision: c.Decision}
 	if c.Guard != nil {
-		p.Guarded, p.Limit = true, c.Guard.Limit
+		p.Guarded, p.Limit, p.Unbounded = true, c.Guard.Limit, c.Guard.Unbounded
 	}
 	return p
 }

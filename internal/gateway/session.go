@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,12 +17,16 @@ import (
 // connection goroutine owns it: Check, Decide and Done are called from that
 // goroutine only; End, Level and the accessors are safe from anywhere.
 type Session struct {
-	g     *Gateway
-	info  airlock.Session
-	user  *airlock.User
+	g    *Gateway
+	info airlock.Session
+	// user is the session's user as last read: AccessChanged replaces it
+	// when the user's groups or roles change.
+	user  atomic.Pointer[airlock.User]
 	token *airlock.Token
 	db    *config.Database
 	level atomic.Int32
+	// onBehalfOf is the person an agent's session acts for.
+	onBehalfOf string
 
 	accMu       sync.Mutex
 	writeTables []string
@@ -70,7 +75,7 @@ func (s *Session) ID() string { return s.info.ID }
 func (s *Session) Info() airlock.Session { return s.info }
 
 // User returns the session's user.
-func (s *Session) User() *airlock.User { return s.user }
+func (s *Session) User() *airlock.User { return s.user.Load() }
 
 // Database returns the session's database.
 func (s *Session) Database() *config.Database { return s.db }
@@ -112,10 +117,10 @@ func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
 // refresh computes the session's access again. If the store cannot say,
 // the session falls back to the standing level alone (never higher).
 func (s *Session) refresh() {
-	a, err := s.g.accessFor(context.Background(), s.user, s.db)
+	a, err := s.g.accessFor(context.Background(), s.User(), s.db)
 	if err != nil {
 		s.g.log.Error("re-evaluate session access; keeping the standing level only", "session", s.info.ID, "err", err)
-		a = grantAccess{level: min(s.g.policy.StandingLevel(s.user, s.db.Name), airlock.Level(s.level.Load()))}
+		a = grantAccess{level: min(s.g.policy.StandingLevel(s.User(), s.db.Name), airlock.Level(s.level.Load()))}
 	}
 	old := s.setAccess(a)
 	if a.level == old {
@@ -211,7 +216,7 @@ type Check struct {
 	Guard    *Guard
 	changed  int64               // rows a guarded check changed
 	undo     *airlock.UndoRecord // what it captured
-	undoNote string              // why it is not reversible
+	undoWhy  string              // why it cannot be undone (best_effort)
 	start    time.Time
 	started  []*airlock.Event // "started" events of writes, by statement
 	prepares map[string][]airlock.Statement
@@ -219,6 +224,16 @@ type Check struct {
 	// failed; the check is then denied.
 	VetoErr error
 }
+
+// Irreversible says why an allowed guarded write cannot be undone, under
+// undo: best_effort ("" when it can be, or when undo is off). The adapter
+// tells the client before the statement's answer, in its protocol's way
+// (a NOTICE, a warning), as IrreversibleMessage words it.
+func (c *Check) Irreversible() string { return c.undoWhy }
+
+// IrreversibleMessage is what the client is told about a write that
+// cannot be undone.
+func IrreversibleMessage(why string) string { return "airlock: this write cannot be undone: " + why }
 
 // Outcome is how a forwarded statement ended.
 type Outcome struct {
@@ -298,7 +313,19 @@ func (s *Session) Allows(text string) airlock.Decision {
 }
 
 func (s *Session) parseDenial(err error) airlock.Decision {
-	return airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+	d := airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+	var se syntaxErr
+	if errors.As(err, &se) {
+		d.Syntax = se.SyntaxError()
+	}
+	return d
+}
+
+// syntaxErr is a classifier's error that can say whether the database's
+// grammar rejects the text (sqlclass.ParseError).
+type syntaxErr interface {
+	error
+	SyntaxError() *airlock.SyntaxError
 }
 
 func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
@@ -309,7 +336,8 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath}
+	ps := &policy.Session{User: s.User(), Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf, CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}
@@ -397,8 +425,8 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 			ev.Detail["undo"] = c.undo.ID
 			ev.Detail["undo_sha256"] = c.undo.Hash
 			ev.Detail["undo_rows"] = fmt.Sprint(len(c.undo.Images))
-		case c.undoNote != "":
-			ev.Detail["undo"] = c.undoNote
+		case c.undoWhy != "":
+			ev.Detail["undo"] = "not reversible: " + c.undoWhy
 		}
 	}
 	ev.Error = out.Err
@@ -436,11 +464,25 @@ func (s *Session) stmtEvent(c *Check, st *airlock.Statement, action string) *air
 }
 
 func (s *Session) event(typ, action string, detail map[string]string) *airlock.Event {
+	if agent := s.User().IsAgent(); agent || s.onBehalfOf != "" {
+		if detail == nil {
+			detail = map[string]string{}
+		}
+		if agent {
+			detail["agent"] = "true"
+		}
+		if s.onBehalfOf != "" {
+			detail["on_behalf_of"] = s.onBehalfOf
+		}
+	}
 	return &airlock.Event{
 		Type: typ, Action: action, User: s.info.User, Database: s.info.Database, SessionID: s.info.ID,
 		ClientAddr: s.info.ClientAddr, Application: s.info.Application, Detail: detail,
 	}
 }
+
+// OnBehalfOf returns the person an agent's session acts for, or "".
+func (s *Session) OnBehalfOf() string { return s.onBehalfOf }
 
 func (s *Session) auditParams(params []string) []string {
 	if params == nil || s.db.ParamsAudited() {

@@ -154,7 +154,7 @@ func checkLevel(ctx context.Context, c *sql.DB, db *config.Database, l airlock.L
 				return nil, err
 			}
 			if n == 0 {
-				out = append(out, airlock.Finding{Level: "write", Severity: "warning", Message: fmt.Sprintf("protected table %s does not exist", pt)})
+				out = append(out, airlock.Finding{Level: "write", Severity: "warning", Message: fmt.Sprintf("protected table %s is not visible to the write credential: it does not exist, or the credential holds no privilege on it (as intended)", pt)})
 				continue
 			}
 			tp := p

@@ -294,6 +294,9 @@ func Summary(ev *airlock.Event) string {
 	if ev.User != "" {
 		s += " user=" + ev.User
 	}
+	if ev.Detail["on_behalf_of"] != "" {
+		s += " on_behalf_of=" + ev.Detail["on_behalf_of"]
+	}
 	if ev.Database != "" {
 		s += " database=" + ev.Database
 	}

@@ -417,10 +417,7 @@ func parseStartupParams(b []byte) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, dup := params[k]; dup {
-			return nil, fmt.Errorf("startup parameter %q given twice", k)
-		}
-		params[k] = v
+		params[k] = v // a parameter given twice takes its last value, as in PostgreSQL
 		b = rest
 	}
 }

@@ -387,8 +387,11 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 	}
 	switch h.kind {
 	case kindDeny:
-		d := h.deny
-		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501", Message: d.Message(), Hint: d.Hint}))
+		e := denialError(h.deny)
+		if h.code != "" {
+			e.Code = h.code
+		}
+		c.send(encode(nil, e))
 		c.pop()
 		c.skipToSync()
 		return nil

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 
 	"airlock"
 	"airlock/internal/auth"
@@ -36,19 +35,6 @@ func fatal(code, format string, args ...any) *startupError {
 	return &startupError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// Startup parameters a client may send. Names are compared lower-cased;
-// every other parameter is refused, because it could change how text is
-// lexed, who the session is, or whether it is read-only.
-var allowedParams = map[string]bool{
-	"user": true, "database": true, "application_name": true, "client_encoding": true,
-	"datestyle": true, "timezone": true, "intervalstyle": true, "extra_float_digits": true,
-	"search_path": true, "statement_timeout": true, "lock_timeout": true,
-	"idle_in_transaction_session_timeout": true, "bytea_output": true,
-	"standard_conforming_strings": true, "client_min_messages": true, "row_security": true,
-	"default_transaction_isolation": true, "work_mem": true, "xmloption": true,
-	"check_function_bodies": true, "synchronize_seqscans": true, "geqo": true,
-}
-
 // startup runs the startup phase: TLS negotiation, the StartupMessage,
 // authentication. It returns the startup parameters, the user and the
 // token that authenticated.
@@ -67,10 +53,13 @@ func (c *conn) startup(ctx context.Context) (map[string]string, *airlock.User, *
 			sslDone = true
 			if c.srv.tls == nil {
 				c.client.Write([]byte{'N'})
+				if c.cr.buffered() > 0 {
+					return nil, nil, nil, errUnencryptedAfter("SSL")
+				}
 				continue
 			}
 			if c.cr.buffered() > 0 {
-				return nil, nil, nil, fatal("08P01", "received unencrypted data after SSL request")
+				return nil, nil, nil, errUnencryptedAfter("SSL")
 			}
 			c.client.Write([]byte{'S'})
 			tc := tls.Server(c.client, c.srv.tls)
@@ -85,56 +74,42 @@ func (c *conn) startup(ctx context.Context) (map[string]string, *airlock.User, *
 			}
 			gssDone = true
 			c.client.Write([]byte{'N'})
+			if c.cr.buffered() > 0 {
+				return nil, nil, nil, errUnencryptedAfter("GSSAPI encryption")
+			}
 		case codeCancel:
 			if len(body) != 8 {
 				return nil, nil, nil, errors.New("malformed cancel request")
 			}
 			c.srv.cancel(binary.BigEndian.Uint32(body[:4]), body[4:8])
 			return nil, nil, nil, errCancelHandled
-		case codeProtocol3:
+		default:
+			if code>>16 != 3 {
+				return nil, nil, nil, fatal("0A000", "unsupported frontend protocol %d.%d: server supports 3.0 to 3.0", code>>16, code&0xffff)
+			}
+			if c.srv.requireTLS && !c.tls {
+				return nil, nil, nil, errTLSRequired
+			}
 			params, err := parseStartupParams(body)
 			if err != nil {
 				return nil, nil, nil, fatal("08P01", "invalid startup packet: %v", err)
 			}
+			c.negotiate(code&0xffff, params)
 			u, t, err := c.authenticate(ctx, params)
 			return params, u, t, err
-		default:
-			if code>>16 == 3 {
-				return nil, nil, nil, fatal("0A000", "unsupported frontend protocol %d.%d: airlock supports 3.0", code>>16, code&0xffff)
-			}
-			return nil, nil, nil, fatal("08P01", "unsupported frontend protocol %d.%d", code>>16, code&0xffff)
 		}
 	}
 }
 
 var errCancelHandled = errors.New("cancel request handled")
 
+// checkParams checks what authentication needs; the settings among the
+// parameters are decided once the session is known (params.go).
 func (c *conn) checkParams(params map[string]string) error {
 	if params["user"] == "" {
 		return fatal("28000", "no user name given in the startup packet")
 	}
-	for k, v := range params {
-		lk := strings.ToLower(k)
-		switch {
-		case lk == "options":
-			return fatal("42501", "airlock: startup parameter \"options\" is not allowed: it could change the session's settings behind airlock's back; use SET for the allowed settings")
-		case lk == "replication":
-			return fatal("42501", "airlock: replication connections are not allowed")
-		case !allowedParams[lk]:
-			return fatal("42501", "airlock: startup parameter %q is not allowed", k)
-		case lk == "standard_conforming_strings" && !isOn(v):
-			return fatal("42501", "airlock: standard_conforming_strings is pinned to on")
-		}
-	}
 	return nil
-}
-
-func isOn(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "on", "true", "yes", "1":
-		return true
-	}
-	return false
 }
 
 // authenticate checks the client's token for the user of the startup packet.

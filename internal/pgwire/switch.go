@@ -62,7 +62,7 @@ func (c *conn) maybeSwitch() error {
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
-	c.ur = newMsgReader(up.conn, upBufs, 0)
+	c.ur = newMsgReader(c.watch(up.conn), upBufs, 0)
 	c.uw.Reset(up.conn)
 	c.log.Info("upstream switched", "from", from, "to", want)
 	return nil

@@ -27,6 +27,15 @@ type Session struct {
 	// SearchPath is the session's schema search path, for matching
 	// unqualified names against protected tables.
 	SearchPath []string
+	// Agent is set when the session's user is an agent (the MCP
+	// server); OnBehalfOf names the person it acts for, if it said.
+	Agent      bool
+	OnBehalfOf string
+	// CountsRows says that the adapter counts the rows an allowed write
+	// really changes before it can commit (blast radius or undo on): the
+	// unbounded-write rule then leaves an UPDATE or DELETE without WHERE
+	// to that count (gateway: Guard.Unbounded) instead of denying it.
+	CountsRows bool
 }
 
 // Engine decides statements. It is safe for concurrent use.
@@ -95,6 +104,12 @@ func (e *Engine) Decide(s *Session, stmts []airlock.Statement, now time.Time) ai
 	return d
 }
 
+// Unbounded reports whether st is an UPDATE or DELETE without WHERE, which
+// the unbounded-write rule judges.
+func Unbounded(st *airlock.Statement) bool {
+	return (st.Kind == airlock.KindUpdate || st.Kind == airlock.KindDelete) && !st.HasWhere
+}
+
 // RequestHint is the command line that asks for level on db.
 func RequestHint(db string, level airlock.Level) string {
 	return fmt.Sprintf("to request access: airlock requests create %s --level %s --duration 30m --reason \"...\"", db, level)
@@ -118,6 +133,12 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 		}
 	}
 
+	if on(RuleResource) {
+		if why := resource(db.Engine, s.Level, st); why != "" {
+			return RuleResource, why
+		}
+	}
+
 	writes := st.Level >= airlock.LevelWrite && len(st.WriteTables) > 0
 	for _, t := range st.WriteTables {
 		// airlock's own undo capture is never written by hand, whatever
@@ -134,7 +155,7 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 			}
 		}
 	}
-	if on("unbounded-write") && (st.Kind == airlock.KindUpdate || st.Kind == airlock.KindDelete) && !st.HasWhere {
+	if on("unbounded-write") && Unbounded(st) && !s.CountsRows {
 		return "unbounded-write", fmt.Sprintf("%s without WHERE would change every row of %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
 	}
 	for _, r := range e.rules {

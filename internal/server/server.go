@@ -24,9 +24,12 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/listen"
+	"airlock/internal/mcp"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
+	"airlock/internal/oidc"
 	"airlock/internal/pgadmin"
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
@@ -71,6 +74,10 @@ type Server struct {
 	my        *mysqlwire.Server
 	MySQLAddr net.Addr // nil when the listener is off
 
+	// OIDC is the identity provider sign-in (nil without auth.oidc).
+	OIDC   *oidc.Service
+	httpLn *listen.Listener
+
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	// stopCluster ends the lease and notification loops of a shared store.
@@ -105,7 +112,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if cfg.PostgresStore() {
 		batch = postgres.MaxBatch
 	}
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, MaxBatch: batch, Logger: log, Now: o.Now})
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, MaxBatch: batch, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -181,13 +188,17 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.warnPermissions()
+	shares := s.listenerShares()
 	if addr := cfg.Listen.Postgres.Address; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen postgres: %w", err)
 		}
 		s.PostgresAddr = ln.Addr()
-		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres")})
+		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.pg.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -203,7 +214,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen mysql: %w", err)
 		}
 		s.MySQLAddr = ln.Addr()
-		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql")})
+		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.my.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -219,23 +232,44 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen http: %w", err)
 		}
 		s.HTTPAddr = ln.Addr()
-		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now})
+		listeners := map[string]string{}
+		if s.PostgresAddr != nil {
+			listeners["postgres"] = s.PostgresAddr.String()
+		}
+		if s.MySQLAddr != nil {
+			listeners["mysql"] = s.MySQLAddr.String()
+		}
+		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now, Listeners: listeners})
 		// Web console (internal/web): the API keeps /api/ and /healthz,
 		// the console serves everything else.
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
-		mux.Handle("/healthz", h)
-		mux.HandleFunc("/readyz", s.ready)
-		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
-		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mux.Handle("/healthz", s.health(h))
+		if cfg.Auth.OIDC != nil {
+			s.OIDC = oidc.New(oidc.Options{Config: cfg.Auth.OIDC, Access: s.Access, Logger: log.With("component", "oidc"), Now: o.Now})
+			oh := s.OIDC.Handler()
+			mux.Handle(oidc.APIPrefix, oh)
+			mux.Handle(oidc.APIPrefix+"/", oh)
+		}
+		mux.Handle("/readyz", s.health(http.HandlerFunc(s.ready)))
+		// MCP for AI agents (internal/mcp): streamable HTTP, bearer token.
+		base := "http://" + ln.Addr().String()
+		if tlsCfg != nil {
+			base = "https://" + ln.Addr().String()
+		}
+		mux.Handle("/mcp", mcp.New(mcp.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit,
+			BaseURL: base, Logger: log.With("component", "mcp"), Now: o.Now}).Handler())
+		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, OIDC: s.OIDC, Logger: log.With("component", "web"), Now: o.Now}))
+		var hln net.Listener
+		s.http, hln = s.newHTTP(mux, ln, shares.HTTP, tlsCfg)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.http.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http listener stopped", "err", err)
 			}
 		}()
-		log.Info("listening for HTTP", "addr", ln.Addr().String())
+		log.Info("listening for HTTP", "addr", ln.Addr().String(), "tls", cfg.Listen.HTTPTLS)
 	}
 	return s, nil
 }
@@ -340,6 +374,9 @@ func (s *Server) closeAll() error {
 	var errs []error
 	if s.stop != nil {
 		close(s.stop)
+	}
+	if s.OIDC != nil {
+		s.OIDC.Close()
 	}
 	if s.stopCluster != nil {
 		s.stopCluster()

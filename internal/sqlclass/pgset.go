@@ -6,32 +6,36 @@ import (
 	"airlock"
 )
 
-// pgAllowedSettings may be changed at any level (SPEC §2): they change
-// nothing but the session's own view.
-var pgAllowedSettings = map[string]bool{
-	"search_path":                         true,
-	"statement_timeout":                   true,
-	"lock_timeout":                        true,
-	"idle_in_transaction_session_timeout": true,
-	"application_name":                    true,
-	"datestyle":                           true,
-	"timezone":                            true,
-	"intervalstyle":                       true,
-	"extra_float_digits":                  true,
-	"client_min_messages":                 true,
-	"bytea_output":                        true,
-	"row_security":                        true,
-	"check_function_bodies":               true,
-	"xmloption":                           true,
-	"synchronize_seqscans":                true,
-	"restrict_nonsystem_relation_kind":    true,
-	"work_mem":                            true,
-	"transaction_isolation":               true,
-	"default_transaction_isolation":       true,
-	// SET TRANSACTION [NOT] DEFERRABLE is a transaction setting like the
-	// isolation level; these are its SET spellings.
-	"transaction_deferrable":         true,
-	"default_transaction_deferrable": true,
+// Session settings (SPEC §2): a setting PostgreSQL lets any user change
+// (pg_settings.context = 'user', listed in the generated pgsettings.go) may
+// be changed at any level, except the ones singled out here and below:
+// the read-only settings, the pinned lexing settings and the identity
+// switches. Settings of other contexts need a superuser or a restart and
+// are admin. The list is PostgreSQL's own classification, checked against
+// the test server by TestPGUserSettings, rather than a list of our own.
+
+// pgRefusedUserSettings are user settings that act outside the session's
+// own view: local_preload_libraries loads server-side code at connection
+// start.
+var pgRefusedUserSettings = map[string]bool{
+	"local_preload_libraries": true,
+}
+
+// pgExtraSettings are settings the transaction statements set that
+// pg_settings does not list under those names.
+var pgExtraSettings = map[string]bool{
+	"transaction_isolation":  true,
+	"transaction_deferrable": true,
+}
+
+// pgUserSetting reports whether name (lower-case) is a setting any user may
+// change that airlock lets through.
+func pgUserSetting(name string) bool {
+	if pgRefusedUserSettings[name] {
+		return false
+	}
+	_, ok := pgUserSettings[name]
+	return ok || pgExtraSettings[name]
 }
 
 // pgReadOnlySettings turn read-only off unless set to a true value.
@@ -69,6 +73,8 @@ type settingChange struct {
 func judgeSetting(c settingChange) (airlock.Level, string, airlock.Escape) {
 	subject := c.Verb + " " + c.Name
 	switch {
+	case pgIdentitySettings[c.Name] && identityNoOp(c):
+		return airlock.LevelRead, subject + " keeps the session's own identity (airlock never lets it switch)", airlock.EscapeNone
 	case pgIdentitySettings[c.Name]:
 		return airlock.LevelRead, subject + " switches the database identity", airlock.EscapeIdentity
 	case pgReadOnlySettings[c.Name]:
@@ -83,10 +89,24 @@ func judgeSetting(c settingChange) (airlock.Level, string, airlock.Escape) {
 			return airlock.LevelRead, subject + " keeps its pinned value", airlock.EscapeNone
 		}
 		return airlock.LevelRead, subject + " changes how text is lexed (pinned setting)", airlock.EscapePinned
-	case pgAllowedSettings[c.Name]:
+	case pgRefusedUserSettings[c.Name]:
+		return airlock.LevelAdmin, subject + " loads server-side code", airlock.EscapeNone
+	case pgUserSetting(c.Name):
 		return airlock.LevelRead, subject + " changes a session setting", airlock.EscapeNone
 	}
-	return airlock.LevelAdmin, subject + " is not an allow-listed setting", airlock.EscapeNone
+	return airlock.LevelAdmin, subject + " is not a setting PostgreSQL lets every user change", airlock.EscapeNone
+}
+
+// identityNoOp reports whether a change of an identity setting goes back
+// to the session's own identity: RESET ROLE, SET ROLE NONE, SET SESSION
+// AUTHORIZATION DEFAULT, RESET SESSION AUTHORIZATION. Since airlock refuses
+// every switch (in SET, set_config and the startup packet), a session is
+// always at its own identity, so these change nothing.
+func identityNoOp(c settingChange) bool {
+	if c.Reset {
+		return true
+	}
+	return c.Known && c.Name == "role" && strings.EqualFold(c.Value, "none")
 }
 
 // pgParseBool parses a boolean as PostgreSQL's parse_bool does: true, false,

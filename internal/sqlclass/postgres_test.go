@@ -60,9 +60,15 @@ func TestEscapes(t *testing.T) {
 		{"set_config read-only cast value", "SELECT set_config('transaction_read_only', 'off'::text, true)", airlock.EscapeReadOnly, airlock.KindSelect},
 		{"set role", "SET ROLE postgres", airlock.EscapeIdentity, airlock.KindSet},
 		{"set local role", "SET LOCAL ROLE postgres", airlock.EscapeIdentity, airlock.KindSet},
-		{"reset role", "RESET ROLE", airlock.EscapeIdentity, airlock.KindSet},
+		{"reset role is a no-op", "RESET ROLE", airlock.EscapeNone, airlock.KindSet},
+		{"set role none is a no-op", "SET ROLE NONE", airlock.EscapeNone, airlock.KindSet},
+		{"set_config role none is a no-op", "SELECT set_config('role', 'none', false)", airlock.EscapeNone, airlock.KindSelect},
+		{"set session authorization default is a no-op", "SET SESSION AUTHORIZATION DEFAULT", airlock.EscapeNone, airlock.KindSet},
+		{"set role to default is a no-op", "SET ROLE TO DEFAULT", airlock.EscapeNone, airlock.KindSet},
 		{"set session authorization", "SET SESSION AUTHORIZATION 'postgres'", airlock.EscapeIdentity, airlock.KindSet},
-		{"reset session authorization", "RESET SESSION AUTHORIZATION", airlock.EscapeIdentity, airlock.KindSet},
+		{"reset session authorization is a no-op", "RESET SESSION AUTHORIZATION", airlock.EscapeNone, airlock.KindSet},
+		{"set session authorization to a name", "SET SESSION AUTHORIZATION x", airlock.EscapeIdentity, airlock.KindSet},
+		{"set role to a name called none-ish", "SET ROLE \"nonexistent\"", airlock.EscapeIdentity, airlock.KindSet},
 		{"set_config role", "SELECT set_config('role', 'postgres', false)", airlock.EscapeIdentity, airlock.KindSelect},
 		{"set_config qualified", "SELECT pg_catalog.set_config('session_authorization', 'postgres', false)", airlock.EscapeIdentity, airlock.KindSelect},
 		{"set_config in where", "SELECT * FROM t WHERE set_config('role', 'x', false) IS NOT NULL", airlock.EscapeIdentity, airlock.KindSelect},
@@ -91,6 +97,40 @@ func TestEscapes(t *testing.T) {
 			}
 			if st.Escape != airlock.EscapeNone && st.Level != airlock.LevelRead {
 				t.Errorf("escape at level %s, want read (an honest level for a setting)", st.Level)
+			}
+		})
+	}
+}
+
+// TestSetLevels checks the level of SET for settings PostgreSQL lets any
+// user change (SPEC §2) and for those it does not.
+func TestSetLevels(t *testing.T) {
+	tests := []struct {
+		name  string
+		sql   string
+		level airlock.Level
+	}{
+		{"jit", "SET jit = off", airlock.LevelRead},
+		{"synchronous_commit", "SET synchronous_commit TO local", airlock.LevelRead},
+		{"temp_buffers", "SET temp_buffers = '16MB'", airlock.LevelRead},
+		{"max_parallel_workers_per_gather", "SET max_parallel_workers_per_gather = 0", airlock.LevelRead},
+		{"escape_string_warning", "SET escape_string_warning = off", airlock.LevelRead},
+		{"local", "SET LOCAL enable_seqscan = off", airlock.LevelRead},
+		{"reset user setting", "RESET work_mem", airlock.LevelRead},
+		{"reset all", "RESET ALL", airlock.LevelRead},
+		{"mixed case name", "SET DateStyle = ISO", airlock.LevelRead},
+		{"local_preload_libraries loads code", "SET local_preload_libraries = 'x'", airlock.LevelAdmin},
+		{"superuser setting", "SET session_replication_role = replica", airlock.LevelAdmin},
+		{"superuser log setting", "SET log_statement = 'none'", airlock.LevelAdmin},
+		{"postmaster setting", "SET shared_buffers = '1GB'", airlock.LevelAdmin},
+		{"unknown setting", "SET no_such_setting = 1", airlock.LevelAdmin},
+		{"custom placeholder", "SET app.tenant = '1'", airlock.LevelAdmin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := classifyOne(t, tt.sql)
+			if st.Level != tt.level || st.Escape != airlock.EscapeNone {
+				t.Errorf("level %s escape %q, want level %s and no escape (why %q)", st.Level, st.Escape, tt.level, st.Why)
 			}
 		})
 	}
@@ -190,14 +230,15 @@ func TestSetConfig(t *testing.T) {
 		{"pg_dump search_path", "SELECT pg_catalog.set_config('search_path', '', false)", airlock.LevelRead, "search_path", ""},
 		{"allowed", "SELECT set_config('application_name', 'x', false)", airlock.LevelRead, "application_name", "x"},
 		{"allowed mixed case", "SELECT set_config('DateStyle', 'ISO', false)", airlock.LevelRead, "datestyle", "ISO"},
-		{"not allow-listed", "SELECT set_config('enable_seqscan', 'off', false)", airlock.LevelAdmin, "enable_seqscan", "off"},
+		{"user setting", "SELECT set_config('enable_seqscan', 'off', false)", airlock.LevelRead, "enable_seqscan", "off"},
+		{"superuser setting", "SELECT set_config('session_replication_role', 'replica', false)", airlock.LevelAdmin, "session_replication_role", "replica"},
 		{"custom placeholder", "SELECT set_config('app.tenant', '1', false)", airlock.LevelAdmin, "app.tenant", "1"},
 		{"name from expression", "SELECT set_config('search_' || 'path', '', false)", airlock.LevelAdmin, "", ""},
 		{"name from column", "SELECT set_config(n, 'x', false) FROM names", airlock.LevelAdmin, "", ""},
 		{"name null", "SELECT set_config(NULL, 'x', false)", airlock.LevelAdmin, "", ""},
 		{"pg_dump pg_settings form", "SELECT set_config(name, 'view', false) FROM pg_settings WHERE name = 'restrict_nonsystem_relation_kind'", airlock.LevelRead, "restrict_nonsystem_relation_kind", "view"},
 		{"pg_settings form, qualified", "SELECT set_config(s.name, '0', false) FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout'", airlock.LevelRead, "statement_timeout", "0"},
-		{"pg_settings form, not allowed", "SELECT set_config(name, 'off', false) FROM pg_settings WHERE name = 'enable_seqscan'", airlock.LevelAdmin, "enable_seqscan", "off"},
+		{"pg_settings form, not allowed", "SELECT set_config(name, 'off', false) FROM pg_settings WHERE name = 'log_statement'", airlock.LevelAdmin, "log_statement", "off"},
 		{"pg_settings form, no where", "SELECT set_config(name, 'off', false) FROM pg_settings", airlock.LevelAdmin, "", ""},
 		{"pg_settings form, other qualifier", "SELECT set_config(o.name, 'x', false) FROM pg_settings WHERE name = 'search_path'", airlock.LevelAdmin, "", ""},
 		{"pg_settings form, or", "SELECT set_config(name, 'off', false) FROM pg_settings WHERE name = 'search_path' OR true", airlock.LevelAdmin, "", ""},

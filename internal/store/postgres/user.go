@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userColumns = `name, groups_json, roles_json, from_config, scram_salt, created_at`
+const userColumns = `name, groups_json, roles_json, from_config, scram_salt, created_at, kind`
 
 // CreateUser stores u; ECONFLICT if the name exists.
 func (db *DB) CreateUser(ctx context.Context, u *airlock.User) error {
@@ -25,8 +25,8 @@ func (db *DB) CreateUser(ctx context.Context, u *airlock.User) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		u.Name, groups, roles, u.FromConfig, u.ScramSalt, created)
+	_, err = db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.Name, groups, roles, u.FromConfig, u.ScramSalt, created, u.Kind)
 	if pgCode(err) == codeUniqueViolation {
 		return airlock.Errorf(airlock.ECONFLICT, "user %q already exists", u.Name)
 	}
@@ -47,8 +47,8 @@ func (db *DB) UpdateUser(ctx context.Context, u *airlock.User) error {
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE users SET groups_json = $1, roles_json = $2, from_config = $3, scram_salt = $4 WHERE name = $5`,
-		groups, roles, u.FromConfig, u.ScramSalt, u.Name)
+	tag, err := db.pool.Exec(ctx, `UPDATE users SET groups_json = $1, roles_json = $2, from_config = $3, scram_salt = $4, kind = $5 WHERE name = $6`,
+		groups, roles, u.FromConfig, u.ScramSalt, u.Kind, u.Name)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -119,7 +119,7 @@ func scanUser(row pgx.Row) (*airlock.User, error) {
 		created       *int64
 		salt          []byte
 	)
-	if err := row.Scan(&u.Name, &groups, &roles, &u.FromConfig, &salt, &created); err != nil {
+	if err := row.Scan(&u.Name, &groups, &roles, &u.FromConfig, &salt, &created, &u.Kind); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {

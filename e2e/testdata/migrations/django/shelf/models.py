@@ -1,0 +1,1 @@
+# The shelf app's migrations are the test; its models are not used.
