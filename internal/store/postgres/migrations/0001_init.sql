@@ -126,29 +126,28 @@ CREATE TABLE undo (
 );
 CREATE INDEX undo_session ON undo(session_id, created_at);
 
--- Audit events, in batches: a row holds the JSON of up to a few hundred
--- consecutive events (encoding/json of airlock.Event, one per line, in ID
--- order), compressed with Snappy by the gateway, so that the server
--- writes a row and a few index entries per batch instead of per event
--- (the SQLite store does the same, see its migration 0006). keys says
--- which users, databases, sessions and rules, and which rare types,
--- statement kinds and decisions the batch holds ('u:alice', 'd:shop',
--- 's:ID', 'r:rule', 't:token', 'k:delete', 'x:denied'); a listing narrows
--- to batches by keys, ID and time range, then filters their events.
-CREATE TABLE event_batches (
-	first_id BIGINT PRIMARY KEY,   -- ID of the batch's first event
-	last_id  BIGINT NOT NULL,      -- and of its last
-	events   INTEGER NOT NULL,     -- how many events it holds
-	min_time BIGINT,               -- Unix ns of its earliest event time (NULL: none has a time)
-	max_time BIGINT,               -- and of its latest
-	keys     TEXT[] NOT NULL,
-	enc      SMALLINT NOT NULL,    -- 0: data is the JSON lines; 1: Snappy (block format) of them
-	data     BYTEA NOT NULL
+-- One row per audit event: id is the chain position, data the event's JSON
+-- (encoding/json of airlock.Event), which decodes back to the event that
+-- was appended. The other columns are copies to filter on ('' is NULL;
+-- strings are made valid UTF-8 without NUL, as the filter values are).
+CREATE TABLE events (
+	id             BIGINT PRIMARY KEY,
+	time           BIGINT,
+	type           TEXT NOT NULL,
+	username       TEXT,
+	dbname         TEXT,
+	session_id     TEXT,
+	statement_kind TEXT,
+	decision       TEXT,
+	rule           TEXT,
+	data           TEXT NOT NULL
 );
--- Compressed already: the server need not try again.
-ALTER TABLE event_batches ALTER COLUMN data SET STORAGE EXTERNAL;
-CREATE INDEX event_batches_keys ON event_batches USING GIN (keys);
-CREATE INDEX event_batches_max_time ON event_batches(max_time);
+CREATE INDEX events_time ON events(time);
+CREATE INDEX events_username ON events(username, id) WHERE username IS NOT NULL;
+CREATE INDEX events_dbname ON events(dbname, id) WHERE dbname IS NOT NULL;
+CREATE INDEX events_session_id ON events(session_id, id) WHERE session_id IS NOT NULL;
+CREATE INDEX events_rare_type ON events(type, id) WHERE type <> 'statement';
+CREATE INDEX events_rare_decision ON events(decision, id) WHERE decision <> 'allowed';
 
 -- The head of the audit chain: one row, updated in the transaction that
 -- appends after it (under its row lock), so that every gateway appends to
