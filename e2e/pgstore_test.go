@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -76,6 +77,21 @@ func TestSharedStoreOneChain(t *testing.T) {
 	}
 }
 
+// liveSession returns the ID of user's one live session on gateway a.
+func liveSession(t *testing.T, a *testenv.Airlock, user string) string {
+	t.Helper()
+	var ids []string
+	for _, s := range a.Gateway.Sessions() {
+		if s.User().Name == user && s.EndReason() == "" {
+			ids = append(ids, s.ID())
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s has %d live sessions on the gateway, want 1", user, len(ids))
+	}
+	return ids[0]
+}
+
 // waitEnded waits (boundedly) until the connection c is closed by the
 // gateway, probing it with a statement, and returns how long it took.
 func waitEnded(t *testing.T, c *pgx.Conn, start time.Time, within time.Duration) time.Duration {
@@ -117,10 +133,7 @@ func TestSharedStorePropagation(t *testing.T) {
 	t.Run("kill", func(t *testing.T) {
 		c := testenv.Connect(t, g1.URL("alice", g0.Token("alice", 0), "app"))
 		defer c.Close(ctx)
-		var sid string
-		for _, s := range g1.Gateway.Sessions() {
-			sid = s.ID()
-		}
+		sid := liveSession(t, g1, "alice")
 		if sid == "" || g0.Gateway.Session(sid) != nil {
 			t.Fatalf("session %q should live on the second gateway only", sid)
 		}
@@ -143,14 +156,39 @@ func TestSharedStorePropagation(t *testing.T) {
 		}
 	})
 
+	t.Run("cli_list_and_kill", func(t *testing.T) {
+		c := testenv.Connect(t, g1.URL("carol", g0.Token("carol", 0), "app"))
+		defer c.Close(ctx)
+		env := []string{"AIRLOCK_SERVER=" + g0.HTTPURL(), "AIRLOCK_TOKEN=" + g0.AdminToken, "HOME=" + t.TempDir()}
+		out := run(t, 30*time.Second, "", env, airlockBin, "sessions", "list", "--active", "--json")
+		var list []struct {
+			ID   string `json:"id"`
+			User string `json:"user"`
+		}
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("sessions list: %v\n%s", err, out)
+		}
+		sid := ""
+		for _, s := range list {
+			if s.User == "carol" {
+				sid = s.ID
+			}
+		}
+		if sid == "" || g1.Gateway.Session(sid) == nil {
+			t.Fatalf("the first gateway does not list carol's session on the second:\n%s", out)
+		}
+		start := time.Now()
+		if out := run(t, 30*time.Second, "", env, airlockBin, "sessions", "kill", sid); strings.Contains(out, "airlock:") {
+			t.Fatalf("sessions kill: %s", out)
+		}
+		t.Logf("a kill through the CLI on the first gateway ended the session in %s", waitEnded(t, c, start, 10*time.Second))
+	})
+
 	t.Run("grant", func(t *testing.T) {
 		aliceTok := g0.Token("alice", 0)
 		c := testenv.Connect(t, g1.URL("alice", aliceTok, "app"))
 		defer c.Close(ctx)
-		var sid string
-		for _, s := range g1.Gateway.Sessions() {
-			sid = s.ID()
-		}
+		sid := liveSession(t, g1, "alice")
 		s := g1.Gateway.Session(sid)
 		if s.Level() != airlock.LevelRead {
 			t.Fatalf("level before the grant: %s", s.Level())
@@ -183,4 +221,61 @@ func TestSharedStorePropagation(t *testing.T) {
 		}
 		t.Logf("grant revocation reached the other gateway in %s", time.Since(start))
 	})
+}
+
+// TestSharedStoreGrantEndsOnce: every gateway lowers its sessions when a
+// grant ends, and the end is audited once, however many gateways
+// scheduled it (a gateway started after the grant schedules it too).
+func TestSharedStoreGrantEndsOnce(t *testing.T) {
+	db, gws := sharedGateways(t, 2, testenv.Options{})
+	ctx := context.Background()
+	g0 := gws[0]
+	aliceTok := g0.Token("alice", 0)
+	alice, bob := g0.Actor(aliceTok), g0.Actor(g0.Token("bob", 0))
+	r, err := g0.Access.CreateRequest(ctx, alice, access.RequestInput{Database: "app", Level: airlock.LevelWrite, Duration: 4 * time.Second, Reason: "fix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = g0.Access.ApproveRequest(ctx, bob, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	gws = append(gws, testenv.Start(t, db, testenv.Options{Extra: fmt.Sprintf("store: %q\n", g0.Config.Store)}))
+	var sessions []interface{ Level() airlock.Level }
+	for _, g := range gws {
+		c := testenv.Connect(t, g.URL("alice", aliceTok, "app"))
+		defer c.Close(ctx)
+		s := g.Gateway.Session(liveSession(t, g, "alice"))
+		if s.Level() != airlock.LevelWrite {
+			t.Fatalf("level during the grant: %s", s.Level())
+		}
+		sessions = append(sessions, s)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for i, s := range sessions {
+		for s.Level() != airlock.LevelRead && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if s.Level() != airlock.LevelRead {
+			t.Fatalf("gateway %d: the session kept the ended grant's level", i)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // let every gateway's timer fire
+	for _, g := range gws {
+		if err := g.Audit.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := g0.Store.ListEvents(ctx, airlock.EventFilter{Type: airlock.EventGrant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := 0
+	for _, e := range evs {
+		if e.Action == "ended" {
+			ended++
+		}
+	}
+	if ended != 1 {
+		t.Fatalf("the grant's end was audited %d times, want once", ended)
+	}
 }

@@ -72,6 +72,11 @@ func (s *Service) scheduleGrantEnd(g *airlock.Grant) {
 		if err != nil || cur.RevokedAt != nil {
 			return // revoked meanwhile: that was audited and announced
 		}
+		// Gateways sharing the store each schedule the end: one records it.
+		if first, err := s.store.MarkSeen(ctx, "grant-ended:"+g.ID, s.now().UTC()); err == nil && !first {
+			s.accessChanged(g.User)
+			return
+		}
 		if err := s.audit.Record(ctx, grantEvent(cur, "ended", "")); err != nil {
 			s.log.Error("audit grant end", "grant", g.ID, "err", err)
 		}

@@ -363,7 +363,13 @@ func (l *Log) write(batch []*airlock.Event) error {
 	}
 	start := time.Now()
 	if err := l.store.AppendEvents(context.Background(), batch); err != nil {
-		return err
+		// The commit may have happened with its answer lost (a store
+		// across the network): if the head is this batch's last event,
+		// the batch is stored and must not be chained again.
+		if last, lerr := l.store.LastEvent(context.Background()); lerr != nil || last == nil || last.ID != id || last.Hash != prev {
+			return err
+		}
+		l.log.Info("audit batch was stored although the store reported an error", "err", err, "id", id)
 	}
 	l.lastID, l.lastHash = id, prev
 	if l.opts.Committed != nil {

@@ -60,7 +60,7 @@ func Root(app *App) *cobra.Command {
 		serveCmd(app),
 		loginCmd(app), whoamiCmd(app),
 		usersCmd(app), tokensCmd(app), requestsCmd(app), grantsCmd(app), auditCmd(app), sessionsCmd(app), databasesCmd(app),
-		policyCmd(app), undoCmd(app), connectCmd(app), mcpCmd(app), trashCmd(app),
+		policyCmd(app), undoCmd(app), connectCmd(app), mcpCmd(app), trashCmd(app), storeCmd(app),
 		versionCmd(app), configCmd(app),
 	)
 	for _, c := range root.Commands() {

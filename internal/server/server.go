@@ -118,7 +118,11 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes, Committed: s.Metrics.Committed})
+	batch := 0 // the audit log's default
+	if cfg.PostgresStore() {
+		batch = postgres.MaxBatch
+	}
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, MaxBatch: batch, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes, Committed: s.Metrics.Committed})
 	if err != nil {
 		return nil, err
 	}

@@ -236,3 +236,9 @@ func mustAffect(tag pgconn.CommandTag, kind, id string) error {
 
 // notFound reports whether err is pgx's "no rows".
 func notFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// MaxBatch is the audit batch size (audit.Options.MaxBatch) a gateway
+// uses with this store: a commit here waits for the server's WAL flush
+// across the network, so larger batches keep the audit writer ahead of a
+// heavy read load (docs/benchmarks.md).
+const MaxBatch = 4096

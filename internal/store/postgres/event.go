@@ -12,11 +12,26 @@ import (
 
 	"airlock"
 
+	"github.com/golang/snappy"
 	"github.com/jackc/pgx/v5"
 )
 
-// eventColumns are the columns AppendEvents copies into.
-var eventColumns = []string{"id", "time", "type", "username", "dbname", "session_id", "statement_kind", "decision", "rule", "data"}
+// A batch row holds at most batchEvents events and, unless one event is
+// larger, batchBytes of their JSON, so that a listing never decodes more
+// than that to find the newest events.
+const (
+	batchEvents = 256
+	batchBytes  = 256 << 10
+)
+
+// The encodings of event_batches.data.
+const (
+	encPlain  = 0
+	encSnappy = 1
+)
+
+// batchColumns are the columns AppendEvents copies into.
+var batchColumns = []string{"first_id", "last_id", "events", "min_time", "max_time", "keys", "enc", "data"}
 
 // AppendEvents stores evs in one transaction: all of them or none. When it
 // returns nil the transaction is committed with synchronous_commit=on.
@@ -50,24 +65,12 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 			return airlock.Errorf(airlock.ECONFLICT, "event %d appears twice", evs[i].ID)
 		}
 	}
-	rows := make([][]any, len(evs))
-	for i, e := range evs {
-		data, err := encodeEvent(e)
-		if err != nil {
-			return fmt.Errorf("append events: %w", err)
-		}
-		var t any
-		if !e.Time.IsZero() {
-			t = filterTime(e.Time)
-		}
-		rows[i] = []any{e.ID, t, column(e.Type), column(e.User), column(e.Database), column(e.SessionID),
-			column(e.StatementKind), column(e.Decision), column(e.Rule), data}
-		if rows[i][2] == nil {
-			rows[i][2] = ""
-		}
+	rows, err := batchRows(evs)
+	if err != nil {
+		return fmt.Errorf("append events: %w", err)
 	}
 	first, last := evs[0], evs[len(evs)-1]
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var (
 			headID   int64
 			headHash string
@@ -78,7 +81,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		if first.ID <= headID || headID > 0 && (first.ID != headID+1 || first.PrevHash != headHash) {
 			return errChainMoved
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_batches"}, batchColumns, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE chain_head SET last_id = $1, hash = $2`, last.ID, last.Hash)
@@ -103,42 +106,142 @@ var errChainMoved = errors.New("events do not follow the chain head")
 
 func byID(a, b *airlock.Event) int { return cmp.Compare(a.ID, b.ID) }
 
-// encodeEvent returns the JSON that events.data holds for e.
-func encodeEvent(e *airlock.Event) (string, error) {
+// batchRows cuts evs (in ID order) into event_batches rows, in
+// batchColumns' order.
+func batchRows(evs []*airlock.Event) ([][]any, error) {
+	var out [][]any
+	var buf []byte
+	seen := map[string]bool{}
+	for i := 0; i < len(evs); {
+		buf = buf[:0]
+		clear(seen)
+		var (
+			keys       = []string{}
+			minT, maxT *int64
+			j          = i
+		)
+		for ; j < len(evs) && j-i < batchEvents && (j == i || len(buf) <= batchBytes); j++ {
+			e := evs[j]
+			data, err := encodeEvent(e)
+			if err != nil {
+				return nil, err
+			}
+			if j > i {
+				buf = append(buf, '\n')
+			}
+			buf = append(buf, data...)
+			if !e.Time.IsZero() {
+				t := filterTime(e.Time)
+				if minT == nil || t < *minT {
+					minT = &t
+				}
+				if maxT == nil || t > *maxT {
+					maxT = &t
+				}
+			}
+			for _, k := range eventKeys(e) {
+				if !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
+		}
+		enc, data := compress(buf)
+		out = append(out, []any{evs[i].ID, evs[j-1].ID, j - i, minT, maxT, keys, enc, data})
+		i = j
+	}
+	return out, nil
+}
+
+// compress encodes the JSON lines for event_batches.data, or keeps them
+// as they are when that is not smaller.
+func compress(text []byte) (int16, []byte) {
+	if b := snappy.Encode(nil, text); len(b) < len(text) {
+		return encSnappy, b
+	}
+	return encPlain, slices.Clone(text)
+}
+
+// batchEventsOf decodes the events of one event_batches row, in ID order.
+func batchEventsOf(enc int16, data []byte) ([]*airlock.Event, error) {
+	switch enc {
+	case encPlain:
+	case encSnappy:
+		b, err := snappy.Decode(nil, data)
+		if err != nil {
+			return nil, fmt.Errorf("decode events: %w", err)
+		}
+		data = b
+	default:
+		return nil, fmt.Errorf("decode events: unknown encoding %d", enc)
+	}
+	lines := strings.Split(string(data), "\n")
+	evs := make([]*airlock.Event, len(lines))
+	for i, line := range lines {
+		e, err := decodeEvent(line)
+		if err != nil {
+			return nil, err
+		}
+		evs[i] = e
+	}
+	return evs, nil
+}
+
+// encodeEvent returns the JSON of e as stored.
+func encodeEvent(e *airlock.Event) ([]byte, error) {
 	c := *e
 	c.Time = c.Time.UTC()
 	if math.IsNaN(c.DurationMS) || math.IsInf(c.DurationMS, 0) {
 		c.DurationMS = 0
 	}
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return json.Marshal(&c)
 }
 
-// column returns the value of a filter column for s: NULL for "", and
-// otherwise s made valid UTF-8 without NUL (which PostgreSQL text cannot
-// hold). Filter values go through the same function, so that equal
-// strings meet; the decoded event is checked again (matches).
-func column(s string) any {
-	if s == "" {
-		return nil
+// eventKeys returns the keys event_batches.keys holds for e.
+func eventKeys(e *airlock.Event) []string {
+	return keysOf(e.User, e.Database, e.SessionID, e.Rule, e.Type, e.StatementKind, e.Decision)
+}
+
+// keysOf returns the keys of these field values: those an event with them
+// is stored under, and those a filter for them looks up. Empty values and
+// the common type, kind and decision have none. Values are made valid
+// UTF-8 without NUL (PostgreSQL text holds neither), the same way on both
+// sides, so that equal strings meet; the decoded events are checked again.
+func keysOf(user, database, session, rule, typ, kind, decision string) []string {
+	keys := make([]string, 0, 4)
+	add := func(prefix, v, common string) {
+		if v != "" && v != common {
+			keys = append(keys, prefix+strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD"))
+		}
 	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	add("u:", user, "")
+	add("d:", database, "")
+	add("s:", session, "")
+	add("r:", rule, "")
+	add("t:", typ, airlock.EventStatement)
+	add("k:", kind, string(airlock.KindSelect))
+	add("x:", decision, airlock.DecisionAllowed)
+	return keys
 }
 
 // LastEvent returns the event with the largest ID, or nil when there is none.
 func (db *DB) LastEvent(ctx context.Context) (*airlock.Event, error) {
-	var data string
-	err := db.pool.QueryRow(ctx, `SELECT data FROM events ORDER BY id DESC LIMIT 1`).Scan(&data)
+	var (
+		enc  int16
+		data []byte
+	)
+	err := db.pool.QueryRow(ctx, `SELECT enc, data FROM event_batches ORDER BY first_id DESC LIMIT 1`).Scan(&enc, &data)
 	if notFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("last event: %w", err)
 	}
-	return decodeEvent(data)
+	evs, err := batchEventsOf(enc, data)
+	if err != nil {
+		return nil, err
+	}
+	return evs[len(evs)-1], nil
 }
 
 // ListEvents returns the events that match f, by ID, newest first unless
@@ -157,10 +260,14 @@ func (db *DB) ListEvents(ctx context.Context, f airlock.EventFilter) ([]*airlock
 	return evs, nil
 }
 
+// scanPage is how many batch rows ScanEvents reads per query.
+const scanPage = 16
+
 // ScanEvents calls fn for each event that matches f, in the order and with
-// the meaning of ListEvents, reading them as they arrive. An error from fn
-// stops the scan and is returned as is. The scan reads one snapshot; fn
-// may call the store (the scan holds one connection of the pool).
+// the meaning of ListEvents. It reads batches a page at a time, holding no
+// connection while fn runs (fn may call the store), and sees no event
+// appended after it started. An error from fn stops the scan and is
+// returned as is.
 func (db *DB) ScanEvents(ctx context.Context, f airlock.EventFilter, fn func(*airlock.Event) error) error {
 	var (
 		where []string
@@ -170,67 +277,90 @@ func (db *DB) ScanEvents(ctx context.Context, f airlock.EventFilter, fn func(*ai
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
 	}
-	for _, c := range []struct{ col, v string }{
-		{"type", f.Type}, {"username", f.User}, {"dbname", f.Database}, {"session_id", f.SessionID},
-		{"statement_kind", f.StatementKind}, {"decision", f.Decision}, {"rule", f.Rule},
-	} {
-		if c.v != "" {
-			add(c.col+` = $%d`, column(c.v))
-		}
+	if keys := keysOf(f.User, f.Database, f.SessionID, f.Rule, f.Type, f.StatementKind, f.Decision); len(keys) > 0 {
+		add(`keys @> $%d::text[]`, keys)
 	}
 	if !f.Since.IsZero() {
-		add(`time >= $%d`, filterTime(f.Since))
+		add(`max_time >= $%d`, filterTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add(`time < $%d`, filterTime(f.Until))
+		add(`min_time < $%d`, filterTime(f.Until))
 	}
 	if f.AfterID != 0 {
-		add(`id > $%d`, f.AfterID)
+		add(`last_id > $%d`, f.AfterID)
 	}
 	if f.BeforeID != 0 {
-		add(`id < $%d`, f.BeforeID)
+		add(`first_id < $%d`, f.BeforeID)
 	}
-	q := `SELECT data FROM events`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	if f.Ascending {
-		q += ` ORDER BY id ASC`
-	} else {
-		q += ` ORDER BY id DESC`
-	}
-	if f.Limit > 0 && f.Contains == "" {
-		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
-	}
-	rows, err := db.pool.Query(ctx, q, args...)
-	if err != nil {
+	// The scan's snapshot: batches stored when it starts.
+	var top *int64
+	if err := db.pool.QueryRow(ctx, `SELECT max(first_id) FROM event_batches`).Scan(&top); err != nil {
 		return fmt.Errorf("scan events: %w", err)
 	}
-	defer rows.Close()
+	if top == nil {
+		return nil
+	}
+	add(`first_id <= $%d`, *top)
+	order, cmpOp := `ASC`, `>`
+	if !f.Ascending {
+		order, cmpOp = `DESC`, `<`
+	}
+	cursor := len(args) + 1
+	q := `SELECT first_id, enc, data FROM event_batches WHERE ` + strings.Join(where, ` AND `) +
+		fmt.Sprintf(` AND first_id %s $%d ORDER BY first_id %s LIMIT %d`, cmpOp, cursor, order, scanPage)
+	var after int64 = math.MinInt64
+	if !f.Ascending {
+		after = math.MaxInt64
+	}
 	n := 0
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
+	for {
+		type batch struct {
+			first int64
+			enc   int16
+			data  []byte
+		}
+		var page []batch
+		rows, err := db.pool.Query(ctx, q, append(args, after)...)
+		if err != nil {
 			return fmt.Errorf("scan events: %w", err)
 		}
-		e, err := decodeEvent(data)
-		if err != nil {
-			return err
+		for rows.Next() {
+			var b batch
+			if err := rows.Scan(&b.first, &b.enc, &b.data); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan events: %w", err)
+			}
+			page = append(page, b)
 		}
-		if !matches(e, &f) {
-			continue
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("scan events: %w", err)
 		}
-		if err := fn(e); err != nil {
-			return err
+		for _, b := range page {
+			evs, err := batchEventsOf(b.enc, b.data)
+			if err != nil {
+				return err
+			}
+			if !f.Ascending {
+				slices.Reverse(evs)
+			}
+			for _, e := range evs {
+				if !matches(e, &f) {
+					continue
+				}
+				if err := fn(e); err != nil {
+					return err
+				}
+				if n++; f.Limit > 0 && n >= f.Limit {
+					return nil
+				}
+			}
+			after = b.first
 		}
-		if n++; f.Limit > 0 && n >= f.Limit {
+		if len(page) < scanPage {
 			return nil
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("scan events: %w", err)
-	}
-	return nil
 }
 
 // DeleteEventsBefore deletes the events with an ID below id (retention)
@@ -239,11 +369,45 @@ func (db *DB) DeleteEventsBefore(ctx context.Context, id int64) (int64, error) {
 	if err := db.injected(); err != nil {
 		return 0, err
 	}
-	tag, err := db.pool.Exec(ctx, `DELETE FROM events WHERE id < $1`, id)
+	var total int64
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM event_batches WHERE last_id < $1 RETURNING events)
+			SELECT COALESCE(sum(events), 0)::bigint FROM d`, id).Scan(&total); err != nil {
+			return err
+		}
+		// The batch that holds id keeps its events from id on.
+		var (
+			first int64
+			enc   int16
+			data  []byte
+		)
+		err := tx.QueryRow(ctx, `SELECT first_id, enc, data FROM event_batches WHERE first_id < $1 AND last_id >= $1`, id).Scan(&first, &enc, &data)
+		if notFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		evs, err := batchEventsOf(enc, data)
+		if err != nil {
+			return err
+		}
+		kept := slices.DeleteFunc(evs, func(e *airlock.Event) bool { return e.ID < id })
+		total += int64(len(evs) - len(kept))
+		if _, err := tx.Exec(ctx, `DELETE FROM event_batches WHERE first_id = $1`, first); err != nil {
+			return err
+		}
+		rows, err := batchRows(kept)
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"event_batches"}, batchColumns, pgx.CopyFromRows(rows))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("delete events: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return total, nil
 }
 
 // matches reports whether e passes f: an empty filter field matches

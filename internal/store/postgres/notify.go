@@ -11,6 +11,7 @@ import (
 	"airlock"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // channel is the LISTEN/NOTIFY channel of the gateways sharing a store.
@@ -140,6 +141,7 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, fn func(topic, id st
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg := db.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = "airlock listener"
 	down := false
 	for ctx.Err() == nil {
 		conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -170,7 +172,7 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, fn func(topic, id st
 		}
 		resync(ctx)
 		for {
-			n, err := conn.WaitForNotification(ctx)
+			n, err := waitNotification(ctx, conn)
 			if err != nil {
 				conn.Close(context.Background())
 				if ctx.Err() == nil {
@@ -183,6 +185,30 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, fn func(topic, id st
 			if ok {
 				fn(topic, id)
 			}
+		}
+	}
+}
+
+// listenPing is how long the listening connection may stay silent before
+// Listen checks that the server still answers (a connection cut without a
+// reset, as a network partition cuts it, would otherwise wait forever).
+var listenPing = 30 * time.Second
+
+// waitNotification waits for the next notification on conn, pinging the
+// server after listenPing of silence; an error means the connection is lost.
+func waitNotification(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, listenPing)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || wctx.Err() == nil {
+			return n, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return nil, err
 		}
 	}
 }

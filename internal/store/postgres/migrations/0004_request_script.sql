@@ -1,4 +1,4 @@
--- 0003: a reviewed change script on a request: its text, hash, tolerance,
+-- 0004: a reviewed change script on a request: its text, hash, tolerance,
 -- dry-run and last run, as one JSON object ('' for a request without one;
 -- internal/store/codec).
 
