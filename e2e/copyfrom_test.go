@@ -94,3 +94,40 @@ func TestCopyFromBinary(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyFromServerFailsMidway: when the server fails a COPY FROM while
+// the client is still sending (a NOT NULL violation in an endless
+// source), the client gets the error at once, as from PostgreSQL, instead
+// of after sending everything; the session goes on.
+func TestCopyFromServerFailsMidway(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec(`CREATE TABLE bulk (id int PRIMARY KEY, name text NOT NULL);
+		GRANT SELECT ON bulk TO airlock_test_ro; GRANT SELECT, INSERT ON bulk TO airlock_test_rw;`)
+	for _, extra := range []string{"", "    undo: \"off\"\n    guardrails: {disable: [blast-radius]}\n"} {
+		a := testenv.Start(t, db, testenv.Options{LogLevel: "info", DatabaseExtra: extra})
+		// Without the server's error, the source never ends: the deadline
+		// is the failure.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		c := testenv.Connect(t, a.URL("wanda", a.Token("wanda", 0), "app"))
+		i := 0
+		_, err := c.CopyFrom(ctx, pgx.Identifier{"bulk"}, []string{"id", "name"}, pgx.CopyFromFunc(func() ([]any, error) {
+			i++
+			if i == 100 {
+				return []any{i, nil}, nil
+			}
+			return []any{i, "x"}, nil
+		}))
+		if pgCode(err) != "23502" {
+			t.Fatalf("%q: CopyFrom: %v (after %d rows), want 23502", extra, err, i)
+		}
+		var one int
+		if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("%q: after the failed COPY: %v", extra, err)
+		}
+		if n := db.QueryInt("SELECT count(*) FROM bulk"); n != 0 {
+			t.Fatalf("%q: %d rows", extra, n)
+		}
+		c.Close(ctx)
+		cancel()
+	}
+}
