@@ -323,6 +323,9 @@ func (c *conn) finish(err error) {
 		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08P01", Message: fe.msg}))
 		c.flush()
 		c.log.Info("protocol violation", "err", fe.msg)
+	case errors.As(err, new(*upstreamLost)):
+		c.relayFatal()
+		c.log.Info("connection closed", "err", err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		c.log.Debug("connection closed")
 	default:
@@ -412,7 +415,7 @@ func (c *conn) upstreamErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("upstream: %w", err)
+	return &upstreamLost{err: err}
 }
 
 // toUpstream queues a message for the upstream.
