@@ -102,6 +102,7 @@ type conn struct {
 	portals     map[string]*portal
 	appName     string
 	ctx         context.Context
+	ddlInTx     bool // DDL ran since the last transaction end (views.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -164,6 +165,7 @@ func (c *conn) serve() {
 		return
 	}
 	c.sess = sess
+	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
 	defer sess.Close()
 

@@ -100,10 +100,11 @@ type Server struct {
 	marker  string // name of the statement that denial markers describe
 	fakeKey []byte // keys fake SCRAM salts of unknown users
 
-	mu    sync.Mutex
-	conns map[*conn]struct{}
-	keys  map[uint32]*conn
-	acc   listen.Acceptor
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	keys     map[uint32]*conn
+	acc      listen.Acceptor
+	viewCats map[string]*viewCatalog // by database (views.go)
 }
 
 // NewServer returns a server.
