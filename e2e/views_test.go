@@ -59,3 +59,30 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestMySQLViewHidingWrite: the same on MariaDB, for a view over a stored
+// function that modifies data.
+func TestMySQLViewHidingWrite(t *testing.T) {
+	db := testenv.NewMyDB(t)
+	db.Exec("CREATE TABLE victim (id int PRIMARY KEY, v varchar(10)) ENGINE=InnoDB")
+	db.Exec("INSERT INTO victim VALUES (1, 'a'), (2, 'b')")
+	db.Exec("CREATE FUNCTION evil() RETURNS int MODIFIES SQL DATA BEGIN DELETE FROM victim; RETURN 1; END")
+	db.Exec("CREATE VIEW v_evil AS SELECT evil() AS x")
+	db.Exec("CREATE VIEW v_over AS SELECT * FROM v_evil")
+	db.Exec("CREATE VIEW v_ok AS SELECT id, UPPER(v) AS v FROM victim")
+	a := testenv.StartMySQL(t, db, testenv.Options{LogLevel: "info"})
+	r := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", ""))
+	for _, sql := range []string{"SELECT * FROM v_evil", "SELECT * FROM v_over", "SELECT COUNT(*) FROM victim JOIN v_over"} {
+		_, err := r.Exec(sql)
+		if code, _ := testenv.MyErr(err); code != 1227 || !strings.Contains(err.Error(), "airlock: denied: view-write:") {
+			t.Errorf("%q: %v, want denied by rule view-write", sql, err)
+		}
+	}
+	var n int
+	if err := r.QueryRow("SELECT COUNT(*) FROM v_ok").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("a plain view: %d, %v", n, err)
+	}
+	if n := db.QueryInt("SELECT COUNT(*) FROM victim"); n != 2 {
+		t.Fatalf("%d rows in victim", n)
+	}
+}

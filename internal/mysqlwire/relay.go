@@ -103,6 +103,9 @@ func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
 	if d := c.checkUse(ch); d != nil {
 		return d, nil
 	}
+	if d, err := c.checkViews(ch); d != nil || err != nil {
+		return d, err
+	}
 	return c.checkWrites(ch)
 }
 
