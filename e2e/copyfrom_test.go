@@ -9,6 +9,8 @@ import (
 	"airlock/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // TestCopyFromBinary: pgx's CopyFrom (binary COPY, its data sent right
@@ -129,5 +131,48 @@ func TestCopyFromServerFailsMidway(t *testing.T) {
 		}
 		c.Close(ctx)
 		cancel()
+	}
+}
+
+// TestStrayCopyData: COPY data sent outside a COPY, right behind an
+// extended-protocol Execute and before its Sync, is ignored as
+// PostgreSQL ignores it; the answers come and nothing hangs.
+func TestStrayCopyData(t *testing.T) {
+	db := testenv.NewDB(t)
+	a := testenv.Start(t, db, testenv.Options{LogLevel: "info"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, url := range []string{a.URL("alice", a.Token("alice", 0), "app"), directURL(db)} {
+		pc, err := pgconn.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe := pc.Frontend()
+		fe.Send(&pgproto3.Parse{Query: "SELECT 41 + 1"})
+		fe.Send(&pgproto3.Bind{})
+		fe.Send(&pgproto3.Execute{})
+		fe.Send(&pgproto3.CopyData{Data: []byte("stray\n")})
+		fe.Send(&pgproto3.CopyDone{})
+		fe.Send(&pgproto3.Sync{})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		pc.Conn().SetReadDeadline(time.Now().Add(20 * time.Second))
+		var got []string
+		for {
+			m, err := fe.Receive()
+			if err != nil {
+				t.Fatalf("after %v: %v", got, err)
+			}
+			got = append(got, fmt.Sprintf("%T", m))
+			if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+				break
+			}
+		}
+		want := "[*pgproto3.ParseComplete *pgproto3.BindComplete *pgproto3.DataRow *pgproto3.CommandComplete *pgproto3.ReadyForQuery]"
+		if fmt.Sprint(got) != want {
+			t.Fatalf("answers %v, want %s", got, want)
+		}
+		pc.Close(ctx)
 	}
 }

@@ -23,11 +23,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_HOST=127.0.0.1
 PG_PORT=5432
-AIRLOCK_PORT=${PGX_SUITE_PORT:-35432}
-HTTP_PORT=${PGX_SUITE_HTTP_PORT:-38080}
 TIMEOUT=${PGX_SUITE_TIMEOUT:-10m}
 ONLY=${PGX_SUITE_ONLY:-}
 PYTHON=/usr/bin/python3
+
+# free_port prints a TCP port free on loopback now.
+free_port() {
+  "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+AIRLOCK_PORT=${PGX_SUITE_PORT:-$(free_port)}
+HTTP_PORT=${PGX_SUITE_HTTP_PORT:-$(free_port)}
 
 log() { echo "pgx-suite: $*" >&2; }
 

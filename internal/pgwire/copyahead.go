@@ -11,7 +11,7 @@ import (
 // for CopyInResponse. PostgreSQL reads such messages only once the
 // statement has entered COPY (or ignores them when it does not), so they
 // must not be read as the next message now: everything in flight is made
-// answerable and the exchange runs, where a CopyInResponse hands the
+// answerable, flushed, and the exchange runs, where a CopyInResponse hands the
 // client's COPY data to copyIn in order.
 func (c *conn) copyAhead() bool {
 	if c.queue.len() == 0 || c.cr.buffered() == 0 {
@@ -19,6 +19,9 @@ func (c *conn) copyAhead() bool {
 	}
 	switch c.cr.buf[c.cr.r] {
 	case 'd', 'c', 'f':
+		// A Flush makes the server send what it holds of the extended
+		// protocol's answers too (it has no answer of its own).
+		c.toUpstream('H', nil)
 		c.answerAll()
 		return true
 	}
