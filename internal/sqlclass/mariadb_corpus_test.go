@@ -22,7 +22,7 @@ const mariaValidFile = "testdata/mariadb/valid.sql"
 // do not read as less than they are (a write is never a read).
 func TestMariaDBValidCorpus(t *testing.T) {
 	cases := readCorpus(t, mariaValidFile)
-	if len(cases) < 140 {
+	if len(cases) < 150 {
 		t.Fatalf("%d cases: the corpus file is broken", len(cases))
 	}
 	ctx := context.Background()
@@ -50,6 +50,7 @@ func TestMariaDBValidCorpus(t *testing.T) {
 		"CREATE TABLE t1 (id int PRIMARY KEY, a int, b varchar(20), j json) ENGINE=InnoDB",
 		"CREATE TABLE t2 (id int AUTO_INCREMENT PRIMARY KEY, c int DEFAULT 0) ENGINE=InnoDB",
 		"CREATE TABLE t3 (id int) ENGINE=InnoDB PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)",
+		"CREATE TABLE t4 (id int PRIMARY KEY) ENGINE=InnoDB WITH SYSTEM VERSIONING",
 		"CREATE SEQUENCE s1",
 		"CREATE VIEW v1 AS SELECT id, a FROM t1",
 		"CREATE PROCEDURE p1() SELECT 1",

@@ -24,6 +24,8 @@ import (
 //	PERCENTILE_CONT(f) WITHIN GROUP (ORDER BY x) OVER (...)   PERCENTILE_CONT(f, x)
 //	JSON_TABLE(j, path COLUMNS (...)) AS t   (SELECT JSON_EXTRACT(j, path)) AS t
 //	  (a table function with its own syntax: it reads j as JSON_EXTRACT does)
+//	t FOR SYSTEM_TIME AS OF x / BETWEEN x AND y / FROM x TO y / ALL   t
+//	  (system-versioned tables: which rows of t, not which tables)
 //	EXECUTE q USING 4, 'a'              EXECUTE q USING @_, @_
 //	  (literals only: the facts of EXECUTE are those of q's PREPARE)
 
@@ -85,6 +87,14 @@ func myMariaRewrite(b []byte, toks []myTok) ([]byte, bool) {
 			out = append(out, ' ')
 			last = toks[rows[len(rows)-1][1]].end
 			i = rows[len(rows)-1][1]
+		case t.up == "FOR" && myIs(toks, i+1, "SYSTEM_TIME"):
+			end, ok := mySystemTimeEnd(toks, i+2)
+			if !ok || myHolds(toks, i, end, "SELECT") {
+				return b, false
+			}
+			emit(t.start, "")
+			last = toks[end-1].end
+			i = end - 1
 		case t.up == "SKIP" && myIs(toks, i+1, "LOCKED") && prevWord(i) == "MODE" && myIs(toks, i-2, "SHARE"):
 			emit(t.start, "")
 			last = toks[i+1].end
@@ -295,4 +305,47 @@ func myLiteralArgs(toks []myTok, i int) ([][2]int, bool) {
 		}
 		i++
 	}
+}
+
+// mySystemTimeStop are the words that end a FOR SYSTEM_TIME clause.
+var mySystemTimeStop = map[string]bool{
+	"WHERE": true, "JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "CROSS": true,
+	"NATURAL": true, "STRAIGHT_JOIN": true, "GROUP": true, "ORDER": true, "LIMIT": true,
+	"HAVING": true, "WINDOW": true, "UNION": true, "EXCEPT": true, "INTERSECT": true, "ON": true,
+	"USING": true, "AS": true, "FOR": true, "LOCK": true, "INTO": true, "SET": true, "USE": true,
+	"FORCE": true, "IGNORE": true, "PARTITION": true, "RETURNING": true,
+}
+
+// mySystemTimeEnd returns the index just after the FOR SYSTEM_TIME clause
+// whose specification starts at toks[i] (ALL, AS OF ..., BETWEEN ... AND
+// ..., FROM ... TO ...).
+func mySystemTimeEnd(toks []myTok, i int) (int, bool) {
+	switch {
+	case myIs(toks, i, "ALL"):
+		return i + 1, true
+	case myIs(toks, i, "AS") && myIs(toks, i+1, "OF"):
+		i += 2
+	case myIs(toks, i, "BETWEEN"), myIs(toks, i, "FROM"):
+		i++
+	default:
+		return 0, false
+	}
+	depth, start := 0, i
+	for ; i < len(toks); i++ {
+		switch {
+		case myIsPunct(toks, i, "("):
+			depth++
+		case myIsPunct(toks, i, ")"):
+			if depth == 0 {
+				return i, i > start
+			}
+			depth--
+		case depth == 0 && (myIsPunct(toks, i, ",") || myIsPunct(toks, i, ";")):
+			return i, i > start
+		case depth == 0 && toks[i].kind == myTokWord && mySystemTimeStop[toks[i].up] && i > start:
+			// AS is the alias after the clause, but AS OF starts it.
+			return i, true
+		}
+	}
+	return i, i > start
 }

@@ -1,7 +1,8 @@
 -- Valid MariaDB 10.11 statements, from its documented syntax, across the
 -- statement families a read or a write session uses. Every case must parse
 -- on the real server (TestMariaDBValidCorpus runs each in a transaction it
--- rolls back, on the schema it creates: tables t1, t2, t3, sequence s1,
+-- rolls back, on the schema it creates: tables t1, t2, t3, t4 (system
+-- versioned), sequence s1,
 -- view v1, procedure p1, prepared statement q) and must be classified by
 -- airlock, never denied as unparseable. One case per "-- name:" header.
 
@@ -175,6 +176,18 @@ SELECT SETVAL(s1, 100)
 
 -- name: select-from-sequence
 SELECT * FROM s1
+
+-- name: select-system-time-as-of
+SELECT * FROM t4 FOR SYSTEM_TIME AS OF TIMESTAMP '2024-01-01 00:00:00' WHERE id > 0
+
+-- name: select-system-time-between
+SELECT * FROM t4 FOR SYSTEM_TIME BETWEEN (NOW() - INTERVAL 1 DAY) AND NOW() AS h ORDER BY id
+
+-- name: select-system-time-all-join
+SELECT * FROM t4 FOR SYSTEM_TIME ALL JOIN t1 ON t1.id = t4.id
+
+-- name: select-system-time-from-to
+SELECT COUNT(*) FROM t4 FOR SYSTEM_TIME FROM '2024-01-01' TO NOW()
 
 -- name: select-view
 SELECT * FROM v1
