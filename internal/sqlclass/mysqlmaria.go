@@ -149,6 +149,9 @@ func myMariaRewrite(b []byte, toks []myTok) ([]byte, bool) {
 				if myIs(toks, e-1, "ASC") || myIs(toks, e-1, "DESC") {
 					e--
 				}
+				if e <= j+5 {
+					return b, false
+				}
 				order = ", " + string(b[toks[j+5].start:toks[e-1].end])
 				j = k + 1
 			}
