@@ -9,6 +9,8 @@ import (
 	"airlock/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // TestCopyFromBinary: pgx's CopyFrom (binary COPY, its data sent right
@@ -92,5 +94,85 @@ func TestCopyFromBinary(t *testing.T) {
 				t.Fatalf("%d rows after the denied COPY, want 800", got)
 			}
 		})
+	}
+}
+
+// TestCopyFromServerFailsMidway: when the server fails a COPY FROM while
+// the client is still sending (a NOT NULL violation in an endless
+// source), the client gets the error at once, as from PostgreSQL, instead
+// of after sending everything; the session goes on.
+func TestCopyFromServerFailsMidway(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec(`CREATE TABLE bulk (id int PRIMARY KEY, name text NOT NULL);
+		GRANT SELECT ON bulk TO airlock_test_ro; GRANT SELECT, INSERT ON bulk TO airlock_test_rw;`)
+	for _, extra := range []string{"", "    undo: \"off\"\n    guardrails: {disable: [blast-radius]}\n"} {
+		a := testenv.Start(t, db, testenv.Options{LogLevel: "info", DatabaseExtra: extra})
+		// Without the server's error, the source never ends: the deadline
+		// is the failure.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		c := testenv.Connect(t, a.URL("wanda", a.Token("wanda", 0), "app"))
+		i := 0
+		_, err := c.CopyFrom(ctx, pgx.Identifier{"bulk"}, []string{"id", "name"}, pgx.CopyFromFunc(func() ([]any, error) {
+			i++
+			if i == 100 {
+				return []any{i, nil}, nil
+			}
+			return []any{i, "x"}, nil
+		}))
+		if pgCode(err) != "23502" {
+			t.Fatalf("%q: CopyFrom: %v (after %d rows), want 23502", extra, err, i)
+		}
+		var one int
+		if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("%q: after the failed COPY: %v", extra, err)
+		}
+		if n := db.QueryInt("SELECT count(*) FROM bulk"); n != 0 {
+			t.Fatalf("%q: %d rows", extra, n)
+		}
+		c.Close(ctx)
+		cancel()
+	}
+}
+
+// TestStrayCopyData: COPY data sent outside a COPY, right behind an
+// extended-protocol Execute and before its Sync, is ignored as
+// PostgreSQL ignores it; the answers come and nothing hangs.
+func TestStrayCopyData(t *testing.T) {
+	db := testenv.NewDB(t)
+	a := testenv.Start(t, db, testenv.Options{LogLevel: "info"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, url := range []string{a.URL("alice", a.Token("alice", 0), "app"), directURL(db)} {
+		pc, err := pgconn.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe := pc.Frontend()
+		fe.Send(&pgproto3.Parse{Query: "SELECT 41 + 1"})
+		fe.Send(&pgproto3.Bind{})
+		fe.Send(&pgproto3.Execute{})
+		fe.Send(&pgproto3.CopyData{Data: []byte("stray\n")})
+		fe.Send(&pgproto3.CopyDone{})
+		fe.Send(&pgproto3.Sync{})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		pc.Conn().SetReadDeadline(time.Now().Add(20 * time.Second))
+		var got []string
+		for {
+			m, err := fe.Receive()
+			if err != nil {
+				t.Fatalf("after %v: %v", got, err)
+			}
+			got = append(got, fmt.Sprintf("%T", m))
+			if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+				break
+			}
+		}
+		want := "[*pgproto3.ParseComplete *pgproto3.BindComplete *pgproto3.DataRow *pgproto3.CommandComplete *pgproto3.ReadyForQuery]"
+		if fmt.Sprint(got) != want {
+			t.Fatalf("answers %v, want %s", got, want)
+		}
+		pc.Close(ctx)
 	}
 }

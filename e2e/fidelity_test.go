@@ -200,3 +200,44 @@ func TestResourceFunctions(t *testing.T) {
 		}
 	})
 }
+
+// TestMariaDBSyntaxThrough: MariaDB syntax the classifier once refused
+// runs through a read session as directly: a table value constructor,
+// EXECUTE ... USING literals, FETCH FIRST, and a write behind EXECUTE is
+// still decided as the write it prepared.
+func TestMariaDBSyntaxThrough(t *testing.T) {
+	db := testenv.NewMyDB(t)
+	db.Exec("CREATE TABLE t (id int PRIMARY KEY, v varchar(10)) ENGINE=InnoDB")
+	db.Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+	a := testenv.StartMySQL(t, db, testenv.Options{LogLevel: "info"})
+	ctx := context.Background()
+	pool := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", ""))
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM (VALUES (1, 'a'), (2, 'b')) AS v").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("table value constructor: %d, %v", n, err)
+	}
+	if err := c.QueryRowContext(ctx, "SELECT id FROM t ORDER BY id OFFSET 1 ROWS FETCH NEXT 1 ROWS ONLY").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("FETCH NEXT: %d, %v", n, err)
+	}
+	if _, err := c.ExecContext(ctx, "PREPARE q FROM 'SELECT ? + 1'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRowContext(ctx, "EXECUTE q USING 4").Scan(&n); err != nil || n != 5 {
+		t.Fatalf("EXECUTE USING a literal: %d, %v", n, err)
+	}
+	if _, err := c.ExecContext(ctx, "PREPARE w FROM 'DELETE FROM t WHERE id = ?'"); err == nil {
+		if _, err := c.ExecContext(ctx, "EXECUTE w USING 1"); err == nil || !strings.Contains(err.Error(), "airlock: denied") {
+			t.Fatalf("EXECUTE of a prepared DELETE in a read session: %v", err)
+		}
+	} else if !strings.Contains(err.Error(), "airlock: denied") {
+		t.Fatalf("PREPARE of a DELETE: %v", err)
+	}
+	if n := db.QueryInt("SELECT COUNT(*) FROM t"); n != 3 {
+		t.Fatalf("%d rows", n)
+	}
+}

@@ -55,6 +55,9 @@ type conn struct {
 	// once the command is answered.
 	checkPins bool
 	tables    map[string]tableInfo // storage engines of written tables
+	views     map[string]string    // view definitions by schema.name, lower-case (views.go)
+	viewsAt   time.Time            // when views was read
+	viewsGen  uint64               // viewsGen when views was read
 	undoReady bool                 // the database has the undo capture table
 	state     sessionState         // what the upstream session holds
 	// warnings are the messages of the airlock warnings (warn rules) of

@@ -86,24 +86,14 @@ func (c *conn) query(p []byte) error {
 	return c.response(ch, nil)
 }
 
-// checkUse denies USE of any schema but the database's own: airlock
-// resolves unqualified table names in that schema.
-func (c *conn) checkUse(ch *gateway.Check) *airlock.Decision {
-	db := c.sess.Database()
-	for _, st := range ch.Stmts {
-		if st.Command == "USE" && st.Name != db.Database {
-			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
-				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(db.Database), db.Name)}
-		}
-	}
-	return nil
-}
-
 // veto is the session's last word on an allowed check (gateway.Veto):
 // USE of another schema, and writes airlock cannot let run (views,
 // non-transactional tables, cascades it cannot count), which it knows
 // only from the database.
 func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
+	if d, err := c.checkViews(ch); d != nil || err != nil {
+		return d, err
+	}
 	db := c.sess.Database()
 	v := myadmin.Veto{DBName: db.Name, Schema: db.Database, Tables: c.tables, Query: c.vetoQuery}
 	return v.Check(ch)

@@ -103,6 +103,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock/internal/config"
@@ -146,6 +147,10 @@ type Server struct {
 	keyOnce sync.Once
 	key     *rsa.PrivateKey
 	keyErr  error
+
+	// viewsGen counts DDL statements that passed through; a session reads
+	// view definitions again when it changed (views.go).
+	viewsGen atomic.Uint64
 
 	mu      sync.Mutex
 	conns   map[uint32]*conn // by connection id

@@ -106,7 +106,8 @@ type conn struct {
 
 	// lim is the statement size limit and what this connection holds of
 	// the gateway's statement memory (limits.go).
-	lim stmtLimit
+	lim     stmtLimit
+	ddlInTx bool // DDL ran since the last transaction end (views.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -169,6 +170,7 @@ func (c *conn) serve() {
 		return
 	}
 	c.sess = sess
+	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
 	defer sess.Close()
 
@@ -332,6 +334,9 @@ func (c *conn) finish(err error) {
 		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08P01", Message: fe.msg}))
 		c.flush()
 		c.log.Info("protocol violation", "err", fe.msg)
+	case errors.As(err, new(*upstreamLost)):
+		c.relayFatal()
+		c.log.Info("connection closed", "err", err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		c.log.Debug("connection closed")
 	default:
@@ -425,7 +430,7 @@ func (c *conn) upstreamErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return &upstreamError{err: err}
+	return &upstreamLost{err: err}
 }
 
 // toUpstream queues a message for the upstream.

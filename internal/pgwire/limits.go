@@ -278,13 +278,6 @@ func (c *conn) loginFailed(ctx context.Context, user, reason string) error {
 	return badPassword(user)
 }
 
-// upstreamError is a failure of the upstream connection (read, write, or
-// the database closing it).
-type upstreamError struct{ err error }
-
-func (e *upstreamError) Error() string { return "upstream: " + e.err.Error() }
-func (e *upstreamError) Unwrap() error { return e.err }
-
 // reasonUpstreamClosed ends a session whose upstream connection failed or
 // was closed by the database (whose own error, when it sent one, was
 // relayed to the client before).
@@ -294,7 +287,7 @@ const reasonUpstreamClosed = "upstream closed"
 // connection's relay stopped on an upstream failure, so that the client is
 // told and the audit says so (not "client disconnected").
 func (c *conn) upstreamClosed(err error) {
-	var ue *upstreamError
+	var ue *upstreamLost
 	if errors.As(err, &ue) && c.sess.EndReason() == "" {
 		c.log.Info("upstream connection lost", "err", ue.err)
 		c.sess.End(reasonUpstreamClosed)

@@ -478,6 +478,30 @@ func (c *conn) copyIn() error {
 		return err
 	}
 	for {
+		if c.cr.buffered() == 0 {
+			serverFirst, err := c.copyWait()
+			if err != nil {
+				return err
+			}
+			if serverFirst {
+				if c.ur.buf[c.ur.r] == 'E' {
+					// The server ended the COPY: it ignores the COPY
+					// data still to come, and the client must see the
+					// error now, not after sending everything.
+					return nil
+				}
+				// A notice or a notification: relayed, and on.
+				typ, body, err := c.ur.next()
+				if err != nil {
+					return c.upstreamErr(err)
+				}
+				c.relayMsg(typ, body)
+				if err := c.flush(); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		typ, n, err := c.cr.header()
 		if err != nil {
 			if c.ended() {

@@ -114,6 +114,8 @@ type Server struct {
 	conns map[*conn]struct{}
 	keys  map[uint32]*conn
 	acc   listen.Acceptor
+	// viewCats are the view catalogues, by database (views.go).
+	viewCats map[string]*viewCatalog
 }
 
 // NewServer returns a server.

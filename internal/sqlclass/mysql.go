@@ -272,6 +272,11 @@ func (m *MySQL) sanitized(b []byte, depth int) (airlock.Statement, *myErr) {
 	if st, ok, err := m.fallback(b, toks, depth); ok || err != nil {
 		return st, err
 	}
+	if rb, ok := myMariaRewrite(b, toks); ok {
+		if st, err := m.sanitized(rb, depth); err == nil {
+			return st, nil
+		}
+	}
 	return airlock.Statement{}, perr
 }
 

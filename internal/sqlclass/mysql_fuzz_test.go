@@ -20,6 +20,12 @@ func FuzzClassifyMySQL(f *testing.F) {
 	for _, c := range readCorpus(f, myCorpusFile) {
 		f.Add(c.Text)
 	}
+	for _, c := range readCorpus(f, mariaValidFile) {
+		f.Add(c.Text)
+	}
+	for _, s := range []string{"SELECT MEDIAN(x) WITHIN GROUP (ORDER BY) OVER ()", "VALUES (", "SELECT * FROM t FOR SYSTEM_TIME AS OF", "EXECUTE q USING -", "SELECT JSON_TABLE(j COLUMNS"} {
+		f.Add(s)
+	}
 	m := NewMySQL()
 	f.Fuzz(func(t *testing.T, text string) {
 		sts, err := m.Classify(text)
