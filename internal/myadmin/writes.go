@@ -45,14 +45,24 @@ type Veto struct {
 	Query func(sql string) ([][]string, error)
 }
 
+// UseDenial denies USE of any schema but the database's own (schema, of
+// airlock database dbName): airlock resolves unqualified table names in
+// that schema.
+func UseDenial(ch *gateway.Check, schema, dbName string) *airlock.Decision {
+	for _, st := range ch.Stmts {
+		if st.Command == "USE" && st.Name != schema {
+			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
+				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(schema), dbName)}
+		}
+	}
+	return nil
+}
+
 // Check returns the denial of ch, or nil; an error means the database
 // could not be asked.
 func (v *Veto) Check(ch *gateway.Check) (*airlock.Decision, error) {
-	for _, st := range ch.Stmts {
-		if st.Command == "USE" && st.Name != v.Schema {
-			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
-				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(v.Schema), v.DBName)}, nil
-		}
+	if d := UseDenial(ch, v.Schema, v.DBName); d != nil {
+		return d, nil
 	}
 	if d := CaptureUse(ch); d != nil {
 		return d, nil

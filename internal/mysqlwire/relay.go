@@ -9,7 +9,6 @@ import (
 	"airlock"
 	"airlock/internal/gateway"
 	"airlock/internal/myadmin"
-	"airlock/internal/undo"
 )
 
 // command handles one client command: decide, then forward or deny.

@@ -9,6 +9,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 )
 
 // stmt is a prepared statement made with COM_STMT_PREPARE.
@@ -64,7 +65,7 @@ func (c *conn) prepare(p []byte) error {
 		c.sendDenied(ch.Decision)
 		return nil
 	}
-	if d := c.checkUse(ch); d != nil {
+	if d := myadmin.UseDenial(ch, c.sess.Database().Database, c.sess.Database().Name); d != nil {
 		c.sess.Deny(text, *d)
 		c.sendDenied(*d)
 		return nil
