@@ -68,12 +68,28 @@ func waitStory(t *testing.T, a *testenv.Airlock, want []string) {
 // ROLLBACK, a ROLLBACK TO SAVEPOINT, the client leaving before COMMIT) gets
 // a rolled_back event referring to its executed event; committed and
 // autocommitted writes do not; and the rolled-back write leaves nothing to
-// undo.
+// undo. The same holds where writes are not guarded (blast radius and undo
+// off), for writes inside an explicit transaction block.
 func TestRolledBackWrites(t *testing.T) {
+	// Guarded (the defaults: blast radius and undo) and not guarded.
+	for _, guard := range []struct{ name, pg, my string }{
+		{"guarded", "", ""},
+		{"unguarded", unguardedPG, unguardedMy},
+	} {
+		t.Run(guard.name, func(t *testing.T) { rolledBackWrites(t, guard.pg, guard.my) })
+	}
+}
+
+const (
+	unguardedPG = "    undo: off\n    guardrails: {disable: [blast-radius]}\n"
+	unguardedMy = "    undo: off\n    guardrails: {disable: [blast-radius]}\n"
+)
+
+func rolledBackWrites(t *testing.T, pgExtra, myExtra string) {
 	t.Run("postgres", func(t *testing.T) {
 		db := testenv.NewDB(t)
 		db.Exec("CREATE TABLE t (id int PRIMARY KEY)")
-		a := testenv.Start(t, db, testenv.Options{})
+		a := testenv.Start(t, db, testenv.Options{DatabaseExtra: pgExtra})
 		ctx := context.Background()
 		url := a.URL("wanda", a.Token("wanda", 0), "app")
 		c := testenv.Connect(t, url)
@@ -105,7 +121,7 @@ func TestRolledBackWrites(t *testing.T) {
 	t.Run("mysql", func(t *testing.T) {
 		my := testenv.NewMyDB(t)
 		my.Exec("CREATE TABLE t (id int PRIMARY KEY) ENGINE=InnoDB")
-		a := testenv.StartMySQL(t, my, testenv.Options{})
+		a := testenv.StartMySQL(t, my, testenv.Options{Databases: testenv.MyDatabases(my.Name, myExtra)})
 		ctx := context.Background()
 		d := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", ""))
 		conn, err := d.Conn(ctx)

@@ -158,6 +158,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 // TxnEnded tells the session that its transaction ended: the undo records
 // captured in it become applicable (committed) or void.
 func (s *Session) TxnEnded(committed bool) {
+	s.explicitTxn = false
 	s.writesEnded(len(s.pendingWrites), committed)
 	if len(s.pendingUndo) == 0 {
 		s.savepoints = nil
@@ -179,6 +180,7 @@ func (s *Session) followTxn(st *airlock.Statement, tag string) {
 	switch st.Txn {
 	case airlock.TxnBegin:
 		s.savepoints = nil
+		s.explicitTxn = true
 	case airlock.TxnCommit:
 		s.TxnEnded(strings.HasPrefix(tag, "COMMIT"))
 	case airlock.TxnRollback:

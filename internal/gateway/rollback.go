@@ -24,14 +24,19 @@ type pendingWrite struct {
 	ticket audit.Ticket
 }
 
-// notePending remembers a guarded write that succeeded and whose
-// transaction is still open (airlock commits the transactions it opens
-// for a guarded write only after its event, so the commit comes after
-// Done and settles it), so that a rollback can be recorded against it.
-// Writes that are not guarded are not followed: nothing tells airlock
-// whether they ran in a transaction.
-func (s *Session) notePending(c *Check, ev *airlock.Event, tk audit.Ticket, out Outcome) {
-	if c.Guard == nil || out.Err != "" || out.NotRun {
+// notePending remembers a write that succeeded and whose transaction is
+// still open, so that a rollback can be recorded against it: a guarded
+// write (airlock commits the transactions it opens for one only after its
+// event, so the commit comes after Done and settles it), and any write
+// inside an explicit transaction block (BEGIN ... COMMIT or ROLLBACK).
+// Unguarded writes outside one commit on their own; the exception is a
+// MySQL session with autocommit off, whose implicit transactions airlock
+// does not follow.
+func (s *Session) notePending(c *Check, st *airlock.Statement, ev *airlock.Event, tk audit.Ticket, out Outcome) {
+	if out.Err != "" || out.NotRun {
+		return
+	}
+	if c.Guard == nil && !(s.explicitTxn && st.Level >= airlock.LevelWrite && st.Txn == airlock.TxnNone) {
 		return
 	}
 	s.pendingWrites = append(s.pendingWrites, pendingWrite{ev: ev, ticket: tk})

@@ -48,10 +48,12 @@ type Session struct {
 	pendingUndo []string
 	savepoints  []savepoint
 	undoBytes   int64
-	// pendingWrites are the guarded writes executed in the open
-	// transaction, inflight the started events without an outcome yet
+	// pendingWrites are the writes executed in the open transaction
+	// (guarded ones, and any inside an explicit transaction block,
+	// explicitTxn), inflight the started events without an outcome yet
 	// (rollback.go).
 	pendingWrites []pendingWrite
+	explicitTxn   bool
 	inflight      []*airlock.Event
 	// unsynced is set when the session queued the outcome of a write
 	// (or of a guarded statement) that no Sync has made durable yet: a
@@ -458,7 +460,7 @@ func (s *Session) Done(c *Check, i int, out Outcome) {
 		s.settled(c.started[i])
 	}
 	tk, _ := s.g.audit.Append(ev)
-	s.notePending(c, ev, tk, out)
+	s.notePending(c, st, ev, tk, out)
 	if st.Level >= airlock.LevelWrite || c.Guard != nil {
 		s.unsynced = true
 	}
