@@ -9,7 +9,19 @@ package limit
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync"
+	"time"
+)
+
+// The memory large statements held goes back to the operating system
+// once the budget is idle again, after at least returnAfter bytes were
+// released, at most every returnEvery: Go's runtime keeps freed memory for
+// minutes otherwise, and a gateway that once read a few large statements
+// would look (and be accounted) as large as then.
+const (
+	returnAfter = 32 << 20
+	returnEvery = 5 * time.Second
 )
 
 // ErrBudget is returned by Reserve when n is more than the whole budget.
@@ -22,6 +34,10 @@ type Budget struct {
 	size    int64
 	used    int64
 	waiters []*waiter
+
+	released   int64     // bytes released since memory last went back
+	returned   time.Time // when it last went back
+	freeMemory func()    // debug.FreeOSMemory; tests replace it
 }
 
 type waiter struct {
@@ -30,7 +46,7 @@ type waiter struct {
 }
 
 // NewBudget returns a budget of size bytes.
-func NewBudget(size int64) *Budget { return &Budget{size: size} }
+func NewBudget(size int64) *Budget { return &Budget{size: size, freeMemory: debug.FreeOSMemory} }
 
 // Reserve takes n bytes, waiting for room until ctx is done (then it
 // returns ctx's error). The caller gives them back with Release.
@@ -81,8 +97,16 @@ func (b *Budget) Release(n int64) {
 	}
 	b.mu.Lock()
 	b.used -= n
+	b.released += n
 	b.wake()
+	giveBack := b.used == 0 && b.released >= returnAfter && time.Since(b.returned) >= returnEvery
+	if giveBack {
+		b.released, b.returned = 0, time.Now()
+	}
 	b.mu.Unlock()
+	if giveBack && b.freeMemory != nil {
+		go b.freeMemory()
+	}
 }
 
 // Used returns the bytes reserved now.

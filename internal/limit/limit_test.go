@@ -51,3 +51,43 @@ func TestBudget(t *testing.T) {
 		t.Fatalf("nil budget: %v", err)
 	}
 }
+
+// TestMemoryGoesBack: once the budget is idle after large statements, the
+// memory they held is given back to the operating system, at most every
+// few seconds; small or overlapping statements do not trigger it.
+func TestMemoryGoesBack(t *testing.T) {
+	b := NewBudget(1 << 30)
+	freed := make(chan struct{}, 10)
+	b.freeMemory = func() { freed <- struct{}{} }
+	ctx := context.Background()
+	take := func(n int64) {
+		if err := b.Reserve(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(want bool, what string) {
+		t.Helper()
+		select {
+		case <-freed:
+			if !want {
+				t.Fatalf("%s: memory given back", what)
+			}
+		case <-time.After(200 * time.Millisecond):
+			if want {
+				t.Fatalf("%s: memory not given back", what)
+			}
+		}
+	}
+	take(1 << 20)
+	b.Release(1 << 20)
+	expect(false, "one small statement")
+	take(40 << 20)
+	take(1 << 20)
+	b.Release(40 << 20)
+	expect(false, "a large statement while another is in flight")
+	b.Release(1 << 20)
+	expect(true, "the budget idle after a large statement")
+	take(40 << 20)
+	b.Release(40 << 20)
+	expect(false, "again within a few seconds")
+}
