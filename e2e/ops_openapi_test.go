@@ -73,7 +73,8 @@ type apiCall struct {
 func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
 	db := testenv.NewDB(t)
-	db.Exec(`CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'a')`)
+	db.Exec(`CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'a');
+		CREATE TABLE scratch (id int PRIMARY KEY); CREATE TABLE scratch2 (id int PRIMARY KEY)`)
 	a := testenv.Start(t, db, testenv.Options{LogLevel: "info", Databases: fmt.Sprintf(`databases:
   - name: app
     engine: postgres
@@ -81,11 +82,14 @@ func TestOpenAPIResponses(t *testing.T) {
     database: %s
     tls: disable
     undo: best_effort
+    soft_drop: {retention: 72h}
     credentials:
       read: {user: %s, password: x}
       write: {user: %s, password: x}
       ddl: {user: postgres, password: x}
-`, testenv.PGAddr, db.Name, testenv.RoleRO, testenv.RoleRW)})
+`, testenv.PGAddr, db.Name, testenv.RoleRO, testenv.RoleRW),
+		Users:    testenv.DefaultUsers + "  - {name: dana, groups: [dbas]}\n",
+		Policies: testenv.DefaultPolicies + "  - {name: dbas, groups: [dbas], databases: [app], standing: ddl}\n"})
 	doc.Servers = openapi3.Servers{{URL: a.HTTPURL()}}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
@@ -218,6 +222,34 @@ func TestOpenAPIResponses(t *testing.T) {
 		}
 	}
 	call(apiCall{"POST", "/api/v1/sessions/nope/kill", admin, nil, 404})
+
+	// Soft DROP and TRUNCATE fill the trash.
+	dc := testenv.Connect(t, a.URL("dana", a.Token("dana", time.Hour), "app"))
+	defer dc.Close(ctx)
+	for _, q := range []string{"DROP TABLE scratch", "TRUNCATE scratch2"} {
+		if _, err := dc.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var trash []struct{ ID, Kind string }
+	decode(call(apiCall{"GET", "/api/v1/trash", admin, nil, 200}), &trash)
+	call(apiCall{"GET", "/api/v1/trash?database=app", admin, nil, 200})
+	call(apiCall{"GET", "/api/v1/trash", alice, nil, 403})
+	call(apiCall{"GET", "/api/v1/trash?database=nope", admin, nil, 404})
+	if len(trash) != 2 {
+		t.Fatalf("trash: %v", trash)
+	}
+	for _, it := range trash {
+		if it.Kind == "drop" {
+			call(apiCall{"POST", "/api/v1/trash/" + it.ID + "/restore", admin, map[string]any{"as": "scratch_back"}, 200})
+			call(apiCall{"POST", "/api/v1/trash/" + it.ID + "/restore", admin, nil, 404})
+		} else {
+			call(apiCall{"POST", "/api/v1/trash/" + it.ID + "/purge", admin, nil, 200})
+			call(apiCall{"POST", "/api/v1/trash/" + it.ID + "/purge", admin, nil, 404})
+		}
+	}
+	call(apiCall{"POST", "/api/v1/trash/nope/restore", admin, map[string]any{"as": "x"}, 400})
+	call(apiCall{"POST", "/api/v1/trash/tr_nope/purge", alice, nil, 403})
 
 	var req struct{ ID string }
 	decode(call(apiCall{"POST", "/api/v1/requests", alice, map[string]any{"database": "app", "level": "write", "duration": "1h", "reason": "fix"}, 201}), &req)
