@@ -33,8 +33,10 @@ import (
 // an UPDATE matched even when the new values equal the old ones, and an
 // INSERT's attempts that hit a duplicate key: it errs on the high side.
 // InnoDB's foreign-key cascades bypass the handler counters, so a
-// guarded UPDATE or DELETE (or REPLACE) of a table that cascading foreign
-// keys reference is denied before it runs.
+// guarded DELETE (or REPLACE) of a table that foreign keys with a
+// cascading ON DELETE action reference, or an UPDATE (or INSERT ... ON
+// DUPLICATE KEY UPDATE) of one with a cascading ON UPDATE action, is
+// denied before it runs.
 //
 // When the gateway asks for undo capture, the statement is also named for
 // the capture triggers and what they captured is read back before the
@@ -68,9 +70,11 @@ var transactionalEngines = []string{"INNODB", "XTRADB", "ROCKSDB", "TOKUDB", "ND
 
 // tableInfo is what airlock knows of a table written to.
 type tableInfo struct {
-	engine    string // upper case; "" for a view
-	view      bool
-	cascading bool // a foreign key with a cascading action references it
+	engine string // upper case; "" for a view
+	view   bool
+	// onDelete and onUpdate: a foreign key with a cascading action (CASCADE,
+	// SET NULL, SET DEFAULT) ON DELETE, ON UPDATE references it.
+	onDelete, onUpdate bool
 }
 
 // checkWrites checks the tables an allowed check writes: it returns the
@@ -121,7 +125,7 @@ func (c *conn) checkWrites(ch *gateway.Check) (*airlock.Decision, error) {
 				d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.engine)}
 				return &d, nil
-			case info.cascading && ch.Guard != nil && cascades(st):
+			case ch.Guard != nil && cascades(st, info):
 				d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)}
 				return &d, nil
@@ -142,11 +146,17 @@ func rowWriting(st *airlock.Statement) bool {
 	return false
 }
 
-// cascades reports whether a statement may fire a foreign key's
-// cascading action on the tables it writes.
-func cascades(st *airlock.Statement) bool {
-	return st.Kind == airlock.KindUpdate || st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge ||
-		strings.HasPrefix(st.Command, "REPLACE") || strings.Contains(st.Command, "DUPLICATE")
+// cascades reports whether a statement may fire a cascading action of a
+// foreign key that references a table it writes: a DELETE (and REPLACE,
+// which deletes the row it replaces) fires ON DELETE actions, an UPDATE
+// (and INSERT ... ON DUPLICATE KEY UPDATE) ON UPDATE ones.
+func cascades(st *airlock.Statement, info tableInfo) bool {
+	deletes := st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge || strings.HasPrefix(st.Command, "REPLACE")
+	// The facts do not tell an INSERT ... ON DUPLICATE KEY UPDATE from a
+	// plain INSERT: any INSERT whose text says DUPLICATE counts as one.
+	updates := st.Kind == airlock.KindUpdate || st.Kind == airlock.KindMerge ||
+		(st.Kind == airlock.KindInsert && strings.Contains(strings.ToUpper(st.Text), "DUPLICATE"))
+	return (deletes && info.onDelete) || (updates && info.onUpdate)
 }
 
 // loadTables reads the engine and cascading foreign keys of tables
@@ -163,7 +173,10 @@ func (c *conn) loadTables(tables []string) error {
 	q := `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, IFNULL(t.ENGINE, ''), t.TABLE_TYPE,
  (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
    WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
-     AND (r.DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR r.UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')))
+     AND r.DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')),
+ (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
+   WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
+     AND r.UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))
  FROM information_schema.TABLES t WHERE ` + strings.Join(conds, " OR ")
 	r, err := c.internal(q)
 	if err != nil {
@@ -177,13 +190,14 @@ func (c *conn) loadTables(tables []string) error {
 		for _, row := range r.rows {
 			// information_schema compares names without case; so does
 			// this, and the strictest matching table wins.
-			if len(row) != 5 || !strings.EqualFold(row[0], schema) || !strings.EqualFold(row[1], name) {
+			if len(row) != 6 || !strings.EqualFold(row[0], schema) || !strings.EqualFold(row[1], name) {
 				continue
 			}
-			info := tableInfo{engine: strings.ToUpper(row[2]), view: row[3] == "VIEW", cascading: row[4] != "0"}
+			info := tableInfo{engine: strings.ToUpper(row[2]), view: row[3] == "VIEW", onDelete: row[4] != "0", onUpdate: row[5] != "0"}
 			if old, ok := c.tables[t]; ok {
 				info.view = info.view || old.view
-				info.cascading = info.cascading || old.cascading
+				info.onDelete = info.onDelete || old.onDelete
+				info.onUpdate = info.onUpdate || old.onUpdate
 				if slices.Contains(transactionalEngines, info.engine) {
 					info.engine = old.engine
 				}

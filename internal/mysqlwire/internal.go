@@ -214,7 +214,7 @@ func (c *conn) checkPinned() error {
 		switch {
 		case cleanSQLMode(row[0]) != row[0]:
 			bad = "sql_mode " + row[0]
-		case row[1] != "utf8mb4" || row[2] != "utf8mb4":
+		case !readsAsUTF8(row[1]) || !readsAsUTF8(row[2]):
 			bad = "character set " + row[1] + "/" + row[2]
 		}
 	}
@@ -223,4 +223,11 @@ func (c *conn) checkPinned() error {
 	}
 	c.sess.End(fmt.Sprintf("the connection's %s changed how statements are read; airlock pins it, reconnect", bad))
 	return errEnded
+}
+
+// readsAsUTF8 reports whether a connection charset is one airlock reads
+// statements in: utf8mb4, or utf8mb3 (the same encoding without 4-byte
+// sequences), which Django and other clients ask for with SET NAMES utf8.
+func readsAsUTF8(cs string) bool {
+	return cs == "utf8mb4" || cs == "utf8mb3" || cs == "utf8"
 }

@@ -112,7 +112,7 @@ func judgeMySetting(c mySetting) (airlock.Level, string, airlock.Escape) {
 		}
 		return airlock.LevelRead, subject + " would turn read-only off", airlock.EscapeReadOnly
 	case myPinnedCharsetSettings[c.Name]:
-		if !c.Reset && c.Known && myIsUTF8MB4(c.Name, c.Value) && (c.Collate == "" || myIsUTF8MB4("collation", c.Collate)) {
+		if !c.Reset && c.Known && myReadsAsUTF8(c.Name, c.Value) && (c.Collate == "" || myReadsAsUTF8("collation", c.Collate)) {
 			return airlock.LevelRead, subject + " keeps its pinned value", airlock.EscapeNone
 		}
 		return airlock.LevelRead, subject + " changes how text is read (pinned to utf8mb4)", airlock.EscapePinned
@@ -120,7 +120,7 @@ func judgeMySetting(c mySetting) (airlock.Level, string, airlock.Escape) {
 		// How results are sent, not how text is read: utf8mb4, or no
 		// conversion at all (mysqldump sends binary, Connector/J NULL).
 		v := strings.ToLower(c.Value)
-		if !c.Reset && c.Known && (c.Null || v == "utf8mb4" || v == "binary") {
+		if !c.Reset && c.Known && (c.Null || myReadsAsUTF8(c.Name, v) || v == "binary") {
 			return airlock.LevelRead, subject + " changes a session setting", airlock.EscapeNone
 		}
 		return airlock.LevelRead, subject + " changes the connection charset (pinned to utf8mb4)", airlock.EscapePinned
@@ -133,6 +133,22 @@ func judgeMySetting(c mySetting) (airlock.Level, string, airlock.Escape) {
 		return airlock.LevelRead, subject + " changes a session setting", airlock.EscapeNone
 	}
 	return airlock.LevelAdmin, subject + " is not an allow-listed setting", airlock.EscapeNone
+}
+
+// myReadsAsUTF8 reports whether a charset (or, for collations, a
+// collation) name is one whose text airlock reads as it reads utf8mb4's:
+// utf8mb4 itself, or utf8mb3 (also called utf8), the same encoding
+// without the 4-byte sequences, whose bytes never hide a quote or a
+// backslash. Django and other clients ask for utf8.
+func myReadsAsUTF8(name, v string) bool {
+	if myIsUTF8MB4(name, v) {
+		return true
+	}
+	v = strings.ToLower(v)
+	if name == "collation_connection" || name == "collation" {
+		return strings.HasPrefix(v, "utf8_") || strings.HasPrefix(v, "utf8mb3_")
+	}
+	return v == "utf8" || v == "utf8mb3"
 }
 
 // myIsUTF8MB4 reports whether a charset (or, for collations, a collation)
