@@ -55,6 +55,7 @@ type conn struct {
 	// once the command is answered.
 	checkPins bool
 	tables    map[string]tableInfo // storage engines of written tables
+	schema    string               // the current schema when not the database's own ("" then)
 	undoReady bool                 // the database has the undo capture table
 	state     sessionState         // what the upstream session holds
 	// warnings are the messages of the airlock warnings (warn rules) of

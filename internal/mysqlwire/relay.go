@@ -87,7 +87,7 @@ func (c *conn) query(p []byte) error {
 func (c *conn) checkUse(ch *gateway.Check) *airlock.Decision {
 	db := c.sess.Database()
 	for _, st := range ch.Stmts {
-		if st.Command == "USE" && st.Name != db.Database {
+		if st.Command == "USE" && st.Name != db.Database && !metadataSchema(st.Name) {
 			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
 				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(db.Database), db.Name)}
 		}
@@ -408,6 +408,9 @@ func (c *conn) statementDone(ch *gateway.Check, i int, out gateway.Outcome) {
 		return
 	}
 	c.state.follow(&ch.Stmts[i])
+	if ch.Stmts[i].Command == "USE" {
+		c.useDone(&ch.Stmts[i])
+	}
 	if pinnedSettings[ch.Stmts[i].Setting] {
 		c.checkPins = true
 	}

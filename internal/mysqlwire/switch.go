@@ -190,6 +190,11 @@ func (c *conn) replay(settings, vars *result) error {
 			return fmt.Errorf("carry settings over: %w", err)
 		}
 	}
+	if c.schema != "" {
+		if _, err := c.internal("USE " + undo.MyQuoteIdent(c.schema)); err != nil {
+			return fmt.Errorf("carry the current schema over: %w", err)
+		}
+	}
 	// Prepared statements are made again; one the new credential may
 	// not prepare (a write, on a lower level) fails when it is run, as
 	// the decision at that point would deny it anyway.
