@@ -84,6 +84,14 @@ func (m *MySQL) classify(text string, depth int) ([]airlock.Statement, *ParseErr
 	if lerr != nil {
 		return nil, &ParseError{Message: lerr.msg, Position: myCharPos(text, lerr.pos)}
 	}
+	if !utf8.ValidString(text) {
+		// Bytes that are not UTF-8, all inside quoted strings: data. The
+		// statements are read, and their texts given, with '?' for them.
+		text = myValidCopy(text)
+		if sc, lerr = scanMySQL(text); lerr != nil {
+			return nil, &ParseError{Message: lerr.msg, Position: myCharPos(text, lerr.pos)}
+		}
+	}
 	var out []airlock.Statement
 	from, first := 0, 0
 	for _, to := range append(sc.semis, len(text)) {

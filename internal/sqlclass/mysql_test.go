@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
@@ -421,6 +422,47 @@ func TestMySQLMultiStatement(t *testing.T) {
 	}
 }
 
+// TestMySQLBinaryStrings: bytes that are not UTF-8 inside quoted strings
+// are data (BLOB values text-protocol drivers inline as _binary'...',
+// text of another charset): the statement is read with '?' for them.
+func TestMySQLBinaryStrings(t *testing.T) {
+	m := NewMySQL()
+	cases := []struct {
+		sql, text string
+		kind      airlock.Kind
+		tables    string
+	}{
+		{"INSERT INTO blobs (id, data) VALUES (1, _binary'\x89PNG\r\n\x1a\n\x00\xff\xfe')", "", airlock.KindInsert, "blobs"},
+		{"INSERT INTO blobs VALUES (2, _binary'\xc3\\'')", "", airlock.KindInsert, "blobs"},
+		{"UPDATE blobs SET data = _binary'\xff\x27\x27\xc3' WHERE id = 1", "UPDATE blobs SET data = _binary'?''?' WHERE id = 1", airlock.KindUpdate, "blobs"},
+		{"SELECT * FROM t WHERE name = 'caf\xe9' AND x = \"\xff\"; DELETE FROM u WHERE id = 1", "", airlock.KindSelect, "t"},
+	}
+	for _, c := range cases {
+		sts, err := m.Classify(c.sql)
+		if err != nil {
+			t.Errorf("%q: %v", c.sql, err)
+			continue
+		}
+		if sts[0].Kind != c.kind || strings.Join(sts[0].Tables, ",") != c.tables {
+			t.Errorf("%q: kind %s tables %v, want %s %s", c.sql, sts[0].Kind, sts[0].Tables, c.kind, c.tables)
+		}
+		if c.text != "" && sts[0].Text != c.text {
+			t.Errorf("%q: text %q, want %q", c.sql, sts[0].Text, c.text)
+		}
+		for _, st := range sts {
+			if !utf8.ValidString(st.Text) {
+				t.Errorf("%q: text %q is not UTF-8", c.sql, st.Text)
+			}
+		}
+	}
+	// A byte that is not UTF-8 never hides a quote: the second statement
+	// is seen.
+	sts, err := m.Classify("SELECT '\xc3'; DELETE FROM t")
+	if err != nil || len(sts) != 2 || sts[1].Kind != airlock.KindDelete {
+		t.Errorf("got %+v, %v; want the DELETE seen", sts, err)
+	}
+}
+
 // TestMySQLParseErrors checks the errors: a *ParseError with the position
 // of what it refused.
 func TestMySQLParseErrors(t *testing.T) {
@@ -432,7 +474,9 @@ func TestMySQLParseErrors(t *testing.T) {
 		{"SELECT 1 FROM WHERE", 15},
 		{"SELECT 1; SELECT 'x", 18},
 		{"SELECT 1\x00", 9},
-		{"SELECT 'caf\xe9'", 1},
+		{"SELECT caf\xe9 FROM t", 11},
+		{"SELECT 'caf\xe9', `caf\xe9`", 20},
+		{"SELECT 1 /* caf\xe9 */", 16},
 		{"SELECT 'é', 1 /* x", 15},
 	}
 	for _, c := range cases {
