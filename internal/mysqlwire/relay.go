@@ -61,7 +61,7 @@ func (c *conn) command(p []byte) error {
 
 // query handles COM_QUERY.
 func (c *conn) query(p []byte) error {
-	text := string(p[1:])
+	text := c.clientText(p[1:])
 	if done, err := c.killQuery(text); done {
 		return err
 	}

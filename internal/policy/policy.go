@@ -122,6 +122,9 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 	case airlock.EscapeIdentity:
 		return "escape", fmt.Sprintf("%s switches the database identity", cmd(st))
 	case airlock.EscapePinned:
+		if db.Engine == "mysql" && myCharsetSettings[st.Setting] {
+			return "escape", fmt.Sprintf("%s sets the connection charset to %s; airlock reads statements in utf8mb4, utf8mb3 and latin1 only (multibyte charsets such as gbk, sjis, big5, cp932 and gb18030 can hide a quote or backslash inside a character)", cmd(st), st.Value)
+		}
 		return "escape", fmt.Sprintf("%s changes %s, which airlock pins so that statements are read as the database reads them", cmd(st), settingName(st))
 	case airlock.EscapeReadOnly:
 		if s.Level <= airlock.LevelRead {
@@ -241,6 +244,13 @@ func cmd(st *airlock.Statement) string {
 		return st.Command
 	}
 	return strings.ToUpper(string(st.Kind))
+}
+
+// myCharsetSettings are the MySQL settings that choose the connection
+// charset.
+var myCharsetSettings = map[string]bool{
+	"names": true, "character set": true, "character_set_client": true,
+	"character_set_connection": true, "collation_connection": true, "character_set_results": true,
 }
 
 func settingName(st *airlock.Statement) string {
