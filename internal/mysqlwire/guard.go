@@ -151,10 +151,13 @@ func rowWriting(st *airlock.Statement) bool {
 // which deletes the row it replaces) fires ON DELETE actions, an UPDATE
 // (and INSERT ... ON DUPLICATE KEY UPDATE) ON UPDATE ones.
 func cascades(st *airlock.Statement, info tableInfo) bool {
-	deletes := st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge || strings.HasPrefix(st.Command, "REPLACE")
+	// LOAD DATA ... REPLACE deletes what it replaces, ... IGNORE does
+	// neither: a LOAD DATA counts as both, to be safe.
+	load := st.Kind == airlock.KindCopyFrom
+	deletes := load || st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge || strings.HasPrefix(st.Command, "REPLACE")
 	// The facts do not tell an INSERT ... ON DUPLICATE KEY UPDATE from a
 	// plain INSERT: any INSERT whose text says DUPLICATE counts as one.
-	updates := st.Kind == airlock.KindUpdate || st.Kind == airlock.KindMerge ||
+	updates := load || st.Kind == airlock.KindUpdate || st.Kind == airlock.KindMerge ||
 		(st.Kind == airlock.KindInsert && strings.Contains(strings.ToUpper(st.Text), "DUPLICATE"))
 	return (deletes && info.onDelete) || (updates && info.onUpdate)
 }

@@ -2,7 +2,6 @@ package mysqlwire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"regexp"
 
@@ -283,7 +282,10 @@ func (c *conn) results(t *tracker, h *held) error {
 			t.fail(e)
 			return nil
 		case hdrLocalInfile:
-			return errors.New("upstream: the server asked for a local file, which airlock never sends")
+			if err := c.localInfile(t, p); err != nil {
+				return err
+			}
+			continue
 		}
 		ncols, n := readLenenc(p)
 		if n == 0 || ncols == 0 {

@@ -239,8 +239,10 @@ func TestMySQLIntoAndFiles(t *testing.T) {
 		{"into local variable is refused", "SELECT a INTO x FROM t", nil},
 		{"load data infile", "LOAD DATA INFILE '/var/lib/mysql-files/x' INTO TABLE t",
 			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelAdmin, writes: []string{"t"}}},
-		{"load data local infile", "LOAD DATA LOCAL INFILE 'x' INTO TABLE t",
-			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelAdmin, writes: []string{"t"}}},
+		{"load data local infile is a write", "LOAD DATA LOCAL INFILE 'x' INTO TABLE t",
+			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelWrite, command: "LOAD DATA LOCAL", writes: []string{"t"}}},
+		{"load data local infile replace", "LOAD DATA LOCAL INFILE 'x' REPLACE INTO TABLE t FIELDS TERMINATED BY ','",
+			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelWrite, command: "LOAD DATA LOCAL", writes: []string{"t"}}},
 		{"load_file", "SELECT LOAD_FILE('/etc/passwd')",
 			&myWant{kind: airlock.KindSelect, level: airlock.LevelAdmin}},
 	})
