@@ -163,7 +163,7 @@ func (c *conn) serve() {
 	c.sessMu.Unlock()
 	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
-	defer sess.Close()
+	defer func() { c.session().Close() }() // COM_CHANGE_USER replaces it
 
 	up, err := c.dial(sess.Level())
 	if err != nil {

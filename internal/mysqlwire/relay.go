@@ -42,9 +42,7 @@ func (c *conn) command(p []byte) error {
 	case comResetConnection:
 		return c.resetConnection(p)
 	case comChangeUser:
-		c.sendERR(erNotSupported, "42000", "airlock: COM_CHANGE_USER is not supported; connect again as the other user with their token")
-		c.flush()
-		return errQuit
+		return c.changeUser(p)
 	}
 	name, ok := commandNames[p[0]]
 	if !ok {
