@@ -30,7 +30,8 @@ type Session struct {
 	// CountsRows says that the adapter counts the rows an allowed write
 	// really changes before it can commit (blast radius or undo on): the
 	// unbounded-write rule then leaves an UPDATE or DELETE without WHERE
-	// to that count (gateway: Guard.Unbounded) instead of denying it.
+	// that the session's level allows to that count (gateway:
+	// Guard.Unbounded) instead of denying it.
 	CountsRows bool
 }
 
@@ -148,7 +149,10 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 			}
 		}
 	}
-	if on("unbounded-write") && Unbounded(st) && !s.CountsRows {
+	// Where the adapter counts the rows a write changes, a statement the
+	// session may run is judged on that count (gateway.Guard.Unbounded);
+	// one it may not run is denied here, naming this guardrail.
+	if on("unbounded-write") && Unbounded(st) && !(s.CountsRows && st.Level <= s.Level) {
 		return "unbounded-write", fmt.Sprintf("%s without WHERE would change every row of %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
 	}
 	for _, r := range e.rules {
