@@ -61,7 +61,9 @@ const myMaxConditional = 4
 // of kind airlock.KindEmpty at airlock.LevelRead. Text that does not parse,
 // or that the server could read otherwise than airlock (see mysqllex.go),
 // returns a *ParseError and no statements. Each Statement's Text is its own
-// text, comments included, trimmed, without the ';' that ends it.
+// text, comments included, trimmed, without the ';' that ends it, with '?'
+// for each byte that is not UTF-8 (only quoted strings may hold such
+// bytes; see mysqllex.go).
 func (m *MySQL) Classify(text string) ([]airlock.Statement, error) {
 	sts, err := m.classify(text, 0)
 	if err != nil {
