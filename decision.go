@@ -23,6 +23,10 @@ type Decision struct {
 	Hint string `json:"hint,omitempty"`
 	// Warnings are rules with action warn that matched an allowed statement.
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Syntax is set on a denial by rule parse when the database's own
+	// grammar rejects the text: the adapter answers the database's syntax
+	// error instead of airlock's denial (see SyntaxError).
+	Syntax *SyntaxError `json:"-"`
 }
 
 // Warning is a matched warn rule.

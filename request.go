@@ -39,6 +39,18 @@ type Request struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	ExpiresAt      time.Time  `json:"expires_at"` // a pending request expires then
 	DecidedAt      *time.Time `json:"decided_at"`
+	// Script is a reviewed change script: airlock runs it itself on
+	// approval, instead of granting a level; ScriptSHA256 is its hash,
+	// checked before it runs.
+	Script       string `json:"script,omitempty"`
+	ScriptSHA256 string `json:"script_sha256,omitempty"`
+	// Tolerance is how many rows each statement of the approved run may
+	// change beyond or below its dry-run (0: exactly as many).
+	Tolerance int64 `json:"tolerance,omitempty"`
+	// DryRun is the script's run for review; Run the last run on
+	// approval (a mismatch sends the request back to review with both).
+	DryRun *ScriptRun `json:"dry_run,omitempty"`
+	Run    *ScriptRun `json:"run,omitempty"`
 	// Version counts updates; UpdateRequest refuses a stale one.
 	Version int `json:"-"`
 }

@@ -12,11 +12,17 @@ const (
 	RoleApprover = "approver" // may approve requests of policies naming one of their groups
 )
 
+// KindAgent is the kind of a user that is an AI agent or another program
+// acting through the MCP server; "" is a person.
+const KindAgent = "agent"
+
 // User is a person, script or agent known to airlock.
 type User struct {
 	Name   string   `json:"name"`
 	Groups []string `json:"groups"`
 	Roles  []string `json:"roles"`
+	// Kind is KindAgent for agents, "" for people.
+	Kind string `json:"kind,omitempty"`
 	// FromConfig marks users declared in the config file: the config is
 	// their source of truth and the API refuses to change them.
 	FromConfig bool `json:"from_config"`
@@ -29,6 +35,9 @@ type User struct {
 
 // HasRole reports whether u holds role.
 func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
+
+// IsAgent reports whether u is an agent.
+func (u *User) IsAgent() bool { return u.Kind == KindAgent }
 
 // InGroup reports whether u belongs to group.
 func (u *User) InGroup(group string) bool { return slices.Contains(u.Groups, group) }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"airlock"
 	"airlock/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,7 @@ func TestAdversarialCorpus(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.Connect(t, a.URL("alice", a.Token("alice", 0), "app"))
 	defer c.Close(ctx)
+	syntax := 0 // answered as PostgreSQL's syntax error
 	for _, k := range cases {
 		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
 			if mode == pgx.QueryExecModeExec && strings.Contains(k.sql, ";") {
@@ -40,6 +42,9 @@ func TestAdversarialCorpus(t *testing.T) {
 				if err == nil {
 					t.Errorf("%s (%s): allowed", k.name, mode)
 				}
+			case pgCode(err) == "42601":
+				// Checked below: each is a denial by rule parse.
+				syntax++
 			case pgCode(err) != "42501" || !strings.Contains(err.Error(), "airlock: denied"):
 				t.Errorf("%s (%s): %v, want denied by airlock", k.name, mode, err)
 			}
@@ -52,6 +57,20 @@ func TestAdversarialCorpus(t *testing.T) {
 				}
 			}
 		}
+	}
+	a.Audit.Sync(ctx)
+	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{User: "alice", Type: airlock.EventStatement, Decision: airlock.DecisionDenied, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := 0
+	for _, ev := range evs {
+		if ev.Rule == airlock.RuleParse {
+			parse++
+		}
+	}
+	if parse < syntax {
+		t.Errorf("%d syntax errors answered, but %d denials by rule parse audited", syntax, parse)
 	}
 	if after := db.QueryInt("SELECT count(*) * 1000 + sum(length(v)) FROM victim"); after != before {
 		t.Fatalf("the table changed: %d -> %d", before, after)

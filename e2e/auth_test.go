@@ -70,7 +70,7 @@ func TestBadTokens(t *testing.T) {
 // query, as does pgx's context cancellation.
 func TestCancel(t *testing.T) {
 	db := testenv.NewDB(t)
-	a := testenv.Start(t, db, testenv.Options{})
+	a := testenv.Start(t, db, testenv.Options{DatabaseExtra: testenv.SleepInRead})
 	tok := a.Token("alice", 0)
 	ctx := context.Background()
 

@@ -73,26 +73,13 @@ func TestIrreversibleWriteIsAnnounced(t *testing.T) {
 			if _, err := c.ExecContext(ctx, sql); err != nil {
 				t.Fatalf("%s: %v", sql, err)
 			}
-			rows, err := c.QueryContext(ctx, "SHOW WARNINGS")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var out []string
-			for rows.Next() {
-				var level, code, msg string
-				if err := rows.Scan(&level, &code, &msg); err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, level+" "+msg)
-			}
-			return strings.Join(out, "\n")
+			return strings.Join(myWarnings(t, c), "\n")
 		}
-		if got := said("UPDATE a SET t = 'x' WHERE id = 1"); !strings.Contains(got, "Warning "+want+"database app is not prepared for undo") {
+		if got := said("UPDATE a SET t = 'x' WHERE id = 1"); !strings.Contains(got, "Warning 1642 "+want+"database app is not prepared for undo") {
 			t.Errorf("unprepared database: warnings %q", got)
 		}
 		prepare(t, env)
-		if got := said("UPDATE nopk SET y = 'z' WHERE x = 1"); !strings.Contains(got, "Warning "+want+"table "+env.table("nopk")+" has no primary key") {
+		if got := said("UPDATE nopk SET y = 'z' WHERE x = 1"); !strings.Contains(got, "Warning 1642 "+want+"table "+env.table("nopk")+" has no primary key") {
 			t.Errorf("table without a key: warnings %q", got)
 		}
 		if got := said("UPDATE a SET t = 'y' WHERE id = 1"); strings.Contains(got, want) {

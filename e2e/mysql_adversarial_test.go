@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"airlock"
 	"airlock/internal/testenv"
 )
 
@@ -48,6 +49,7 @@ func TestMySQLAdversarialCorpus(t *testing.T) {
 		return s
 	}
 	pinned := session()
+	syntax := 0 // answered as the server's syntax error
 	for _, k := range cases {
 		_, err := c.ExecContext(ctx, k.sql)
 		code, state := testenv.MyErr(err)
@@ -56,6 +58,8 @@ func TestMySQLAdversarialCorpus(t *testing.T) {
 			if err == nil {
 				t.Errorf("%s: allowed", k.name)
 			}
+		case code == 1064:
+			syntax++ // checked below: each is a denial by rule parse
 		case code != 1227 || state != "42000" || !strings.Contains(err.Error(), "airlock: denied"):
 			t.Errorf("%s: %v, want denied by airlock", k.name, err)
 		}
@@ -63,6 +67,20 @@ func TestMySQLAdversarialCorpus(t *testing.T) {
 		if got := session(); got != pinned {
 			t.Fatalf("%s: the session's settings changed: %s -> %s", k.name, pinned, got)
 		}
+	}
+	a.Audit.Sync(ctx)
+	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{User: "alice", Type: airlock.EventStatement, Decision: airlock.DecisionDenied, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := 0
+	for _, ev := range evs {
+		if ev.Rule == airlock.RuleParse {
+			parse++
+		}
+	}
+	if parse < syntax {
+		t.Errorf("%d syntax errors answered, but %d denials by rule parse audited", syntax, parse)
 	}
 	if after := state(); after != before {
 		t.Fatalf("the database changed: %s -> %s", before, after)

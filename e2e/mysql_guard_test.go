@@ -293,25 +293,7 @@ func TestMySQLWarnRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	warnings := func() []string {
-		rows, err := c.QueryContext(ctx, "SHOW WARNINGS")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var level, code, msg string
-			if err := rows.Scan(&level, &code, &msg); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, level+" "+code+" "+msg)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	warnings := func() []string { return myWarnings(t, c) }
 	count := func(q string, args ...any) int {
 		rows, err := c.QueryContext(ctx, q, args...)
 		if err != nil {

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,6 +76,29 @@ func npmDir(t *testing.T, pkg string) string {
 		t.Fatalf("%s is not one of the pinned Node.js clients: %v", pkg, err)
 	}
 	return dir
+}
+
+// myWarnings returns what SHOW WARNINGS answers on c, a row a line
+// ("Level Code Message").
+func myWarnings(t *testing.T, c *sql.Conn) []string {
+	t.Helper()
+	rows, err := c.QueryContext(context.Background(), "SHOW WARNINGS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var level, code, msg string
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, level+" "+code+" "+msg)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // nodeProbe runs testdata/mysql_probe.js with mysql2.

@@ -16,7 +16,7 @@ import (
 // them, from a second connection; airlock kills the statement upstream.
 func TestMySQLCancel(t *testing.T) {
 	db := testenv.NewMyDB(t)
-	a := testenv.StartMySQL(t, db, testenv.Options{})
+	a := testenv.StartMySQL(t, db, testenv.Options{Databases: testenv.MyDatabases(db.Name, testenv.SleepInRead)})
 	tok := a.Token("alice", 0)
 	host, port := a.MyHostPort()
 	running := func() int64 {
@@ -52,7 +52,7 @@ func TestMySQLCancel(t *testing.T) {
 // statement; a new connection with the token is refused.
 func TestMySQLAccessEndsSessions(t *testing.T) {
 	db := testenv.NewMyDB(t)
-	a := testenv.StartMySQL(t, db, testenv.Options{})
+	a := testenv.StartMySQL(t, db, testenv.Options{Databases: testenv.MyDatabases(db.Name, testenv.SleepInRead)})
 	ctx := context.Background()
 	secret, id := a.TokenID("alice", 0)
 	busy := testenv.OpenMy(t, a.MyDSN("alice", secret, "app", ""))

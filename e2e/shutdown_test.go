@@ -19,7 +19,7 @@ import (
 // the audit log.
 func TestGracefulShutdown(t *testing.T) {
 	db := testenv.NewDB(t)
-	a := testenv.Start(t, db, testenv.Options{})
+	a := testenv.Start(t, db, testenv.Options{DatabaseExtra: testenv.SleepInRead})
 	ctx := context.Background()
 	tok := a.Token("alice", 0)
 	c := testenv.Connect(t, a.URL("alice", tok, "app"))

@@ -30,6 +30,7 @@ need python3-sqlalchemy      /usr/bin/python3 -c 'import sqlalchemy'
 need python3-alembic         /usr/bin/python3 -c 'import alembic'
 need python3-django          /usr/bin/python3 -c 'import django'
 need chromium                command -v chromium
+need systemd                 command -v systemd-analyze
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -36,7 +37,7 @@ type Store = airlock.Store
 type Service struct {
 	store Store
 	audit *audit.Log
-	cfg   *config.Config
+	cfg   atomic.Pointer[config.Config] // SetConfig replaces it on reload
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -45,6 +46,8 @@ type Service struct {
 	OnTokenRevoked func(tokenID string)
 	// Grants is told when a user's grants change.
 	Grants Grants
+	// Scripts dry-runs and runs change scripts.
+	Scripts Scripts
 
 	timersMu sync.Mutex
 	timers   map[string]*time.Timer
@@ -56,7 +59,9 @@ func New(store Store, log *audit.Log, cfg *config.Config, logger *slog.Logger, n
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, audit: log, cfg: cfg, log: logger, now: now}
+	s := &Service{store: store, audit: log, log: logger, now: now}
+	s.cfg.Store(cfg)
+	return s
 }
 
 var errUnauthorized = airlock.Errorf(airlock.EUNAUTHORIZED, "invalid, expired or revoked token")
@@ -129,12 +134,12 @@ func (s *Service) IssueToken(ctx context.Context, a *Actor, req IssueRequest) (s
 
 func (s *Service) ttl(ttl time.Duration) (time.Duration, error) {
 	if ttl == 0 {
-		ttl = s.cfg.Tokens.DefaultTTL.D()
+		ttl = s.config().Tokens.DefaultTTL.D()
 	}
 	if ttl < time.Second {
 		return 0, airlock.Errorf(airlock.EINVALID, "ttl must be at least 1s")
 	}
-	if maxTTL := s.cfg.Tokens.MaxTTL.D(); ttl > maxTTL {
+	if maxTTL := s.config().Tokens.MaxTTL.D(); ttl > maxTTL {
 		return 0, airlock.Errorf(airlock.EINVALID, "ttl %s is longer than the maximum %s", ttl, maxTTL)
 	}
 	return ttl, nil
@@ -236,6 +241,12 @@ func (s *Service) CreateUser(ctx context.Context, a *Actor, u *airlock.User) err
 			return airlock.Errorf(airlock.EINVALID, "unknown role %q (want admin or approver)", r)
 		}
 	}
+	switch {
+	case u.Kind != "" && u.Kind != airlock.KindAgent:
+		return airlock.Errorf(airlock.EINVALID, "unknown user kind %q (want agent, or none for a person)", u.Kind)
+	case u.IsAgent() && len(u.Roles) > 0:
+		return airlock.Errorf(airlock.EINVALID, "an agent holds no role: it neither approves nor administers")
+	}
 	if s.configUser(u.Name) != nil {
 		return airlock.Errorf(airlock.ECONFLICT, "user %q is declared in the config file; change it there", u.Name)
 	}
@@ -255,7 +266,15 @@ func (s *Service) CreateUser(ctx context.Context, a *Actor, u *airlock.User) err
 		return err
 	}
 	return s.audit.Record(ctx, &airlock.Event{Type: airlock.EventUser, Action: "created", User: u.Name, Actor: a.User.Name,
-		Detail: map[string]string{"groups": fmt.Sprint(u.Groups), "roles": fmt.Sprint(u.Roles)}})
+		Detail: userDetail(u)})
+}
+
+func userDetail(u *airlock.User) map[string]string {
+	d := map[string]string{"groups": fmt.Sprint(u.Groups), "roles": fmt.Sprint(u.Roles)}
+	if u.Kind != "" {
+		d["kind"] = u.Kind
+	}
+	return d
 }
 
 // ListUsers lists every user (admins only).
@@ -266,10 +285,10 @@ func (s *Service) ListUsers(ctx context.Context, a *Actor) ([]*airlock.User, err
 	return s.store.ListUsers(ctx)
 }
 
-func (s *Service) configUser(name string) *config.User {
-	for i := range s.cfg.Users {
-		if s.cfg.Users[i].Name == name {
-			return &s.cfg.Users[i]
+func (s *Service) configUser(name string) *airlock.User {
+	for _, u := range s.config().ConfigUsers() {
+		if u.Name == name {
+			return u
 		}
 	}
 	return nil
@@ -287,24 +306,17 @@ func (s *Service) SyncConfigUsers(ctx context.Context) error {
 	for _, u := range existing {
 		byName[u.Name] = u
 	}
-	for _, cu := range s.cfg.Users {
-		groups, roles := slices.Clone(cu.Groups), slices.Clone(cu.Roles)
-		if groups == nil {
-			groups = []string{}
-		}
-		if roles == nil {
-			roles = []string{}
-		}
+	for _, cu := range s.config().ConfigUsers() {
 		u := byName[cu.Name]
 		if u == nil {
-			nu := &airlock.User{Name: cu.Name, Groups: groups, Roles: roles, FromConfig: true, ScramSalt: auth.NewSalt(), CreatedAt: s.now().UTC()}
-			if err := s.store.CreateUser(ctx, nu); err != nil {
+			cu.ScramSalt, cu.CreatedAt = auth.NewSalt(), s.now().UTC()
+			if err := s.store.CreateUser(ctx, cu); err != nil {
 				return fmt.Errorf("create config user %s: %w", cu.Name, err)
 			}
 			continue
 		}
-		if !u.FromConfig || !slices.Equal(u.Groups, groups) || !slices.Equal(u.Roles, roles) {
-			u.FromConfig, u.Groups, u.Roles = true, groups, roles
+		if !u.FromConfig || !slices.Equal(u.Groups, cu.Groups) || !slices.Equal(u.Roles, cu.Roles) || u.Kind != cu.Kind {
+			u.FromConfig, u.Groups, u.Roles, u.Kind = true, cu.Groups, cu.Roles, cu.Kind
 			if err := s.store.UpdateUser(ctx, u); err != nil {
 				return fmt.Errorf("update config user %s: %w", cu.Name, err)
 			}

@@ -18,6 +18,11 @@ type RequestInput struct {
 	Duration time.Duration // 0: the policy's longest
 	Reason   string
 	Tables   []string
+	// Script is a change script to run once approved (the level is then
+	// the one it needs); Tolerance the rows each statement of the real run
+	// may differ from its dry-run.
+	Script    string
+	Tolerance int64
 }
 
 // Grants is the access-change hook the gateway implements: it re-evaluates
@@ -31,8 +36,8 @@ type Grants interface {
 // strictest (most approvals, then shortest maximum).
 func (s *Service) governing(u *airlock.User, db string, level airlock.Level) *config.Policy {
 	var best *config.Policy
-	for i := range s.cfg.Policies {
-		p := &s.cfg.Policies[i]
+	for i := range s.config().Policies {
+		p := &s.config().Policies[i]
 		if !slices.Contains(p.Databases, db) && !slices.Contains(p.Databases, "*") {
 			continue
 		}
@@ -52,12 +57,20 @@ func (s *Service) governing(u *airlock.User, db string, level airlock.Level) *co
 
 // CreateRequest files a request for the actor.
 func (s *Service) CreateRequest(ctx context.Context, a *Actor, in RequestInput) (*airlock.Request, error) {
-	db := s.cfg.DB(in.Database)
+	db := s.config().DB(in.Database)
 	if db == nil {
 		return nil, airlock.Errorf(airlock.ENOTFOUND, "no database %q", in.Database)
 	}
 	if strings.TrimSpace(in.Reason) == "" {
 		return nil, airlock.Errorf(airlock.EINVALID, "a reason is required: say what you need the access for")
+	}
+	var dry *airlock.ScriptRun
+	if strings.TrimSpace(in.Script) != "" {
+		run, err := s.scriptRequest(ctx, a, db, &in)
+		if err != nil {
+			return nil, err
+		}
+		dry = run
 	}
 	if in.Level <= airlock.LevelRead && in.Level != airlock.LevelRead {
 		return nil, airlock.Errorf(airlock.EINVALID, "request a level: read, write, ddl or admin")
@@ -85,7 +98,10 @@ func (s *Service) CreateRequest(ctx context.Context, a *Actor, in RequestInput) 
 		ID: airlock.NewID("req_"), User: a.User.Name, Database: db.Name, Level: in.Level, Tables: tables,
 		Duration: dur, Reason: strings.TrimSpace(in.Reason), State: airlock.RequestPending,
 		Policy: p.Name, ApproverGroups: slices.Clone(p.Approvers), ApprovalsNeeded: p.Approvals,
-		Approvals: []airlock.Approval{}, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Requests.PendingTTL.D()),
+		Approvals: []airlock.Approval{}, CreatedAt: now, ExpiresAt: now.Add(s.config().Requests.PendingTTL.D()),
+	}
+	if dry != nil {
+		r.Script, r.ScriptSHA256, r.Tolerance, r.DryRun = in.Script, airlock.ScriptHash(in.Script), in.Tolerance, dry
 	}
 	if err := s.store.CreateRequest(ctx, r); err != nil {
 		return nil, err
@@ -128,7 +144,14 @@ func requestEvent(r *airlock.Request, action, actor string) *airlock.Event {
 	if r.DecisionReason != "" {
 		d["decision_reason"] = r.DecisionReason
 	}
-	return &airlock.Event{Type: airlock.EventRequest, Action: action, User: r.User, Actor: actor, Database: r.Database, Ref: r.ID, Detail: d}
+	ev := &airlock.Event{Type: airlock.EventRequest, Action: action, User: r.User, Actor: actor, Database: r.Database, Ref: r.ID, Detail: d}
+	if r.Script != "" {
+		// The script ran (its dry-run) when the request was created, and
+		// runs again when approved: its text is in the audit both times.
+		scriptDetail(r, d)
+		ev.Text = r.Script
+	}
+	return ev
 }
 
 func grantEvent(g *airlock.Grant, action, actor string) *airlock.Event {
@@ -189,9 +212,15 @@ func (s *Service) ApproveRequest(ctx context.Context, a *Actor, id string) (*air
 		if r.ApprovedBy(a.User.Name) {
 			return nil, airlock.Errorf(airlock.ECONFLICT, "you already approved request %s", r.ID)
 		}
+		if r.Script != "" && len(r.Approvals) >= r.ApprovalsNeeded {
+			return nil, airlock.Errorf(airlock.ECONFLICT, "request %s is approved and its script is running", r.ID)
+		}
 		now := s.now().UTC()
 		r.Approvals = append(r.Approvals, airlock.Approval{User: a.User.Name, At: now})
 		var g *airlock.Grant
+		if len(r.Approvals) >= r.ApprovalsNeeded && r.Script != "" {
+			return s.approveScript(ctx, a, r, now)
+		}
 		if len(r.Approvals) >= r.ApprovalsNeeded {
 			g = &airlock.Grant{ID: airlock.NewID("gr_"), RequestID: r.ID, User: r.User, Database: r.Database, Level: r.Level,
 				Tables: r.Tables, CreatedAt: now, ExpiresAt: now.Add(r.Duration)}

@@ -41,6 +41,7 @@ type Engine struct {
 	quietTo  map[string]time.Time   // rule|user -> no new alert before
 	rowsRead map[string]int64       // rule|session -> rows
 	raised   map[string]bool        // rule|session alerts already raised
+	agents   agentState
 }
 
 // Start follows log and raises alerts for rules. With no rules it does
@@ -126,6 +127,10 @@ func (e *Engine) Observe(ev *airlock.Event) {
 					}
 				}
 			}
+		case "agent_denials":
+			e.agentDenialsRule(r, ev)
+		case "agent_enumeration":
+			e.agentTablesRule(r, ev)
 		case "new_client_address":
 			if ev.Type == airlock.EventStatement && ev.Decision == airlock.DecisionAllowed && isWrite(ev.Level) && ev.ClientAddr != "" {
 				if e.first(r, ev.User+"|"+ev.Database+"|"+ev.ClientAddr) {

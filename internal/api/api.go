@@ -30,15 +30,21 @@ type Options struct {
 	Audit   *audit.Log
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Listeners are the addresses clients reach each engine's listener
+	// at ("postgres", "mysql"), shown in the database list.
+	Listeners map[string]string
 }
 
 type handler struct {
 	Options
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	routes []string // every API pattern registered, for Routes
 }
 
 // New returns the API's http.Handler.
-func New(o Options) http.Handler {
+func New(o Options) http.Handler { return newHandler(o).mux }
+
+func newHandler(o Options) *handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -53,6 +59,7 @@ func New(o Options) http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	h.public("GET /api/v1/openapi.json", serveOpenAPI)
 	h.route("GET /api/v1/whoami", h.whoami)
 	h.route("GET /api/v1/users", h.listUsers)
 	h.route("POST /api/v1/users", h.createUser)
@@ -77,18 +84,22 @@ func New(o Options) http.Handler {
 	h.route("POST /api/v1/requests/{id}/approve", h.approveRequest)
 	h.route("POST /api/v1/requests/{id}/deny", h.denyRequest)
 	h.route("POST /api/v1/requests/{id}/cancel", h.cancelRequest)
+	h.route("GET /api/v1/trash", h.listTrash)
+	h.route("POST /api/v1/trash/{id}/restore", h.restoreTrash)
+	h.route("POST /api/v1/trash/{id}/purge", h.purgeTrash)
 	h.route("GET /api/v1/grants", h.listGrants)
 	h.route("POST /api/v1/grants/{id}/revoke", h.revokeGrant)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, airlock.Errorf(airlock.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return h.mux
+	return h
 }
 
 type actorKey struct{}
 
 // route registers an endpoint that needs a valid bearer token.
 func (h *handler) route(pattern string, fn func(w http.ResponseWriter, r *http.Request, a *access.Actor) error) {
+	h.routes = append(h.routes, pattern)
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		a, err := h.authenticate(r)
 		if err != nil {

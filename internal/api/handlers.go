@@ -18,10 +18,17 @@ type UserJSON struct {
 	Roles      []string  `json:"roles"`
 	FromConfig bool      `json:"from_config"`
 	CreatedAt  time.Time `json:"created_at"`
+
+	// Kind is "agent" for agents, "person" otherwise.
+	Kind string `json:"kind"`
 }
 
 func userJSON(u *airlock.User) UserJSON {
-	return UserJSON{ID: u.Name, Name: u.Name, Groups: nonNil(u.Groups), Roles: nonNil(u.Roles), FromConfig: u.FromConfig, CreatedAt: u.CreatedAt}
+	kind := "person"
+	if u.IsAgent() {
+		kind = airlock.KindAgent
+	}
+	return UserJSON{ID: u.Name, Name: u.Name, Groups: nonNil(u.Groups), Roles: nonNil(u.Roles), FromConfig: u.FromConfig, Kind: kind, CreatedAt: u.CreatedAt}
 }
 
 func nonNil(s []string) []string {
@@ -61,6 +68,8 @@ type CreateUserRequest struct {
 	Name   string   `json:"name"`
 	Groups []string `json:"groups"`
 	Roles  []string `json:"roles"`
+	// Agent makes the user an agent (airlock.KindAgent).
+	Agent bool `json:"agent,omitempty"`
 }
 
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
@@ -72,6 +81,9 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, a *access.A
 		return err
 	}
 	u := &airlock.User{Name: req.Name, Groups: req.Groups, Roles: req.Roles}
+	if req.Agent {
+		u.Kind = airlock.KindAgent
+	}
 	if err := h.Access.CreateUser(r.Context(), a, u); err != nil {
 		return err
 	}
@@ -306,6 +318,9 @@ type DatabaseJSON struct {
 	ProtectedTables []string `json:"protected_tables"`
 	MaxRowsChanged  int64    `json:"max_rows_changed"`
 	Undo            string   `json:"undo"`
+	// Listen is the airlock address clients connect to for this
+	// database (its engine's listener); empty when that listener is off.
+	Listen string `json:"listen,omitempty"`
 }
 
 func (h *handler) listDatabases(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
@@ -318,7 +333,7 @@ func (h *handler) listDatabases(w http.ResponseWriter, r *http.Request, a *acces
 			}
 		}
 		out = append(out, DatabaseJSON{ID: db.Name, Name: db.Name, Engine: db.Engine, Address: db.Address, Database: db.Database,
-			Levels: levels, ProtectedTables: nonNil(db.ProtectedTables), MaxRowsChanged: db.MaxRowsChanged, Undo: db.Undo})
+			Levels: levels, ProtectedTables: nonNil(db.ProtectedTables), MaxRowsChanged: db.MaxRowsChanged, Undo: db.Undo, Listen: h.Listeners[db.Engine]})
 	}
 	writeJSON(w, 200, out)
 	return nil

@@ -33,6 +33,11 @@ type CreateRequestBody struct {
 	Duration string   `json:"duration"`
 	Reason   string   `json:"reason"`
 	Tables   []string `json:"tables"`
+	// SQL is a change script: airlock dry-runs it now and runs it once
+	// approved; the level is then the one it needs. Tolerance is how many
+	// rows each statement's real run may differ from its dry-run.
+	SQL       string `json:"sql,omitempty"`
+	Tolerance int64  `json:"tolerance,omitempty"`
 }
 
 func (h *handler) createRequest(w http.ResponseWriter, r *http.Request, a *access.Actor) error {
@@ -40,9 +45,13 @@ func (h *handler) createRequest(w http.ResponseWriter, r *http.Request, a *acces
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	lvl, err := airlock.ParseLevel(body.Level)
-	if err != nil || lvl == airlock.LevelNone {
-		return airlock.Errorf(airlock.EINVALID, "level must be read, write, ddl or admin")
+	var lvl airlock.Level
+	var err error
+	if body.SQL == "" || body.Level != "" {
+		lvl, err = airlock.ParseLevel(body.Level)
+		if err != nil || lvl == airlock.LevelNone {
+			return airlock.Errorf(airlock.EINVALID, "level must be read, write, ddl or admin")
+		}
 	}
 	var dur time.Duration
 	if body.Duration != "" {
@@ -50,7 +59,8 @@ func (h *handler) createRequest(w http.ResponseWriter, r *http.Request, a *acces
 			return airlock.Errorf(airlock.EINVALID, "duration must be a duration of at least 1s, such as 30m")
 		}
 	}
-	req, err := h.Access.CreateRequest(r.Context(), a, access.RequestInput{Database: body.Database, Level: lvl, Duration: dur, Reason: body.Reason, Tables: body.Tables})
+	req, err := h.Access.CreateRequest(r.Context(), a, access.RequestInput{Database: body.Database, Level: lvl, Duration: dur, Reason: body.Reason, Tables: body.Tables,
+		Script: body.SQL, Tolerance: body.Tolerance})
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,13 @@ type Options struct {
 	MaxDelay time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// MaxTextBytes bounds the statement text stored whole; longer text is
+	// stored truncated with its size and hash in the detail. 0: no bound.
+	MaxTextBytes int
+	// Committed, when set, is called by the writer goroutine after the
+	// store took a batch, with the batch and how long the store's write
+	// took (for metrics). It must be quick and must not keep the batch.
+	Committed func(batch []*airlock.Event, took time.Duration)
 }
 
 // Log is the audit pipeline. It is safe for concurrent use.
@@ -131,6 +138,7 @@ func (l *Log) Err() error {
 // when the log is closed; while the store is failing, events still queue
 // (nothing is dropped) and callers should check Err before acting.
 func (l *Log) Append(ev *airlock.Event) (Ticket, error) {
+	truncateText(ev, l.opts.MaxTextBytes)
 	if ev.Time.IsZero() {
 		ev.Time = l.opts.Now().UTC()
 	}
@@ -353,10 +361,14 @@ func (l *Log) write(batch []*airlock.Event) error {
 	if cap(l.scratch) > 64<<10 {
 		l.scratch = nil // do not keep one huge statement's buffer
 	}
+	start := time.Now()
 	if err := l.store.AppendEvents(context.Background(), batch); err != nil {
 		return err
 	}
 	l.lastID, l.lastHash = id, prev
+	if l.opts.Committed != nil {
+		l.opts.Committed(batch, time.Since(start))
+	}
 	return nil
 }
 

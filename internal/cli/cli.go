@@ -22,6 +22,8 @@ import (
 type App struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Stdin is what `airlock connect` gives the database client.
+	Stdin io.Reader
 
 	server string
 	token  string
@@ -39,6 +41,9 @@ func Root(app *App) *cobra.Command {
 	if app.Getenv == nil {
 		app.Getenv = os.Getenv
 	}
+	if app.Stdin == nil {
+		app.Stdin = os.Stdin
+	}
 	root := &cobra.Command{
 		Use:           "airlock",
 		Short:         "Temporary production database access that cannot lose data",
@@ -55,7 +60,8 @@ func Root(app *App) *cobra.Command {
 		serveCmd(app),
 		loginCmd(app), whoamiCmd(app),
 		usersCmd(app), tokensCmd(app), requestsCmd(app), grantsCmd(app), auditCmd(app), sessionsCmd(app), databasesCmd(app),
-		policyCmd(app), undoCmd(app),
+		policyCmd(app), undoCmd(app), connectCmd(app), mcpCmd(app), trashCmd(app),
+		versionCmd(app), configCmd(app),
 	)
 	for _, c := range root.Commands() {
 		if c.Name() == "serve" {

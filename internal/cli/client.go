@@ -28,6 +28,12 @@ func (e *APIError) Error() string { return e.Message }
 
 // Do sends a request and decodes the JSON answer into out (when not nil).
 func (c *Client) Do(method, path string, query url.Values, body, out any) error {
+	_, err := c.DoStatus(method, path, query, body, out)
+	return err
+}
+
+// DoStatus is Do that also returns the status of a successful answer.
+func (c *Client) DoStatus(method, path string, query url.Values, body, out any) (int, error) {
 	u := c.Base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -36,15 +42,17 @@ func (c *Client) Do(method, path string, query url.Values, body, out any) error 
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -54,7 +62,7 @@ func (c *Client) Do(method, path string, query url.Values, body, out any) error 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the airlock server at %s: %w", c.Base, err)
+		return 0, fmt.Errorf("cannot reach the airlock server at %s: %w", c.Base, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -63,15 +71,15 @@ func (c *Client) Do(method, path string, query url.Values, body, out any) error 
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if json.Unmarshal(b, &eb) != nil || eb.Error.Message == "" {
-			return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("server answered %s", resp.Status)}
+			return resp.StatusCode, &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("server answered %s", resp.Status)}
 		}
-		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return resp.StatusCode, &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 	}
 	if out == nil {
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
+		return resp.StatusCode, fmt.Errorf("decode answer: %w", err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }

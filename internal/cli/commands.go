@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -16,17 +14,38 @@ import (
 	"airlock/internal/api"
 	"airlock/internal/audit"
 	"airlock/internal/config"
-	"airlock/internal/store/sqlite"
+	"airlock/internal/server"
 
 	"github.com/spf13/cobra"
 )
 
 func loginCmd(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "login --server URL --token T",
-		Short: "Check a server and token and save them for later commands",
-		Args:  cobra.NoArgs,
+	var device, noBrowser bool
+	var port int
+	cmd := &cobra.Command{
+		Use:   "login --server URL [--token T | --device]",
+		Short: "Sign in to a server and save the token for later commands",
+		Long: `Sign in to a server and save the server and token for later commands.
+
+With --token (or $AIRLOCK_TOKEN), the token is checked and saved.
+
+Without one, airlock signs you in through the server's identity provider
+(auth.oidc): it opens a browser (xdg-open) on the provider's sign-in page
+and listens on a loopback port for the redirect back (authorization code
+with PKCE); the airlock token the server mints is saved. --no-browser (or
+AIRLOCK_NO_BROWSER=1) only prints the URL to open. The redirect is
+http://127.0.0.1:PORT/callback on a free port, or --callback-port.
+
+--device is for machines without a browser: airlock prints a URL and a
+code to enter on any other device, and waits for the approval.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if app.token == "" && app.Getenv("AIRLOCK_TOKEN") == "" {
+				if device {
+					return app.loginDevice(cmd.Context())
+				}
+				return app.loginBrowser(cmd.Context(), !noBrowser && app.Getenv("AIRLOCK_NO_BROWSER") == "", port)
+			}
 			c, err := app.client()
 			if err != nil {
 				return err
@@ -35,18 +54,13 @@ func loginCmd(app *App) *cobra.Command {
 			if err := c.Do("GET", "/api/v1/whoami", nil, nil, &who); err != nil {
 				return err
 			}
-			f := loginFile(app.Getenv)
-			if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
-				return err
-			}
-			b, _ := json.Marshal(savedLogin{Server: c.Base, Token: c.Token})
-			if err := os.WriteFile(f, b, 0o600); err != nil {
-				return err
-			}
-			fmt.Fprintf(app.Stderr, "logged in to %s as %s (saved in %s)\n", c.Base, who.Name, f)
-			return nil
+			return app.saveLogin(c.Base, c.Token, who.Name)
 		},
 	}
+	cmd.Flags().BoolVar(&device, "device", false, "sign in with a code on another device (device authorization)")
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	cmd.Flags().IntVar(&port, "callback-port", 0, "loopback port for the provider's redirect (default: any free port; for providers that need an exact redirect URI)")
+	return cmd
 }
 
 func whoamiCmd(app *App) *cobra.Command {
@@ -84,8 +98,9 @@ func listOrNone(l []string) string {
 func usersCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
 	var groups, roles []string
+	var agent bool
 	add := &cobra.Command{
-		Use:   "add NAME [--group G]... [--role approver|admin]",
+		Use:   "add NAME [--group G]... [--role approver|admin] [--agent]",
 		Short: "Add a user (users declared in the config are managed there)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,7 +109,7 @@ func usersCmd(app *App) *cobra.Command {
 				return err
 			}
 			var u api.UserJSON
-			if err := c.Do("POST", "/api/v1/users", nil, api.CreateUserRequest{Name: args[0], Groups: groups, Roles: roles}, &u); err != nil {
+			if err := c.Do("POST", "/api/v1/users", nil, api.CreateUserRequest{Name: args[0], Groups: groups, Roles: roles, Agent: agent}, &u); err != nil {
 				return err
 			}
 			if app.json {
@@ -106,6 +121,7 @@ func usersCmd(app *App) *cobra.Command {
 	}
 	add.Flags().StringArrayVar(&groups, "group", nil, "group (repeat for several)")
 	add.Flags().StringArrayVar(&roles, "role", nil, "role: approver or admin (repeat for both)")
+	add.Flags().BoolVar(&agent, "agent", false, "the user is an AI agent or program (it reaches databases through airlock mcp, read-only unless granted)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users",
@@ -128,9 +144,9 @@ func usersCmd(app *App) *cobra.Command {
 				if u.FromConfig {
 					src = "config"
 				}
-				rows = append(rows, []string{u.Name, strings.Join(u.Groups, ","), strings.Join(u.Roles, ","), src})
+				rows = append(rows, []string{u.Name, u.Kind, strings.Join(u.Groups, ","), strings.Join(u.Roles, ","), src})
 			}
-			app.table([]string{"NAME", "GROUPS", "ROLES", "SOURCE"}, rows)
+			app.table([]string{"NAME", "KIND", "GROUPS", "ROLES", "SOURCE"}, rows)
 			return nil
 		},
 	}
@@ -249,7 +265,7 @@ func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.
 		return "", nil, err
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.StorePath())
+	st, err := server.OpenStore(ctx, cfg, "")
 	if err != nil {
 		return "", nil, err
 	}
@@ -320,7 +336,7 @@ With --config FILE, the store of that config is read directly (no server).`,
 				if err != nil {
 					return err
 				}
-				st, err := sqlite.Open(context.Background(), cfg.StorePath())
+				st, err := server.OpenStore(context.Background(), cfg, "")
 				if err != nil {
 					return err
 				}

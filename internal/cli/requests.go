@@ -14,17 +14,25 @@ import (
 
 func requestsCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "requests", Short: "Ask for, approve and deny temporary access"}
-	var level, duration, reason, tables string
+	var level, duration, reason, tables, sqlFile string
+	var tolerance int64
 	var wait bool
 	create := &cobra.Command{
-		Use:   "create DB --level write --duration 30m --reason TEXT [--tables t1,t2] [--wait]",
+		Use:   "create DB --level write --duration 30m --reason TEXT [--tables t1,t2] [--wait] | create DB --sql-file F --reason TEXT",
 		Short: "Ask for a level on a database; prints the request id",
 		Long: `Ask for a level on a database for a while, with a reason. Prints the
 request id alone and returns at once; with --wait, waits for the decision
 (exit 0 when approved, 1 otherwise); with --json, prints the request.
 
 The duration is capped by the policy's max_duration. --tables limits a
-write grant to those tables (schema-qualified, or public by default).`,
+write grant to those tables (schema-qualified, or public by default).
+
+With --sql-file, the request is for a change script instead of access:
+airlock runs it at once in a transaction it rolls back (a dry-run, shown
+to approvers by requests show), and on approval runs exactly that script
+once, committing only when each statement changes as many rows as in the
+dry-run (give or take --tolerance); otherwise the request goes back to
+review.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := app.client()
@@ -32,6 +40,16 @@ write grant to those tables (schema-qualified, or public by default).`,
 				return err
 			}
 			body := api.CreateRequestBody{Database: args[0], Level: level, Duration: duration, Reason: reason}
+			if sqlFile != "" {
+				b, err := readScript(app, sqlFile)
+				if err != nil {
+					return err
+				}
+				body.SQL, body.Tolerance = b, tolerance
+				if !cmd.Flags().Changed("level") {
+					body.Level = ""
+				}
+			}
 			if tables != "" {
 				body.Tables = strings.Split(tables, ",")
 			}
@@ -69,6 +87,8 @@ write grant to those tables (schema-qualified, or public by default).`,
 	f.StringVar(&reason, "reason", "", "why you need it (required)")
 	f.StringVar(&tables, "tables", "", "only these tables, comma-separated")
 	f.BoolVar(&wait, "wait", false, "wait for the decision")
+	f.StringVar(&sqlFile, "sql-file", "", "a change script to dry-run now and run once approved (- reads stdin)")
+	f.Int64Var(&tolerance, "tolerance", 0, "with --sql-file: rows each statement may change beyond or below its dry-run")
 
 	var pending bool
 	list := &cobra.Command{
@@ -128,6 +148,13 @@ write grant to those tables (schema-qualified, or public by default).`,
 					return app.printJSON(r)
 				}
 				switch {
+				case r.Script != "" && r.Run != nil && (r.State == airlock.RequestApproved || r.State == airlock.RequestPending):
+					printRun(app, "run", r.Run)
+					if r.State == airlock.RequestPending {
+						fmt.Fprintf(app.Stdout, "%s is back to review: %s\n", r.ID, r.DecisionReason)
+					} else {
+						fmt.Fprintf(app.Stdout, "%s approved: the script ran and was committed\n", r.ID)
+					}
 				case r.State == airlock.RequestApproved:
 					fmt.Fprintf(app.Stdout, "%s approved: grant %s\n", r.ID, r.GrantID)
 				case r.State == airlock.RequestPending:
@@ -143,7 +170,7 @@ write grant to those tables (schema-qualified, or public by default).`,
 		}
 		return c
 	}
-	cmd.AddCommand(create, list,
+	cmd.AddCommand(create, list, requestShowCmd(app),
 		decide("approve ID", "Approve a request (approvers of its policy, never your own)", "approve", false),
 		decide("deny ID --reason TEXT", "Deny a request", "deny", true),
 		decide("cancel ID", "Withdraw your pending request", "cancel", false))

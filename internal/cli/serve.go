@@ -28,7 +28,13 @@ value as a token without expiry. Without it, when no admin token exists, one
 is generated and written to bootstrap-token beside the store.
 
 SIGTERM or SIGINT stops accepting connections, lets open sessions finish
-within shutdown.grace, ends the rest and flushes the audit log.`,
+within shutdown.grace, ends the rest and flushes the audit log.
+
+SIGHUP reloads the config file without dropping sessions: users, databases,
+policies, guardrails, tokens and requests take effect at once and live
+sessions are decided again; a file that does not validate, or that changes
+listen, tls, store, audit, notifications, alerts, shutdown, log or metrics,
+is refused and the running configuration kept (the reason is logged).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load(cfgPath)
@@ -46,6 +52,11 @@ within shutdown.grace, ends the rest and flushes the audit log.`,
 					}
 				}()
 			}
+			// Registered before Start so that an early SIGHUP waits for
+			// the server instead of killing the process.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			srv, err := server.Start(ctx, cfg, server.Options{
 				Logger:         log,
 				BootstrapToken: app.Getenv("AIRLOCK_BOOTSTRAP_TOKEN"),
@@ -58,7 +69,16 @@ within shutdown.grace, ends the rest and flushes the audit log.`,
 			if err != nil {
 				return err
 			}
-			<-ctx.Done()
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					break wait
+				case <-hup:
+					log.Info("SIGHUP: reloading the config", "file", cfg.Path)
+					srv.Reload(ctx) // logs and audits its outcome
+				}
+			}
 			stop()
 			log.Info("shutting down", "grace", cfg.Shutdown.Grace.D())
 			return srv.Shutdown(context.Background(), cfg.Shutdown.Grace.D())

@@ -47,6 +47,11 @@ type Config struct {
 	Alerts        []Alert       `yaml:"alerts"`
 	Shutdown      Shutdown      `yaml:"shutdown"`
 	Log           Log           `yaml:"log"`
+	Auth          Auth          `yaml:"auth"`
+	Agents        []Agent       `yaml:"agents"`
+	MCP           MCP           `yaml:"mcp"`
+	Limits        Limits        `yaml:"limits"`
+	Metrics       Metrics       `yaml:"metrics"`
 }
 
 // Listen says where airlock accepts connections. An empty address turns the
@@ -55,6 +60,9 @@ type Listen struct {
 	Postgres Listener `yaml:"postgres"`
 	MySQL    Listener `yaml:"mysql"`
 	HTTP     string   `yaml:"http"`
+	// HTTPTLS serves HTTPS on listen.http with the tls block's
+	// certificate.
+	HTTPTLS bool `yaml:"http_tls"`
 }
 
 // Listener is a database listener: an address, written alone or as
@@ -81,6 +89,8 @@ func (l *Listener) decodeNode(d *decoder, n *yaml.Node, path string) {
 type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Require refuses database clients that do not use TLS.
+	Require bool `yaml:"require"`
 }
 
 // Tokens bounds token lifetimes.
@@ -119,11 +129,24 @@ type Database struct {
 	// AuditParameters stores bind parameters in the audit (default true).
 	AuditParameters *bool              `yaml:"audit_parameters"`
 	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
+	// Limits overrides the global limits for this database; see
+	// Config.LimitsFor.
+	Limits *Limits `yaml:"limits"`
 
 	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
 	// WHERE may change where airlock counts the rows a write changes
 	// (blast radius or undo on); default 1.
 	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
+	// SoftDrop, when set, keeps what DROP TABLE and TRUNCATE remove in a
+	// trash for its retention instead of destroying it.
+	SoftDrop *SoftDrop `yaml:"soft_drop"`
+}
+
+// SoftDrop is the trash of a database: DROP TABLE moves the table there,
+// TRUNCATE copies the rows there first; items older than Retention are
+// purged.
+type SoftDrop struct {
+	Retention Duration `yaml:"retention"`
 }
 
 // DatabaseGuardrails switches built-in rules off for one database.
@@ -189,6 +212,9 @@ type Audit struct {
 	HMACKeyFile string `yaml:"hmac_key_file"`
 	// QueueSize bounds the events waiting to be written.
 	QueueSize int `yaml:"queue_size"`
+	// MaxTextBytes is the most statement text an event stores whole
+	// (default 64 KiB); longer text is stored truncated.
+	MaxTextBytes int `yaml:"max_text_bytes"`
 }
 
 // Requests configures access requests.
@@ -198,7 +224,7 @@ type Requests struct {
 }
 
 // Alert types.
-var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address"}
+var AlertTypes = []string{"denials", "rows_read", "outside_hours", "first_table_access", "new_client_address", "agent_denials", "agent_enumeration"}
 
 // Alert is a rule over recent events that raises an alert event.
 type Alert struct {
@@ -209,7 +235,9 @@ type Alert struct {
 	//   rows_read: more than Count rows read in one session;
 	//   outside_hours: a session opened outside Hours on Days in Timezone;
 	//   first_table_access: a user touches a table for the first time;
-	//   new_client_address: a write from a client address the user never wrote from.
+	//   new_client_address: a write from a client address the user never wrote from;
+	//   agent_denials: more than Count denials of one agent in a row;
+	//   agent_enumeration: an agent touching more than Count distinct tables within Window.
 	Type      string   `yaml:"type"`
 	Count     int64    `yaml:"count"`
 	Window    Duration `yaml:"window"`
@@ -232,7 +260,7 @@ type Log struct {
 }
 
 // Built-in guardrail names.
-var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape"}
+var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape", "resource"}
 
 // Load reads, decodes, defaults and validates the config file at path.
 func Load(path string) (*Config, error) {
@@ -271,7 +299,7 @@ func parse(path string, data []byte, secrets bool) (*Config, error) {
 		if err.Error() == "EOF" {
 			return nil, fmt.Errorf("%s: the file is empty", path)
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, syntaxError(path, err)
 	}
 	c := &Config{Path: abs}
 	if len(root.Content) > 0 {
@@ -324,6 +352,12 @@ func (c *Config) StorePath() string {
 	return ""
 }
 
+// PostgresStore reports whether the store is a PostgreSQL database
+// (postgres:// or postgresql:// URL), shared by every gateway using it.
+func (c *Config) PostgresStore() bool {
+	return strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://")
+}
+
 // DB returns the database called name, or nil.
 func (c *Config) DB(name string) *Database {
 	for i := range c.Databases {
@@ -366,6 +400,7 @@ func (db *Database) Levels() []airlock.Level {
 }
 
 func (c *Config) defaults() {
+	c.agentDefaults()
 	if c.Listen.Postgres.Address == "" && c.Listen.HTTP == "" && c.Listen.MySQL.Address == "" {
 		c.Listen.Postgres.Address = "127.0.0.1:15432"
 		c.Listen.HTTP = "127.0.0.1:8080"
@@ -437,4 +472,5 @@ func (c *Config) defaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	c.limitDefaults()
 }

@@ -99,8 +99,11 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		}
 		c.TLS.CertFile, c.TLS.KeyFile = c.Rel(c.TLS.CertFile), c.Rel(c.TLS.KeyFile)
 	}
-	if !strings.HasPrefix(c.Store, "sqlite:") {
-		at(0, "store", "only the embedded store (sqlite:PATH) is supported by this build, got %q", c.Store)
+	if c.PostgresStore() {
+		// The URL is parsed when the store opens; it may hold a password,
+		// which an error here would repeat.
+	} else if !strings.HasPrefix(c.Store, "sqlite:") {
+		at(0, "store", "the store is sqlite:PATH or postgres://USER@HOST/DB")
 	} else if c.StorePath() == c.Dir() || strings.TrimPrefix(c.Store, "sqlite:") == "" {
 		at(0, "store", "sqlite: needs a file path")
 	}
@@ -124,6 +127,8 @@ func (c *Config) validate(d *decoder, secrets bool) {
 			}
 		}
 	}
+
+	c.validateAgents(at)
 
 	dbs := map[string]*Database{}
 	for i := range c.Databases {
@@ -154,6 +159,10 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if db.UnboundedWriteMaxRows < 0 {
 			at(db.Line, p+".unbounded_write_max_rows", "must not be negative")
 		}
+		if db.SoftDrop != nil && db.SoftDrop.Retention.D() <= 0 {
+			at(db.Line, p+".soft_drop.retention", "set how long dropped tables are kept, e.g. 72h")
+		}
+
 		for _, r := range db.Guardrails.Disable {
 			if !slices.Contains(BuiltinRules, r) {
 				at(db.Line, p+".guardrails.disable", "unknown built-in rule %q (known: %s)", r, strings.Join(BuiltinRules, ", "))
@@ -311,6 +320,14 @@ func (c *Config) validate(d *decoder, secrets bool) {
 					at(al.Line, p+".days", "unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", d)
 				}
 			}
+		case "agent_denials":
+			if al.Count < 1 {
+				at(al.Line, p+".count", "agent_denials needs a count of at least 1")
+			}
+		case "agent_enumeration":
+			if al.Count < 1 || al.Window == 0 {
+				at(al.Line, p, "agent_enumeration needs count (at least 1) and window")
+			}
 		case "first_table_access", "new_client_address":
 		default:
 			at(al.Line, p+".type", "want one of %s, got %q", strings.Join(alertTypeNames(), ", "), al.Type)
@@ -330,4 +347,6 @@ func (c *Config) validate(d *decoder, secrets bool) {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		at(0, "log.format", "want text or json, got %q", c.Log.Format)
 	}
+	c.validateOIDC(at, secrets)
+	c.validateLimits(at)
 }

@@ -135,11 +135,11 @@ func (s *Session) qualify(st *airlock.Statement) {
 }
 
 func (s *Session) defaultSchema(table string) string {
-	if s.db.Engine == "mysql" {
+	if s.Database().Engine == "mysql" {
 		if s.schema != "" {
 			return s.schema
 		}
-		return s.db.Database
+		return s.Database().Database
 	}
 	if strings.HasPrefix(table, "pg_") {
 		return "pg_catalog"

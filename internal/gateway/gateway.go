@@ -18,12 +18,14 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock"
 	"airlock/internal/access"
 	"airlock/internal/audit"
 	"airlock/internal/config"
+	"airlock/internal/limit"
 	"airlock/internal/policy"
 )
 
@@ -45,24 +47,30 @@ type Options struct {
 	Admins      map[string]DBAdmin    // by engine
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Observer, when set, receives measurements (see Observer).
+	Observer Observer
 }
 
 // Gateway is the core shared by all protocol adapters.
 type Gateway struct {
-	cfg         *config.Config
+	live        atomic.Pointer[live] // the config and policy now; Reload replaces them
 	store       airlock.Store
 	audit       *audit.Log
-	policy      *policy.Engine
 	access      *access.Service
 	classifiers map[string]Classifier
 	admins      map[string]DBAdmin
 	log         *slog.Logger
 	now         func() time.Time
+	observe     Observer
 
 	mu       sync.Mutex
+	peers    Peers // nil: no other gateway shares the store
 	sessions map[string]*Session
 	draining bool
 	idle     chan struct{} // closed when draining and the last session ends
+
+	memOnce sync.Once
+	mem     *limit.Budget
 }
 
 // New returns a gateway.
@@ -74,26 +82,43 @@ func New(o Options) *Gateway {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{
-		cfg: o.Config, store: o.Store, audit: o.Audit, policy: o.Policy, access: o.Access,
-		classifiers: o.Classifiers, admins: o.Admins, log: o.Logger, now: o.Now,
+		store: o.Store, audit: o.Audit, access: o.Access,
+		classifiers: o.Classifiers, admins: o.Admins, log: o.Logger, now: o.Now, observe: o.Observer,
 		sessions: map[string]*Session{},
 	}
+	g.live.Store(&live{cfg: o.Config, policy: o.Policy})
 	if g.access != nil {
 		g.access.OnTokenRevoked = func(id string) { g.EndTokenSessions(id, "the token was revoked") }
 		g.access.Grants = g
+		g.access.Scripts = g
 	}
 	return g
 }
 
 // AccessChanged re-evaluates the level of every live session of user (a
-// grant started or ended). A session whose level drops is told through its
-// level hook, so that its adapter can make sure no connection stays
-// elevated.
+// grant started or ended, or the user's groups or roles changed: the user
+// is read again from the store first). A session whose level drops is told
+// through its level hook, so that its adapter can make sure no connection
+// stays elevated.
 func (g *Gateway) AccessChanged(user string) {
+	var fresh *airlock.User
 	for _, s := range g.Sessions() {
-		if s.user.Name == user {
-			s.refresh()
+		if s.User().Name != user {
+			continue
 		}
+		if fresh == nil {
+			u, err := g.store.GetUser(context.Background(), user)
+			if err != nil {
+				// Removed, or the store cannot say: the user's sessions
+				// keep their record; removal ends them through token
+				// revocation.
+				g.log.Error("re-read the user of live sessions", "user", user, "err", err)
+				u = s.User()
+			}
+			fresh = u
+		}
+		s.user.Store(fresh)
+		s.refresh()
 	}
 }
 
@@ -112,7 +137,7 @@ var (
 // Database returns the configured database called name for engine, or
 // ErrUnknownDatabase.
 func (g *Gateway) Database(name, engine string) (*config.Database, error) {
-	db := g.cfg.DB(name)
+	db := g.config().DB(name)
 	if db == nil || db.Engine != engine {
 		return nil, ErrUnknownDatabase
 	}
@@ -149,6 +174,9 @@ type Login struct {
 	Database    *config.Database
 	ClientAddr  string
 	Application string
+	// OnBehalfOf names the person an agent acts for (the MCP server),
+	// shown in every event of the session.
+	OnBehalfOf string
 }
 
 // Open starts a session for an authenticated login. The session's level is
@@ -165,10 +193,12 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		g: g, user: l.User, token: l.Token, db: l.Database,
+		g: g, token: l.Token, onBehalfOf: l.OnBehalfOf,
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
 	}
+	s.user.Store(l.User)
+	s.db.Store(l.Database)
 	acc, err := g.accessFor(ctx, l.User, l.Database)
 	if err != nil {
 		return nil, err
@@ -189,6 +219,9 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	g.mu.Lock()
 	g.sessions[s.info.ID] = s
 	g.mu.Unlock()
+	if g.observe != nil {
+		g.observe.SessionOpened(l.Database.Engine, lvl)
+	}
 	if exp := l.Token.ExpiresAt; exp != nil {
 		s.expiry = time.AfterFunc(exp.Sub(g.now()), func() { s.End("the token expired") })
 	}
@@ -210,7 +243,11 @@ type grantAccess struct {
 // policies' standing level and the active grants, capped by the highest
 // credential configured on db.
 func (g *Gateway) accessFor(ctx context.Context, u *airlock.User, db *config.Database) (grantAccess, error) {
-	a := grantAccess{level: g.policy.StandingLevel(u, db.Name)}
+	a := grantAccess{level: g.policyEngine().StandingLevel(u, db.Name)}
+	if u.IsAgent() && a.level > airlock.LevelRead {
+		// Agents are read-only unless a grant says otherwise.
+		a.level = airlock.LevelRead
+	}
 	grants, err := g.access.ActiveGrants(ctx, u.Name, db.Name)
 	if err != nil {
 		return a, fmt.Errorf("read grants: %w", err)

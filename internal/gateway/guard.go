@@ -49,7 +49,7 @@ func guarded(st *airlock.Statement) bool {
 // multi-statement query that mixes guarded writes with transaction
 // control: airlock could not tell which rows each part changed.
 func (s *Session) guard(c *Check) {
-	blast, capture := s.db.RuleEnabled("blast-radius"), s.db.Undo != "off"
+	blast, capture := s.Database().RuleEnabled("blast-radius"), s.Database().Undo != "off"
 	if !c.Decision.Allowed || (!blast && !capture) {
 		return
 	}
@@ -58,9 +58,9 @@ func (s *Session) guard(c *Check) {
 		st := &c.Stmts[i]
 		writes = writes || guarded(st)
 		txn = txn || st.Txn != airlock.TxnNone
-		if s.db.Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
+		if s.Database().Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
 			c.Decision = airlock.Decision{Rule: "undo", Need: c.Decision.Need,
-				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.db.Name)}
+				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.Database().Name)}
 			return
 		}
 	}
@@ -74,12 +74,12 @@ func (s *Session) guard(c *Check) {
 	}
 	c.Guard = &Guard{Capture: capture}
 	if blast {
-		c.Guard.Limit = s.db.MaxRowsChanged
+		c.Guard.Limit = s.Database().MaxRowsChanged
 	}
-	if s.db.RuleEnabled("unbounded-write") {
+	if s.Database().RuleEnabled("unbounded-write") {
 		for i := range c.Stmts {
 			if st := &c.Stmts[i]; policy.Unbounded(st) {
-				c.Guard.Unbounded = max(s.db.UnboundedWriteMaxRows, 1)
+				c.Guard.Unbounded = max(s.Database().UnboundedWriteMaxRows, 1)
 				c.Guard.unboundedWhat = fmt.Sprintf("%s without WHERE on %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
 				break
 			}
@@ -93,7 +93,7 @@ func (s *Session) guard(c *Check) {
 // countsRows reports whether allowed writes run guarded, their changed
 // rows counted before anything can commit.
 func (s *Session) countsRows() bool {
-	return s.db.RuleEnabled("blast-radius") || s.db.Undo != "off"
+	return s.Database().RuleEnabled("blast-radius") || s.Database().Undo != "off"
 }
 
 func cmdName(st *airlock.Statement) string {
@@ -117,20 +117,20 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 	why := ""
 	switch {
 	case !prepared:
-		why = fmt.Sprintf("database %s is not prepared for undo (run airlock databases prepare %s)", s.db.Name, s.db.Name)
+		why = fmt.Sprintf("database %s is not prepared for undo (run airlock databases prepare %s)", s.Database().Name, s.Database().Name)
 	case int64(len(images)) != changed:
-		why = fmt.Sprintf("%d rows changed but %d were captured (a table without the capture trigger? run airlock databases prepare %s again)", changed, len(images), s.db.Name)
+		why = fmt.Sprintf("%d rows changed but %d were captured (a table without the capture trigger? run airlock databases prepare %s again)", changed, len(images), s.Database().Name)
 	default:
 		why = undo.Irreversible(images)
 	}
 	if why == "" && len(images) > 0 {
-		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.user.Name, Database: s.db.Name,
+		rec := &airlock.UndoRecord{ID: c.Guard.UndoID, SessionID: s.info.ID, User: s.User().Name, Database: s.Database().Name,
 			Statement: c.Text, State: airlock.UndoPending, CreatedAt: s.g.now().UTC(), Images: images,
 			Size: undo.Size(images), Hash: undo.Hash(images)}
 		if err := s.g.store.SaveUndo(s.ctx(), rec); err != nil {
 			s.g.log.Error("store undo data", "session", s.info.ID, "err", err)
 			why = "its undo data could not be stored"
-			if s.db.Undo != "required" {
+			if s.Database().Undo != "required" {
 				why = ""
 				c.undoWhy = "its undo data could not be stored"
 				return nil
@@ -145,7 +145,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 	if why == "" {
 		return nil // nothing changed
 	}
-	if s.db.Undo != "required" {
+	if s.Database().Undo != "required" {
 		c.undoWhy = why
 		return nil
 	}

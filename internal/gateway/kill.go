@@ -18,8 +18,12 @@ func (g *Gateway) KillSession(ctx context.Context, a *access.Actor, id string) e
 	}
 	s := g.Session(id)
 	if s == nil {
-		if _, err := g.store.GetSession(ctx, id); err != nil {
+		st, err := g.store.GetSession(ctx, id)
+		if err != nil {
 			return err
+		}
+		if p := g.getPeers(); st.EndedAt == nil && p != nil {
+			return g.killElsewhere(ctx, p, a, st)
 		}
 		return airlock.Errorf(airlock.ECONFLICT, "session %s has already ended", id)
 	}

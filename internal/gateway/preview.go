@@ -29,8 +29,11 @@ type Preview struct {
 // exactly as a session would (the same classifier, qualification, policy
 // and guard), without a database. searchPath may be empty.
 func PreviewDecision(cfg *config.Config, pol *policy.Engine, cl Classifier, u *airlock.User, db *config.Database, level airlock.Level, text string, now time.Time) Preview {
-	g := &Gateway{cfg: cfg, policy: pol, classifiers: map[string]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
-	s := &Session{g: g, user: u, db: db, prepared: map[string][]airlock.Statement{}}
+	g := &Gateway{classifiers: map[string]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
+	g.live.Store(&live{cfg: cfg, policy: pol})
+	s := &Session{g: g, prepared: map[string][]airlock.Statement{}}
+	s.user.Store(u)
+	s.db.Store(db)
 	s.level.Store(int32(level))
 	c := &Check{Text: text}
 	stmts, err := s.Classify(text)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,12 +17,16 @@ import (
 // connection goroutine owns it: Check, Decide and Done are called from that
 // goroutine only; End, Level and the accessors are safe from anywhere.
 type Session struct {
-	g     *Gateway
-	info  airlock.Session
-	user  *airlock.User
+	g    *Gateway
+	info airlock.Session
+	// user is the session's user as last read: AccessChanged replaces it
+	// when the user's groups or roles change.
+	user  atomic.Pointer[airlock.User]
 	token *airlock.Token
-	db    *config.Database
+	db    atomic.Pointer[config.Database] // replaced when a reload changes the database
 	level atomic.Int32
+	// onBehalfOf is the person an agent's session acts for.
+	onBehalfOf string
 
 	accMu       sync.Mutex
 	writeTables []string
@@ -71,10 +76,10 @@ func (s *Session) ID() string { return s.info.ID }
 func (s *Session) Info() airlock.Session { return s.info }
 
 // User returns the session's user.
-func (s *Session) User() *airlock.User { return s.user }
+func (s *Session) User() *airlock.User { return s.user.Load() }
 
 // Database returns the session's database.
-func (s *Session) Database() *config.Database { return s.db }
+func (s *Session) Database() *config.Database { return s.db.Load() }
 
 // Level returns the session's level now. A grant that ended since the
 // last computation is noticed here even before its timer fires.
@@ -113,10 +118,10 @@ func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
 // refresh computes the session's access again. If the store cannot say,
 // the session falls back to the standing level alone (never higher).
 func (s *Session) refresh() {
-	a, err := s.g.accessFor(context.Background(), s.user, s.db)
+	a, err := s.g.accessFor(context.Background(), s.User(), s.Database())
 	if err != nil {
 		s.g.log.Error("re-evaluate session access; keeping the standing level only", "session", s.info.ID, "err", err)
-		a = grantAccess{level: min(s.g.policy.StandingLevel(s.user, s.db.Name), airlock.Level(s.level.Load()))}
+		a = grantAccess{level: min(s.g.policyEngine().StandingLevel(s.User(), s.Database().Name), airlock.Level(s.level.Load()))}
 	}
 	old := s.setAccess(a)
 	if a.level == old {
@@ -134,7 +139,7 @@ func (s *Session) refresh() {
 
 // Credential returns the upstream credential for level.
 func (s *Session) Credential(l airlock.Level) (config.Credential, bool) {
-	c, ok := s.db.Credentials[l]
+	c, ok := s.Database().Credentials[l]
 	return c, ok
 }
 
@@ -219,6 +224,8 @@ type Check struct {
 	// VetoErr is the error of the adapter's veto (see Veto), when it
 	// failed; the check is then denied.
 	VetoErr error
+	// Rewrite, when set on an allowed check, replaces what is forwarded.
+	Rewrite *Rewrite
 }
 
 // Irreversible says why an allowed guarded write cannot be undone, under
@@ -245,7 +252,7 @@ type Outcome struct {
 
 // Classify returns the facts of text without deciding or auditing.
 func (s *Session) Classify(text string) ([]airlock.Statement, error) {
-	return s.g.classifiers[s.db.Engine].Classify(text)
+	return s.g.classifiers[s.Database().Engine].Classify(text)
 }
 
 // Check classifies and decides text, the text of a simple query. When the
@@ -263,7 +270,10 @@ func (s *Session) Check(ctx context.Context, text string) *Check {
 	c.Stmts = stmts
 	s.substitute(c)
 	c.Decision = s.decide(c.Stmts)
+	s.softDrop(c, true)
+	decided := s.g.now()
 	s.admit(ctx, c)
+	s.observeCheck(c, decided)
 	return c
 }
 
@@ -279,6 +289,8 @@ func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr err
 	}
 	s.substitute(c)
 	c.Decision = s.decide(c.Stmts)
+	s.softDrop(c, false)
+	s.observeCheck(c, s.g.now())
 	if !c.Decision.Allowed {
 		s.Denied(c)
 	}
@@ -290,7 +302,10 @@ func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr err
 func (s *Session) CheckPrepared(ctx context.Context, text string, stmts []airlock.Statement, params []string) *Check {
 	c := &Check{Text: text, Stmts: stmts, Params: s.auditParams(params), start: s.g.now()}
 	c.Decision = s.decide(stmts)
+	s.softDrop(c, false)
+	decided := s.g.now()
 	s.admit(ctx, c)
+	s.observeCheck(c, decided)
 	return c
 }
 
@@ -309,7 +324,19 @@ func (s *Session) Allows(text string) airlock.Decision {
 }
 
 func (s *Session) parseDenial(err error) airlock.Decision {
-	return airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+	d := airlock.Decision{Rule: airlock.RuleParse, Reason: "the statement could not be parsed, so it cannot be checked: " + err.Error(), Need: airlock.LevelAdmin}
+	var se syntaxErr
+	if errors.As(err, &se) {
+		d.Syntax = se.SyntaxError()
+	}
+	return d
+}
+
+// syntaxErr is a classifier's error that can say whether the database's
+// grammar rejects the text (sqlclass.ParseError).
+type syntaxErr interface {
+	error
+	SyntaxError() *airlock.SyntaxError
 }
 
 func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
@@ -320,12 +347,12 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.user, Database: s.db, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
-		CountsRows: s.countsRows()}
+	ps := &policy.Session{User: s.User(), Database: s.Database(), Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf, CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])
 	}
-	return s.g.policy.Decide(ps, stmts, s.g.now())
+	return s.g.policyEngine().Decide(ps, stmts, s.g.now())
 }
 
 // admit finishes an allowed check. A guarded write is audited when its
@@ -444,18 +471,35 @@ func (s *Session) stmtEvent(c *Check, st *airlock.Statement, action string) *air
 	for _, w := range c.Decision.Warnings {
 		ev.Warnings = append(ev.Warnings, w.Rule+": "+w.Message)
 	}
+	if c.Rewrite != nil && c.Rewrite.TrashID != "" {
+		ev.Detail = map[string]string{"trash": c.Rewrite.TrashID}
+	}
 	return ev
 }
 
 func (s *Session) event(typ, action string, detail map[string]string) *airlock.Event {
+	if agent := s.User().IsAgent(); agent || s.onBehalfOf != "" {
+		if detail == nil {
+			detail = map[string]string{}
+		}
+		if agent {
+			detail["agent"] = "true"
+		}
+		if s.onBehalfOf != "" {
+			detail["on_behalf_of"] = s.onBehalfOf
+		}
+	}
 	return &airlock.Event{
 		Type: typ, Action: action, User: s.info.User, Database: s.info.Database, SessionID: s.info.ID,
 		ClientAddr: s.info.ClientAddr, Application: s.info.Application, Detail: detail,
 	}
 }
 
+// OnBehalfOf returns the person an agent's session acts for, or "".
+func (s *Session) OnBehalfOf() string { return s.onBehalfOf }
+
 func (s *Session) auditParams(params []string) []string {
-	if params == nil || s.db.ParamsAudited() {
+	if params == nil || s.Database().ParamsAudited() {
 		return params
 	}
 	out := make([]string, len(params))

@@ -33,7 +33,7 @@ func (g *Gateway) admin(db *config.Database) (DBAdmin, error) {
 
 // CheckDatabase checks the credentials of the database called name.
 func (g *Gateway) CheckDatabase(ctx context.Context, name string) ([]airlock.Finding, error) {
-	db := g.cfg.DB(name)
+	db := g.config().DB(name)
 	if db == nil {
 		return nil, airlock.Errorf(airlock.ENOTFOUND, "no database %q", name)
 	}
@@ -49,7 +49,7 @@ func (g *Gateway) PrepareDatabase(ctx context.Context, actor *access.Actor, name
 	if !actor.IsAdmin() {
 		return 0, airlock.Errorf(airlock.EFORBIDDEN, "only admins prepare databases")
 	}
-	db := g.cfg.DB(name)
+	db := g.config().DB(name)
 	if db == nil {
 		return 0, airlock.Errorf(airlock.ENOTFOUND, "no database %q", name)
 	}
@@ -118,7 +118,7 @@ func (g *Gateway) undoRecords(ctx context.Context, id string) ([]*airlock.UndoRe
 		if r.State != airlock.UndoCommitted {
 			return nil, nil, airlock.Errorf(airlock.ECONFLICT, "undo record %s is %s: %s", r.ID, r.State, undoStateWhy(r))
 		}
-		d := g.cfg.DB(r.Database)
+		d := g.config().DB(r.Database)
 		if d == nil {
 			return nil, nil, airlock.Errorf(airlock.ENOTFOUND, "database %s is no longer configured", r.Database)
 		}

@@ -3,7 +3,6 @@ package mysqlwire
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"airlock"
 	"airlock/internal/gateway"
@@ -146,44 +145,4 @@ func (c *conn) followTxn(st *airlock.Statement, out *gateway.Outcome, e *sqlErro
 		}
 	}
 	return nowIn
-}
-
-// checkCaptureUse denies a check whose text names one of airlock's
-// capture variables (however quoted) or that writes to the capture table.
-func (c *conn) checkCaptureUse(ch *gateway.Check) *airlock.Decision {
-	deny := func(what string) *airlock.Decision {
-		return &airlock.Decision{Rule: "undo", Need: ch.Decision.Need,
-			Reason: what + " is airlock's own, for undo capture; statements may not use it"}
-	}
-	if namesCaptureVar(ch.Text) {
-		return deny("the user variable @airlock_...")
-	}
-	for i := range ch.Stmts {
-		for _, t := range ch.Stmts[i].WriteTables {
-			if strings.EqualFold(t[strings.LastIndexByte(t, '.')+1:], undo.MyCaptureTable) {
-				return deny("the table " + undo.MyCaptureTable)
-			}
-		}
-	}
-	return nil
-}
-
-// namesCaptureVar reports whether text has @airlock_ (or @`airlock_,
-// @'airlock_, @"airlock_), in any case.
-func namesCaptureVar(text string) bool {
-	for i := strings.IndexByte(text, '@'); i >= 0; {
-		rest := text[i+1:]
-		if len(rest) > 0 && (rest[0] == '`' || rest[0] == '\'' || rest[0] == '"') {
-			rest = rest[1:]
-		}
-		if len(rest) >= 8 && strings.EqualFold(rest[:8], "airlock_") {
-			return true
-		}
-		j := strings.IndexByte(text[i+1:], '@')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
 }

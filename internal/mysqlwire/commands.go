@@ -6,6 +6,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 	"airlock/internal/undo"
 )
 
@@ -194,9 +195,7 @@ func firstLine(s string) string {
 // at every level (USE information_schema, as tools do): nothing in it can
 // be written, and airlock resolves unqualified names there while it is
 // current (gateway.Session.SetSchema).
-func metadataSchema(name string) bool {
-	return strings.EqualFold(name, "information_schema")
-}
+func metadataSchema(name string) bool { return myadmin.MetadataSchema(name) }
 
 // useDone follows a USE that succeeded: unqualified names now resolve in
 // the schema it selected, and a new upstream connection selects it again.

@@ -70,6 +70,10 @@ type conn struct {
 	// are in the binary protocol.
 	binaryRows bool
 	ctx        context.Context
+
+	// lim is the statement size limit, the statement memory held and the
+	// upstream read deadline (limits.go).
+	lim stmtLimit
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -119,7 +123,7 @@ func (c *conn) serve() {
 		}
 	}()
 
-	c.client.SetDeadline(time.Now().Add(time.Minute))
+	c.client.SetDeadline(time.Now().Add(c.srv.authTO))
 	resp, user, tok, err := c.handshake(c.ctx)
 	if err != nil {
 		c.startupFailed(err)
@@ -201,6 +205,7 @@ func (c *conn) dial(level airlock.Level) (*upstream, error) {
 		if dl, ok := ctx.Deadline(); ok {
 			up.conn.SetDeadline(dl)
 		}
+		up.stmtTimeout = c.srv.gw.Limits(db).StatementTimeout.D()
 		err = up.setup(c.coll)
 		up.conn.SetDeadline(time.Time{})
 		if err != nil {
@@ -208,6 +213,7 @@ func (c *conn) dial(level airlock.Level) (*upstream, error) {
 		}
 	}
 	if err != nil {
+		c.sess.UpstreamFailed()
 		return nil, &startupError{code: erUnknown, state: "HY000", msg: fmt.Sprintf("airlock: cannot connect to database %q", db.Name), err: err}
 	}
 	c.srv.setVersion(up.version)
@@ -320,16 +326,23 @@ func (c *conn) finish(err error) {
 // loop serves commands until the client leaves, the upstream fails or
 // the session is ended.
 func (c *conn) loop() error {
+	defer c.releaseMem()
 	for {
 		if c.ended() {
 			return errEnded
 		}
 		c.idle.Store(c.up.status&statusInTrans == 0)
-		p, seq, err := c.cr.next(c.up.maxPacket + 1024)
+		p, seq, err := c.nextCommand()
 		c.idle.Store(false)
 		if err != nil {
 			if c.ended() {
 				return errEnded
+			}
+			if errors.Is(err, errRefused) {
+				continue
+			}
+			if errors.Is(err, errOutOfOrder) {
+				return c.outOfOrder()
 			}
 			if errors.Is(err, errTooLarge) {
 				c.cseq = seq + 1
@@ -352,7 +365,7 @@ func (c *conn) loop() error {
 		if err := c.maybeSwitch(); err != nil {
 			return err
 		}
-		err = c.command(p)
+		err = c.commandWatched(p)
 		c.busy.Store(false)
 		if err != nil {
 			return err
@@ -415,6 +428,12 @@ func (c *conn) internal(sql string) (*result, error) {
 // sendDenied answers a denied command.
 func (c *conn) sendDenied(d airlock.Decision) {
 	c.warnings = nil // a denied statement leaves no airlock warning behind
+	if se := d.Syntax; se != nil {
+		// What the server's grammar rejects is answered as the server
+		// would answer it; it was still never forwarded.
+		writePacket(c.cw, &c.cseq, appendERR(nil, erParse, "42000", syntaxMessage(se, c.srv.serverVersion())))
+		return
+	}
 	writePacket(c.cw, &c.cseq, appendERR(nil, erSpecificAccess, "42000", d.Message()))
 }
 

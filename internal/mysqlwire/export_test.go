@@ -68,3 +68,10 @@ func ERR(p []byte) (uint16, string, string) {
 
 // Close hangs up.
 func (r *RawConn) Close() { r.u.quit() }
+
+// SendSeq sends a command packet with sequence number seq.
+func (r *RawConn) SendSeq(p []byte, seq byte) error {
+	r.u.seq = seq
+	writePacket(r.u.w, &r.u.seq, p)
+	return r.u.w.Flush()
+}

@@ -4,12 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 	"airlock/internal/undo"
 )
 
@@ -59,157 +59,15 @@ import (
 // MEMORY...) is denied, since it could not be rolled back.
 
 const (
-	changedRows = "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_write', 'Handler_update', 'Handler_delete')"
+	changedRows = myadmin.ChangedRows
 	// holdMax bounds what airlock holds back of a guarded statement's
 	// answer (RETURNING rows); beyond it the statement is denied.
 	holdMax = 32 << 20
 )
 
-// transactionalEngines can roll a statement back.
-var transactionalEngines = []string{"INNODB", "XTRADB", "ROCKSDB", "TOKUDB", "NDBCLUSTER", "NDB"}
-
-// tableInfo is what airlock knows of a table written to.
-type tableInfo struct {
-	engine string // upper case; "" for a view
-	view   bool
-	// onDelete and onUpdate: a foreign key with a cascading action (CASCADE,
-	// SET NULL, SET DEFAULT) ON DELETE, ON UPDATE references it.
-	onDelete, onUpdate bool
-}
-
-// checkWrites checks the tables an allowed check writes: it returns the
-// denial when one cannot be written safely.
-func (c *conn) checkWrites(ch *gateway.Check) (*airlock.Decision, error) {
-	if d := c.checkCaptureUse(ch); d != nil {
-		return d, nil
-	}
-	var want []string
-	for i := range ch.Stmts {
-		st := &ch.Stmts[i]
-		if st.Level < airlock.LevelWrite || !rowWriting(st) {
-			continue
-		}
-		for _, t := range st.WriteTables {
-			if _, ok := c.tables[t]; !ok && !slices.Contains(want, t) {
-				want = append(want, t)
-			}
-		}
-	}
-	if len(want) > 0 {
-		if err := c.loadTables(want); err != nil {
-			var se *sqlError
-			if !errors.As(err, &se) {
-				return nil, err
-			}
-			d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
-				Reason: "airlock could not read the storage engine of the tables this writes: " + se.Message}
-			return &d, nil
-		}
-	}
-	for i := range ch.Stmts {
-		st := &ch.Stmts[i]
-		if st.Level < airlock.LevelWrite || !rowWriting(st) {
-			continue
-		}
-		for _, t := range st.WriteTables {
-			info, ok := c.tables[t]
-			switch {
-			case !ok:
-				// Not a base table or view of the database (a temporary
-				// table, or none): the server answers for it.
-			case info.view:
-				d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
-					Reason: fmt.Sprintf("%s is a view; airlock cannot tell which tables and storage engines a write through it reaches; write to the tables themselves", t)}
-				return &d, nil
-			case !slices.Contains(transactionalEngines, info.engine):
-				d := airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
-					Reason: fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.engine)}
-				return &d, nil
-			case ch.Guard != nil && cascades(st, info):
-				d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
-					Reason: fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)}
-				return &d, nil
-			}
-		}
-	}
-	return nil, nil
-}
-
-// rowWriting reports whether a statement changes rows of the tables it
-// names (DDL has its own rules; LOCK TABLES and SELECT ... FOR UPDATE only
-// lock).
-func rowWriting(st *airlock.Statement) bool {
-	switch st.Kind {
-	case airlock.KindInsert, airlock.KindUpdate, airlock.KindDelete, airlock.KindMerge, airlock.KindCopyFrom:
-		return len(st.WriteTables) > 0
-	}
-	return false
-}
-
-// cascades reports whether a statement may fire a cascading action of a
-// foreign key that references a table it writes: a DELETE (and REPLACE,
-// which deletes the row it replaces) fires ON DELETE actions, an UPDATE
-// (and INSERT ... ON DUPLICATE KEY UPDATE) ON UPDATE ones.
-func cascades(st *airlock.Statement, info tableInfo) bool {
-	// LOAD DATA ... REPLACE deletes what it replaces, ... IGNORE does
-	// neither: a LOAD DATA counts as both, to be safe.
-	load := st.Kind == airlock.KindCopyFrom
-	deletes := load || st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge || strings.HasPrefix(st.Command, "REPLACE")
-	// The facts do not tell an INSERT ... ON DUPLICATE KEY UPDATE from a
-	// plain INSERT: any INSERT whose text says DUPLICATE counts as one.
-	updates := load || st.Kind == airlock.KindUpdate || st.Kind == airlock.KindMerge ||
-		(st.Kind == airlock.KindInsert && strings.Contains(strings.ToUpper(st.Text), "DUPLICATE"))
-	return (deletes && info.onDelete) || (updates && info.onUpdate)
-}
-
-// loadTables reads the engine and cascading foreign keys of tables
-// (schema-qualified) into the session's cache.
-func (c *conn) loadTables(tables []string) error {
-	var conds []string
-	for _, t := range tables {
-		schema, name, ok := strings.Cut(t, ".")
-		if !ok {
-			schema, name = c.sess.Database().Database, t
-		}
-		conds = append(conds, fmt.Sprintf("(t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s)", undo.MyQuoteLiteral(schema), undo.MyQuoteLiteral(name)))
-	}
-	q := `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, IFNULL(t.ENGINE, ''), t.TABLE_TYPE,
- (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
-   WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
-     AND r.DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')),
- (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
-   WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
-     AND r.UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))
- FROM information_schema.TABLES t WHERE ` + strings.Join(conds, " OR ")
-	r, err := c.internal(q)
-	if err != nil {
-		return err
-	}
-	for _, t := range tables {
-		schema, name, ok := strings.Cut(t, ".")
-		if !ok {
-			schema, name = c.sess.Database().Database, t
-		}
-		for _, row := range r.rows {
-			// information_schema compares names without case; so does
-			// this, and the strictest matching table wins.
-			if len(row) != 6 || !strings.EqualFold(row[0], schema) || !strings.EqualFold(row[1], name) {
-				continue
-			}
-			info := tableInfo{engine: strings.ToUpper(row[2]), view: row[3] == "VIEW", onDelete: row[4] != "0", onUpdate: row[5] != "0"}
-			if old, ok := c.tables[t]; ok {
-				info.view = info.view || old.view
-				info.onDelete = info.onDelete || old.onDelete
-				info.onUpdate = info.onUpdate || old.onUpdate
-				if slices.Contains(transactionalEngines, info.engine) {
-					info.engine = old.engine
-				}
-			}
-			c.tables[t] = info
-		}
-	}
-	return nil
-}
+// tableInfo is what the veto knows of a table written to, cached per
+// session (myadmin.Veto).
+type tableInfo = myadmin.TableInfo
 
 // held is a guarded statement's answer, held back.
 type held struct {
@@ -455,20 +313,7 @@ func (h *held) nothingStands() bool {
 // qualified): the rows REPLACE deletes there were first insert attempts
 // that found their key taken.
 func (c *conn) replaced(ch *gateway.Check) []string {
-	var out []string
-	for i := range ch.Stmts {
-		st := &ch.Stmts[i]
-		if !strings.HasPrefix(st.Command, "REPLACE") {
-			continue
-		}
-		for _, t := range st.WriteTables {
-			if !strings.Contains(t, ".") {
-				t = c.sess.Database().Database + "." + t
-			}
-			out = append(out, t)
-		}
-	}
-	return out
+	return myadmin.ReplacedTables(c.sess.Database().Database, ch.Stmts)
 }
 
 // undo rolls back what a guarded statement did.

@@ -187,6 +187,7 @@ func (u *upstream) setup(collation byte) error {
 	if u.level <= airlock.LevelRead {
 		stmts = append(stmts, "SET SESSION TRANSACTION READ ONLY")
 	}
+	stmts = append(stmts, u.timeoutSQL()...)
 	return u.exec(stmts...)
 }
 

@@ -121,8 +121,12 @@ func (p *pktReader) next(max int) ([]byte, byte, error) {
 		if n < maxPayload {
 			break
 		}
+		prev := p.seq
 		if n, _, err = p.header(); err != nil {
 			return nil, 0, unexpected(err)
+		}
+		if p.seq != prev+1 {
+			return nil, 0, errOutOfOrder
 		}
 		if n > maxPayload {
 			return nil, 0, errMalformed

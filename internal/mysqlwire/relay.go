@@ -2,11 +2,13 @@ package mysqlwire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"regexp"
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 	"airlock/internal/undo"
 )
 
@@ -73,6 +75,9 @@ func (c *conn) query(p []byte) error {
 	if ch.Guard != nil {
 		return c.runGuarded(p, ch)
 	}
+	if ch.Rewrite != nil && ch.Rewrite.Run != nil {
+		return c.runRewrite(ch)
+	}
 	if err := c.forward(p); err != nil {
 		return err
 	}
@@ -97,10 +102,22 @@ func (c *conn) checkUse(ch *gateway.Check) *airlock.Decision {
 // non-transactional tables, cascades it cannot count), which it knows
 // only from the database.
 func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
-	if d := c.checkUse(ch); d != nil {
-		return d, nil
+	db := c.sess.Database()
+	v := myadmin.Veto{DBName: db.Name, Schema: db.Database, Tables: c.tables, Query: c.vetoQuery}
+	return v.Check(ch)
+}
+
+// vetoQuery runs a query of the veto (myadmin.Veto.Query).
+func (c *conn) vetoQuery(sql string) ([][]string, error) {
+	r, err := c.internal(sql)
+	var se *sqlError
+	if errors.As(err, &se) {
+		return nil, &myadmin.QueryError{Message: se.Message}
 	}
-	return c.checkWrites(ch)
+	if err != nil {
+		return nil, err
+	}
+	return r.rows, nil
 }
 
 // simple forwards a command whose answer is one packet.

@@ -124,6 +124,11 @@ type Options struct {
 	Logger    *slog.Logger
 	// DialTimeout bounds connecting upstream; default 10s.
 	DialTimeout time.Duration
+	// AuthTimeout bounds a connection until its session is open; default
+	// 1m.
+	AuthTimeout time.Duration
+	// RequireTLS refuses clients that do not ask for TLS.
+	RequireTLS bool
 }
 
 // Server accepts MySQL clients.
@@ -134,6 +139,9 @@ type Server struct {
 	clear  bool
 	log    *slog.Logger
 	dialTO time.Duration
+	authTO time.Duration
+	// requireTLS refuses clients that do not ask for TLS.
+	requireTLS bool
 
 	keyOnce sync.Once
 	key     *rsa.PrivateKey
@@ -153,7 +161,11 @@ func NewServer(o Options) *Server {
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 10 * time.Second
 	}
-	return &Server{gw: o.Gateway, cfg: o.Config, tls: o.TLS, clear: o.Cleartext, log: o.Logger, dialTO: o.DialTimeout, conns: map[uint32]*conn{}}
+	if o.AuthTimeout == 0 {
+		o.AuthTimeout = time.Minute
+	}
+	return &Server{gw: o.Gateway, cfg: o.Config, tls: o.TLS, clear: o.Cleartext, log: o.Logger, dialTO: o.DialTimeout, conns: map[uint32]*conn{},
+		authTO: o.AuthTimeout, requireTLS: o.RequireTLS}
 }
 
 // Serve accepts connections on ln until StopAccepting.

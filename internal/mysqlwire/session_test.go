@@ -18,7 +18,7 @@ import (
 // anything else, is decided like any statement (admin).
 func TestKillQuery(t *testing.T) {
 	db := mydb.New(t)
-	e := startEnv(t, db, envOptions{})
+	e := startEnv(t, db, envOptions{databases: mydb.Databases(db.Name, "    guardrails: {disable: [resource]}\n")})
 	tok := e.token("alice")
 	killer := mydb.Open(t, e.dsn("alice", tok, ""))
 	wanda := mydb.Open(t, e.dsn("wanda", e.token("wanda"), ""))
@@ -75,7 +75,7 @@ func TestKillQuery(t *testing.T) {
 // closed.
 func TestSessionEnd(t *testing.T) {
 	db := mydb.New(t)
-	e := startEnv(t, db, envOptions{})
+	e := startEnv(t, db, envOptions{databases: mydb.Databases(db.Name, "    guardrails: {disable: [resource]}\n")})
 	ctx := context.Background()
 
 	for _, busy := range []bool{false, true} {

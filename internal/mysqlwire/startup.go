@@ -147,7 +147,7 @@ func newNonce() []byte {
 
 // greeting encodes the HandshakeV10 packet.
 func (c *conn) greeting(nonce []byte) []byte {
-	caps, ext, version := serverCaps, uint32(0), c.srv.serverVersion()
+	caps, ext, version := serverCaps, uint32(0), publicVersion(c.srv.serverVersion())
 	if c.srv.tls != nil {
 		caps |= capSSL
 	}
@@ -206,6 +206,9 @@ func (c *conn) handshake(ctx context.Context) (*handshakeResponse, *airlock.User
 			return nil, nil, nil, err
 		}
 	}
+	if c.srv.requireTLS && !c.tls {
+		return nil, nil, nil, errTLSRequired
+	}
 	resp, err := parseHandshakeResponse(p)
 	if err != nil {
 		return nil, nil, nil, refuse(erHandshake, "08S01", "bad handshake: %v", err)
@@ -227,9 +230,12 @@ func (c *conn) readAuth() ([]byte, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
-	p, seq, err := c.cr.next(maxHandshake)
+	p, seq, err := c.cr.nextFrom(maxHandshake, c.cseq)
 	if errors.Is(err, errTooLarge) {
 		return nil, refuse(erHandshake, "08S01", "bad handshake: packet too large")
+	}
+	if errors.Is(err, errOutOfOrder) {
+		return nil, refuse(erOutOfOrder, "08S01", "Got packets out of order")
 	}
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"airlock"
 	"airlock/internal/config"
+	"airlock/internal/listen"
 )
 
 // upstream is airlock's connection to the database server, authenticated
@@ -42,6 +43,8 @@ type upstream struct {
 	// (clientText transcodes it for the classifier).
 	latin1 bool
 	tls    bool
+	// stmtTimeout is the session's statement timeout (limits.go).
+	stmtTimeout time.Duration
 }
 
 // dialOptions say how to open an upstream connection.
@@ -123,8 +126,7 @@ func parseGreeting(p []byte) (*greetingInfo, error) {
 
 // dialUpstream connects and authenticates to the database.
 func dialUpstream(ctx context.Context, o dialOptions) (*upstream, error) {
-	d := net.Dialer{}
-	nc, err := d.DialContext(ctx, "tcp", o.db.Address)
+	nc, err := listen.Dialer(10*time.Second).DialContext(ctx, "tcp", o.db.Address)
 	if err != nil {
 		return nil, err
 	}

@@ -264,6 +264,10 @@ func Summary(ev *airlock.Event) string {
 	d := ev.Detail
 	switch Name(ev) {
 	case "request.created":
+		if d["dry_run"] != "" {
+			return fmt.Sprintf("%s asks to run a change script (%s) on %s: %q; its dry-run: %s (request %s; review it with `airlock requests show %s`)",
+				ev.User, d["level"], ev.Database, d["reason"], d["dry_run"], ev.Ref, ev.Ref)
+		}
 		s := fmt.Sprintf("%s requests %s access to %s for %s: %q (request %s; approve with `airlock requests approve %s`)",
 			ev.User, d["level"], ev.Database, d["duration"], d["reason"], ev.Ref, ev.Ref)
 		if d["tables"] != "" {
@@ -272,7 +276,12 @@ func Summary(ev *airlock.Event) string {
 		return s
 	case "request.approval":
 		return fmt.Sprintf("%s approved request %s of %s (%s approvals)", ev.Actor, ev.Ref, ev.User, d["approvals"])
+	case "request.returned":
+		return fmt.Sprintf("request %s of %s is back to review: %s", ev.Ref, ev.User, d["decision_reason"])
 	case "request.approved":
+		if d["run"] != "" {
+			return fmt.Sprintf("%s approved request %s: the change script of %s ran on %s (%s)", ev.Actor, ev.Ref, ev.User, ev.Database, d["run"])
+		}
 		return fmt.Sprintf("%s approved request %s: %s gets %s access to %s for %s", ev.Actor, ev.Ref, ev.User, d["level"], ev.Database, d["duration"])
 	case "request.denied":
 		return fmt.Sprintf("%s denied request %s of %s: %s", ev.Actor, ev.Ref, ev.User, d["decision_reason"])
@@ -293,6 +302,9 @@ func Summary(ev *airlock.Event) string {
 	s := Name(ev)
 	if ev.User != "" {
 		s += " user=" + ev.User
+	}
+	if ev.Detail["on_behalf_of"] != "" {
+		s += " on_behalf_of=" + ev.Detail["on_behalf_of"]
 	}
 	if ev.Database != "" {
 		s += " database=" + ev.Database

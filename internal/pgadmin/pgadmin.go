@@ -218,33 +218,44 @@ func (Admin) ApplyUndo(ctx context.Context, db *config.Database, recs []*airlock
 	}
 	var images []airlock.UndoImage
 	if prepared {
-		q := undo.ReadCaptured(newID)
-		rows, err := tx.Query(ctx, q[0])
-		if err != nil {
+		if images, err = ReadCaptured(ctx, tx, newID); err != nil {
 			return conflicts, false, err
-		}
-		var raw [][]*string
-		for rows.Next() {
-			var id int64
-			var rel, op string
-			var old, nw, pk *string
-			if err := rows.Scan(&id, &rel, &op, &old, &nw, &pk); err != nil {
-				rows.Close()
-				return conflicts, false, err
-			}
-			ids := fmt.Sprint(id)
-			raw = append(raw, []*string{&ids, &rel, &op, old, nw, pk})
-		}
-		rows.Close()
-		images = undo.Images(raw)
-		for _, s := range q[1:] {
-			if _, err := tx.Exec(ctx, s); err != nil {
-				return conflicts, false, err
-			}
 		}
 	}
 	if err := beforeCommit(images, undo.Show(steps)); err != nil {
 		return conflicts, false, err
 	}
 	return conflicts, true, tx.Commit(ctx)
+}
+
+// ReadCaptured reads (and clears) what the capture triggers saved for
+// statement id in tx, as undo images.
+func ReadCaptured(ctx context.Context, tx pgx.Tx, id string) ([]airlock.UndoImage, error) {
+	q := undo.ReadCaptured(id)
+	rows, err := tx.Query(ctx, q[0])
+	if err != nil {
+		return nil, err
+	}
+	var raw [][]*string
+	for rows.Next() {
+		var n int64
+		var rel, op string
+		var old, nw, pk *string
+		if err := rows.Scan(&n, &rel, &op, &old, &nw, &pk); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids := fmt.Sprint(n)
+		raw = append(raw, []*string{&ids, &rel, &op, old, nw, pk})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, s := range q[1:] {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	return undo.Images(raw), nil
 }

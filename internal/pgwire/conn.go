@@ -46,7 +46,8 @@ const kindDeny = '!'
 
 // pending is a forwarded message whose response has not fully arrived.
 type pending struct {
-	kind   byte // the message type sent upstream, or kindDeny
+	kind   byte   // the message type sent upstream, or kindDeny
+	code   string // SQLSTATE of a denial, when not 42501
 	check  *gateway.Check
 	idx    int   // Query: index of the statement running
 	rows   int64 // rows seen for the running statement
@@ -102,6 +103,10 @@ type conn struct {
 	portals     map[string]*portal
 	appName     string
 	ctx         context.Context
+
+	// lim is the statement size limit and what this connection holds of
+	// the gateway's statement memory (limits.go).
+	lim stmtLimit
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -135,7 +140,7 @@ func (c *conn) serve() {
 		}
 	}()
 
-	c.client.SetDeadline(time.Now().Add(time.Minute))
+	c.client.SetDeadline(time.Now().Add(c.srv.authTO))
 	params, user, tok, err := c.startup(c.ctx)
 	if err != nil {
 		c.startupFailed(err)
@@ -217,17 +222,19 @@ func (c *conn) connectUpstream(settings []startupSetting) error {
 	if sp, ok := runtime["search_path"]; ok {
 		c.sess.SetSearchPath(sp)
 	}
+	c.defaultTimeout(runtime)
 	c.runtimeBase = runtime
 	ctx, cancel := context.WithTimeout(c.ctx, c.srv.dialTO)
 	defer cancel()
 	up, err := dialUpstream(ctx, c.sess.Database(), cred, lvl, c.runtime(lvl), nil)
 	if err != nil {
+		c.sess.UpstreamFailed()
 		return &startupError{code: "08001", msg: fmt.Sprintf("airlock: cannot connect to database %q", c.sess.Database().Name), err: err}
 	}
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
-	c.ur = newMsgReader(up.conn, upBufs, 0)
+	c.ur = newMsgReader(c.watch(up.conn), upBufs, 0)
 	c.uw = newMsgWriter(up.conn, clientBufs)
 	return nil
 }
@@ -345,8 +352,9 @@ func violation(format string, args ...any) error {
 // loop relays until the client leaves, the upstream fails or the session
 // is ended.
 func (c *conn) loop() error {
+	defer c.releaseMem()
 	for {
-		if c.cr.buffered() == 0 || c.forwarded > drainAfter {
+		if c.cr.buffered() == 0 || c.forwarded > drainAfter || c.copyAhead() {
 			if err := c.exchange(); err != nil {
 				return err
 			}
@@ -360,7 +368,7 @@ func (c *conn) loop() error {
 			return errEnded
 		}
 		c.idle.Store(c.queue.len() == 0 && !c.midBatch && !c.skip && c.txStatus == 'I')
-		typ, body, err := c.cr.next()
+		typ, body, err := c.nextClient()
 		c.idle.Store(false)
 		if err == nil && c.ended() {
 			return errEnded
@@ -376,6 +384,9 @@ func (c *conn) loop() error {
 				return violation("invalid message: %v", err)
 			}
 			return err
+		}
+		if typ == 0 {
+			continue // refused by nextClient
 		}
 		if err := c.fromClient(typ, body); err != nil {
 			return err
@@ -399,7 +410,7 @@ func (c *conn) exchange() error {
 	if err := c.uw.Flush(); err != nil {
 		return c.upstreamErr(err)
 	}
-	if err := c.drain(); err != nil {
+	if err := c.drainWatched(); err != nil {
 		return err
 	}
 	c.ur.release()

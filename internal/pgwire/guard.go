@@ -38,7 +38,7 @@ import (
 
 const (
 	// changedRows reads the transaction's row counters.
-	changedRows = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_catalog.pg_stat_xact_user_tables WHERE schemaname <> 'airlock'"
+	changedRows = undo.ChangedRows
 	// holdMax bounds what airlock holds back of a guarded statement's
 	// answer (a RETURNING clause); beyond it the statement is denied.
 	holdMax = 32 << 20

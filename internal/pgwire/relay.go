@@ -40,6 +40,9 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		if ch.Guard != nil {
 			return c.runGuarded(typ, body, ch)
 		}
+		if ch.Rewrite != nil {
+			body = append([]byte(ch.Rewrite.SQL), 0) // answered with ch.Rewrite.Tag
+		}
 		c.toUpstream(typ, body)
 		c.push(c.entry('Q', ch))
 		c.answerAll()
@@ -304,6 +307,9 @@ func (c *conn) fromUpstream(typ byte, body []byte) error {
 			c.pop()
 		}
 	case 'C': // CommandComplete
+		if h != nil && h.check != nil && h.check.Rewrite != nil {
+			body = append([]byte(h.check.Rewrite.Tag), 0)
+		}
 		c.relayMsg(typ, body)
 		if h == nil {
 			return errDesync
@@ -387,8 +393,11 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 	}
 	switch h.kind {
 	case kindDeny:
-		d := h.deny
-		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501", Message: d.Message(), Hint: d.Hint}))
+		e := denialError(h.deny)
+		if h.code != "" {
+			e.Code = h.code
+		}
+		c.send(encode(nil, e))
 		c.pop()
 		c.skipToSync()
 		return nil

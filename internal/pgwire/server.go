@@ -88,6 +88,11 @@ type Options struct {
 	Logger    *slog.Logger
 	// DialTimeout bounds connecting upstream; default 10s.
 	DialTimeout time.Duration
+	// AuthTimeout bounds a connection until its session is open; default
+	// 1m.
+	AuthTimeout time.Duration
+	// RequireTLS refuses clients that did not switch to TLS.
+	RequireTLS bool
 }
 
 // Server accepts PostgreSQL clients.
@@ -99,6 +104,11 @@ type Server struct {
 	dialTO  time.Duration
 	marker  string // name of the statement that denial markers describe
 	fakeKey []byte // keys fake SCRAM salts of unknown users
+
+	// authTO bounds a connection until its session is open; requireTLS
+	// refuses clients that did not switch to TLS.
+	authTO     time.Duration
+	requireTLS bool
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -114,6 +124,9 @@ func NewServer(o Options) *Server {
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 10 * time.Second
 	}
+	if o.AuthTimeout == 0 {
+		o.AuthTimeout = time.Minute
+	}
 	var r [8]byte
 	rand.Read(r[:])
 	fk := make([]byte, 32)
@@ -122,8 +135,9 @@ func NewServer(o Options) *Server {
 		gw: o.Gateway, tls: o.TLS, clear: o.Cleartext, log: o.Logger, dialTO: o.DialTimeout,
 		marker:  denyPrefix + hex.EncodeToString(r[:]),
 		fakeKey: fk,
-		conns:   map[*conn]struct{}{},
-		keys:    map[uint32]*conn{},
+		authTO:  o.AuthTimeout, requireTLS: o.RequireTLS,
+		conns: map[*conn]struct{}{},
+		keys:  map[uint32]*conn{},
 	}
 }
 

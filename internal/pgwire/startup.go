@@ -53,10 +53,13 @@ func (c *conn) startup(ctx context.Context) (map[string]string, *airlock.User, *
 			sslDone = true
 			if c.srv.tls == nil {
 				c.client.Write([]byte{'N'})
+				if c.cr.buffered() > 0 {
+					return nil, nil, nil, errUnencryptedAfter("SSL")
+				}
 				continue
 			}
 			if c.cr.buffered() > 0 {
-				return nil, nil, nil, fatal("08P01", "received unencrypted data after SSL request")
+				return nil, nil, nil, errUnencryptedAfter("SSL")
 			}
 			c.client.Write([]byte{'S'})
 			tc := tls.Server(c.client, c.srv.tls)
@@ -71,24 +74,29 @@ func (c *conn) startup(ctx context.Context) (map[string]string, *airlock.User, *
 			}
 			gssDone = true
 			c.client.Write([]byte{'N'})
+			if c.cr.buffered() > 0 {
+				return nil, nil, nil, errUnencryptedAfter("GSSAPI encryption")
+			}
 		case codeCancel:
 			if len(body) != 8 {
 				return nil, nil, nil, errors.New("malformed cancel request")
 			}
 			c.srv.cancel(binary.BigEndian.Uint32(body[:4]), body[4:8])
 			return nil, nil, nil, errCancelHandled
-		case codeProtocol3:
+		default:
+			if code>>16 != 3 {
+				return nil, nil, nil, fatal("0A000", "unsupported frontend protocol %d.%d: server supports 3.0 to 3.0", code>>16, code&0xffff)
+			}
+			if c.srv.requireTLS && !c.tls {
+				return nil, nil, nil, errTLSRequired
+			}
 			params, err := parseStartupParams(body)
 			if err != nil {
 				return nil, nil, nil, fatal("08P01", "invalid startup packet: %v", err)
 			}
+			c.negotiate(code&0xffff, params)
 			u, t, err := c.authenticate(ctx, params)
 			return params, u, t, err
-		default:
-			if code>>16 == 3 {
-				return nil, nil, nil, fatal("0A000", "unsupported frontend protocol %d.%d: airlock supports 3.0", code>>16, code&0xffff)
-			}
-			return nil, nil, nil, fatal("08P01", "unsupported frontend protocol %d.%d", code>>16, code&0xffff)
 		}
 	}
 }

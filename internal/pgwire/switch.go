@@ -48,6 +48,7 @@ func (c *conn) maybeSwitch() error {
 	defer cancel()
 	up, err := dialUpstream(ctx, c.sess.Database(), cred, want, c.runtime(want), st.replay)
 	if err != nil {
+		c.sess.UpstreamFailed()
 		c.log.Warn("switch upstream", "to", want, "err", err)
 		c.sess.End(fmt.Sprintf("access changed from %s to %s, but the new connection could not be prepared; reconnect to continue", from, want))
 		return errEnded
@@ -62,7 +63,7 @@ func (c *conn) maybeSwitch() error {
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
-	c.ur = newMsgReader(up.conn, upBufs, 0)
+	c.ur = newMsgReader(c.watch(up.conn), upBufs, 0)
 	c.uw.Reset(up.conn)
 	c.log.Info("upstream switched", "from", from, "to", want)
 	return nil

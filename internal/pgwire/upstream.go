@@ -9,6 +9,7 @@ import (
 
 	"airlock"
 	"airlock/internal/config"
+	"airlock/internal/listen"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -38,6 +39,7 @@ func dialUpstream(ctx context.Context, db *config.Database, cred config.Credenti
 	}
 	cfg.Password = cred.Password
 	cfg.RuntimeParams = runtime
+	cfg.DialFunc = listen.Dialer(10 * time.Second).DialContext
 	for _, fb := range cfg.Fallbacks {
 		fb.Host = cfg.Host
 	}

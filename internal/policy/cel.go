@@ -42,6 +42,11 @@ func Facts(s *Session, st *airlock.Statement, now time.Time) map[string]any {
 		"db.engine":      s.Database.Engine,
 		"session.level":  s.Level.String(),
 		"now":            now,
+
+		// What the MCP server adds: whether the user is an agent, and
+		// the person it said it acts for.
+		"session.agent":        s.Agent || s.User.IsAgent(),
+		"session.on_behalf_of": s.OnBehalfOf,
 	}
 }
 

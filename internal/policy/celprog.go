@@ -24,6 +24,8 @@ var celEnv = func() *cel.Env {
 		cel.Variable("db.name", cel.StringType),
 		cel.Variable("db.engine", cel.StringType),
 		cel.Variable("session.level", cel.StringType),
+		cel.Variable("session.agent", cel.BoolType),
+		cel.Variable("session.on_behalf_of", cel.StringType),
 		cel.Variable("now", cel.TimestampType),
 	)
 	if err != nil {

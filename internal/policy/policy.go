@@ -27,6 +27,10 @@ type Session struct {
 	// SearchPath is the session's schema search path, for matching
 	// unqualified names against protected tables.
 	SearchPath []string
+	// Agent is set when the session's user is an agent (the MCP
+	// server); OnBehalfOf names the person it acts for, if it said.
+	Agent      bool
+	OnBehalfOf string
 	// CountsRows says that the adapter counts the rows an allowed write
 	// really changes before it can commit (blast radius or undo on): the
 	// unbounded-write rule then leaves an UPDATE or DELETE without WHERE
@@ -130,6 +134,12 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 	case airlock.EscapeReadOnly:
 		if s.Level <= airlock.LevelRead {
 			return "escape", fmt.Sprintf("%s would turn read-only off in a read session", cmd(st))
+		}
+	}
+
+	if on(RuleResource) {
+		if why := resource(db.Engine, s.Level, st); why != "" {
+			return RuleResource, why
 		}
 	}
 

@@ -44,6 +44,9 @@ func TestDecide(t *testing.T) {
 	if got := e.StandingLevel(&airlock.User{Name: "x"}, "shop"); got != airlock.LevelNone {
 		t.Fatalf("standing for stranger = %s", got)
 	}
+	fn := func(name string) airlock.Statement {
+		return airlock.Statement{Kind: airlock.KindSelect, Level: airlock.LevelRead, Functions: []string{name}, Command: "SELECT"}
+	}
 	del := func(tables []string, where bool) airlock.Statement {
 		return airlock.Statement{Kind: airlock.KindDelete, Level: airlock.LevelWrite, Why: "DELETE changes rows", Tables: tables, WriteTables: tables, HasWhere: where, Command: "DELETE"}
 	}
@@ -76,6 +79,13 @@ func TestDecide(t *testing.T) {
 		{"grant tables allow", airlock.LevelWrite, []string{"public.t"}, del([]string{"t"}, true), ""},
 		{"grant tables deny", airlock.LevelWrite, []string{"public.t"}, del([]string{"public.u"}, true), "grant"},
 		{"undo capture", airlock.LevelAdmin, nil, del([]string{"airlock.capture"}, true), "protected-table"},
+		{"xid in read", airlock.LevelRead, nil, fn("txid_current"), "resource"},
+		{"xid qualified in read", airlock.LevelRead, nil, fn("PG_CATALOG.pg_current_xact_id"), "resource"},
+		{"sleep in read", airlock.LevelRead, nil, fn("pg_sleep_for"), "resource"},
+		{"own function of the name", airlock.LevelRead, nil, fn("public.pg_sleep"), ""},
+		{"mysql name on postgres", airlock.LevelRead, nil, fn("benchmark"), ""},
+		{"sleep in write", airlock.LevelWrite, nil, fn("pg_sleep"), ""},
+		{"if assigned", airlock.LevelRead, nil, fn("txid_current_if_assigned"), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,5 +135,43 @@ func TestRuleCompileErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `guardrail "broken"`) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("when %q: err = %v, want %q", tc.when, err, tc.want)
 		}
+	}
+}
+
+// TestAgentFacts: rules tell agents apart (session.agent) and see whom
+// they act for (session.on_behalf_of).
+func TestAgentFacts(t *testing.T) {
+	cfg := testConfig(t, `guardrails:
+  - {name: agents-no-ddl, when: 'session.agent && stmt.level == "ddl"', message: "agents never change the schema"}
+  - {name: agents-for-someone, when: 'session.agent && stmt.level == "write" && session.on_behalf_of == ""', message: "say whom you act for"}
+`)
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ddl := airlock.Statement{Kind: airlock.KindDDL, Level: airlock.LevelDDL, Command: "CREATE TABLE", Tables: []string{"public.t"}}
+	upd := airlock.Statement{Kind: airlock.KindUpdate, Level: airlock.LevelWrite, HasWhere: true, Tables: []string{"public.t"}, WriteTables: []string{"public.t"}}
+	agent := &airlock.User{Name: "bot", Kind: airlock.KindAgent}
+	person := &airlock.User{Name: "alice", Groups: []string{"eng"}}
+	cases := []struct {
+		name   string
+		user   *airlock.User
+		behalf string
+		st     airlock.Statement
+		rule   string
+	}{
+		{"agent ddl", agent, "alice", ddl, "agents-no-ddl"},
+		{"person ddl", person, "", ddl, ""},
+		{"agent write alone", agent, "", upd, "agents-for-someone"},
+		{"agent write for alice", agent, "alice", upd, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Session{User: tc.user, Database: cfg.DB("shop"), Level: airlock.LevelAdmin, Agent: tc.user.IsAgent(), OnBehalfOf: tc.behalf}
+			d := e.Decide(s, []airlock.Statement{tc.st}, time.Now())
+			if d.Rule != tc.rule || d.Allowed != (tc.rule == "") {
+				t.Fatalf("decision = %+v, want rule %q", d, tc.rule)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock/internal/access"
@@ -24,14 +25,18 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/listen"
+	"airlock/internal/mcp"
+	"airlock/internal/metrics"
 	"airlock/internal/myadmin"
 	"airlock/internal/mysqlwire"
 	"airlock/internal/notify"
+	"airlock/internal/oidc"
 	"airlock/internal/pgadmin"
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
-	"airlock/internal/store/sqlite"
+	"airlock/internal/store/postgres"
 	"airlock/internal/web"
 )
 
@@ -48,16 +53,25 @@ type Options struct {
 
 // Server is a running airlock.
 type Server struct {
-	Config  *config.Config
-	Store   *sqlite.DB
-	Audit   *audit.Log
-	Access  *access.Service
-	Gateway *gateway.Gateway
-	Policy  *policy.Engine
-	Notify  *notify.Notifier
-	Alerts  *alert.Engine
+	// Config and Policy are those the server started with; after a
+	// Reload, ConfigNow returns the configuration in force.
+	Config *config.Config
+	// GatewayID names this process in a shared store.
+	GatewayID string
+	Store     Store
+	Audit     *audit.Log
+	Access    *access.Service
+	Gateway   *gateway.Gateway
+	Policy    *policy.Engine
+	Notify    *notify.Notifier
+	Alerts    *alert.Engine
+	// Metrics is the server's Prometheus registry and collectors.
+	Metrics *metrics.Metrics
 	file    *notify.FileSink
 	stop    chan struct{}
+
+	cur      atomic.Pointer[config.Config] // see ConfigNow
+	reloadMu sync.Mutex
 
 	log  *slog.Logger
 	pg   *pgwire.Server
@@ -69,8 +83,14 @@ type Server struct {
 	my        *mysqlwire.Server
 	MySQLAddr net.Addr // nil when the listener is off
 
+	// OIDC is the identity provider sign-in (nil without auth.oidc).
+	OIDC   *oidc.Service
+	httpLn *listen.Listener
+
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	// stopCluster ends the lease and notification loops of a shared store.
+	stopCluster context.CancelFunc
 }
 
 // Start opens the store and starts every configured listener.
@@ -86,21 +106,19 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if err != nil {
 		return nil, err
 	}
-	storePath := cfg.StorePath()
-	if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
-		return nil, fmt.Errorf("store directory: %w", err)
-	}
-	st, err := sqlite.Open(ctx, storePath)
+	gatewayID := airlock.NewID("gw_")
+	st, err := OpenStore(ctx, cfg, gatewayID)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", storePath, err)
+		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, Policy: pol, log: log}
+	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID, Metrics: metrics.New(log.With("component", "metrics"))}
+	s.cur.Store(cfg)
 	defer func() {
 		if err != nil {
 			s.closeAll()
 		}
 	}()
-	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now})
+	s.Audit, err = audit.Open(ctx, st, audit.Options{QueueSize: cfg.Audit.QueueSize, Logger: log, Now: o.Now, MaxTextBytes: cfg.Audit.MaxTextBytes, Committed: s.Metrics.Committed})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +147,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		return nil, fmt.Errorf("bootstrap admin: %w", err)
 	}
 	if secret != "" {
-		file := filepath.Join(filepath.Dir(storePath), "bootstrap-token")
+		file := filepath.Join(stateDir(cfg), "bootstrap-token")
 		if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("write bootstrap token: %w", err)
 		}
@@ -153,8 +171,22 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
-		Logger:      log, Now: o.Now,
+		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
+	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
+
+	if pst, ok := st.(*postgres.DB); ok {
+		if err := s.startCluster(ctx, pst, o.Now); err != nil {
+			return nil, err
+		}
+	}
+	if hasSoftDrop(cfg) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.Gateway.RunTrashRetention(s.stop, 10*time.Minute)
+		}()
+	}
 
 	if err := s.checkDatabases(ctx); err != nil {
 		return nil, err
@@ -171,13 +203,17 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.warnPermissions()
+	shares := s.listenerShares()
 	if addr := cfg.Listen.Postgres.Address; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen postgres: %w", err)
 		}
 		s.PostgresAddr = ln.Addr()
-		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres")})
+		s.pg = pgwire.NewServer(pgwire.Options{Gateway: s.Gateway, TLS: tlsCfg, Cleartext: cfg.Listen.Postgres.Auth == "cleartext", Logger: log.With("listener", "postgres"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.pg.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -193,7 +229,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 			return nil, fmt.Errorf("listen mysql: %w", err)
 		}
 		s.MySQLAddr = ln.Addr()
-		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql")})
+		s.my = mysqlwire.NewServer(mysqlwire.Options{Gateway: s.Gateway, Config: cfg, TLS: tlsCfg, Cleartext: cfg.Listen.MySQL.Auth == "cleartext", Logger: log.With("listener", "mysql"),
+			AuthTimeout: cfg.Limits.AuthTimeout.D(), RequireTLS: cfg.TLS != nil && cfg.TLS.Require})
+		s.my.SetMaxConns(shares.Database)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -203,28 +241,57 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		}()
 		log.Info("listening for MySQL clients", "addr", ln.Addr().String())
 	}
+	metricsTok, err := cfg.MetricsToken()
+	if err != nil {
+		return nil, err
+	}
 	if addr := cfg.Listen.HTTP; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen http: %w", err)
 		}
 		s.HTTPAddr = ln.Addr()
-		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now})
+		listeners := map[string]string{}
+		if s.PostgresAddr != nil {
+			listeners["postgres"] = s.PostgresAddr.String()
+		}
+		if s.MySQLAddr != nil {
+			listeners["mysql"] = s.MySQLAddr.String()
+		}
+		h := api.New(api.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit, Logger: log, Now: o.Now, Listeners: listeners})
 		// Web console (internal/web): the API keeps /api/ and /healthz,
 		// the console serves everything else.
 		mux := http.NewServeMux()
 		mux.Handle("/api/", h)
-		mux.Handle("/healthz", h)
-		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, Logger: log.With("component", "web"), Now: o.Now}))
-		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mux.Handle("/healthz", s.health(h))
+		if cfg.Auth.OIDC != nil {
+			s.OIDC = oidc.New(oidc.Options{Config: cfg.Auth.OIDC, Access: s.Access, Logger: log.With("component", "oidc"), Now: o.Now})
+			oh := s.OIDC.Handler()
+			mux.Handle(oidc.APIPrefix, oh)
+			mux.Handle(oidc.APIPrefix+"/", oh)
+		}
+		mux.Handle("GET /readyz", s.health(http.HandlerFunc(s.readyz)))
+		if !cfg.Metrics.Disable {
+			mux.Handle("GET /metrics", s.metricsHandler(metricsTok))
+		}
+		// MCP for AI agents (internal/mcp): streamable HTTP, bearer token.
+		base := "http://" + ln.Addr().String()
+		if tlsCfg != nil {
+			base = "https://" + ln.Addr().String()
+		}
+		mux.Handle("/mcp", mcp.New(mcp.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, Audit: s.Audit,
+			BaseURL: base, Logger: log.With("component", "mcp"), Now: o.Now}).Handler())
+		mux.Handle("/", web.New(web.Options{Config: cfg, Store: st, Access: s.Access, Gateway: s.Gateway, API: h, OIDC: s.OIDC, Logger: log.With("component", "web"), Now: o.Now}))
+		var hln net.Listener
+		s.http, hln = s.newHTTP(mux, ln, shares.HTTP, tlsCfg)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.http.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http listener stopped", "err", err)
 			}
 		}()
-		log.Info("listening for HTTP", "addr", ln.Addr().String())
+		log.Info("listening for HTTP", "addr", ln.Addr().String(), "tls", cfg.Listen.HTTPTLS)
 	}
 	return s, nil
 }
@@ -330,6 +397,17 @@ func (s *Server) closeAll() error {
 	if s.stop != nil {
 		close(s.stop)
 	}
+	if s.OIDC != nil {
+		s.OIDC.Close()
+	}
+	if s.stopCluster != nil {
+		s.stopCluster()
+		if pst, ok := s.Store.(*postgres.DB); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			pst.Release(ctx)
+			cancel()
+		}
+	}
 	if s.Access != nil {
 		s.Access.Stop()
 	}
@@ -353,4 +431,13 @@ func (s *Server) closeAll() error {
 		errs = append(errs, s.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+func hasSoftDrop(cfg *config.Config) bool {
+	for _, db := range cfg.Databases {
+		if db.SoftDrop != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -84,7 +84,12 @@ func (m *MySQL) classify(text string, depth int) ([]airlock.Statement, *ParseErr
 	}
 	sc, lerr := scanMySQL(text)
 	if lerr != nil {
-		return nil, &ParseError{Message: lerr.msg, Position: myCharPos(text, lerr.pos)}
+		pe := &ParseError{Message: lerr.msg, Position: myCharPos(text, lerr.pos)}
+		if lerr.msg == "unterminated quoted string or identifier" || lerr.msg == "unterminated comment" {
+			pe.Syntax = true // the server's lexer stops there too
+			pe.near, pe.line = myNear(text, lerr.pos)
+		}
+		return nil, pe
 	}
 	if !utf8.ValidString(text) {
 		// Bytes that are not UTF-8, all inside quoted strings: data. The
@@ -111,6 +116,10 @@ func (m *MySQL) classify(text string, depth int) ([]airlock.Statement, *ParseErr
 			if err.off >= 0 {
 				pe.Position = myCharPos(text, from+err.off)
 			}
+			if strings.HasPrefix(err.msg, "syntax error") && err.off >= 0 && myServerRejects(text[from:to]) {
+				pe.Syntax = true
+				pe.near, pe.line = myNear(text, from+err.off)
+			}
 			return nil, pe
 		}
 		if ok {
@@ -131,6 +140,21 @@ func (m *MySQL) classify(text string, depth int) ([]airlock.Statement, *ParseErr
 		}}, nil
 	}
 	return out, nil
+}
+
+// myNear is what MySQL's syntax error (1064) quotes of text at byte offset
+// off: the statement from there on, at most 80 characters, and its line.
+func myNear(text string, off int) (string, int) {
+	off = min(max(off, 0), len(text))
+	near, n := text[off:], 0
+	for i := range near {
+		if n == 80 {
+			near = near[:i]
+			break
+		}
+		n++
+	}
+	return near, strings.Count(text[:off], "\n") + 1
 }
 
 // myCharPos is the 1-based character position of byte offset off.

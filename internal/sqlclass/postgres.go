@@ -38,6 +38,21 @@ func NewPostgres(opts ...PostgresOption) *Postgres {
 type ParseError struct {
 	Message  string
 	Position int
+	// Syntax is set when the database's own grammar rejects the text (as
+	// opposed to text airlock refuses to read, such as a statement whose
+	// version-dependent comments change what it does).
+	Syntax bool
+	near   string // MySQL: the text from the error on, as 1064 quotes it
+	line   int    // MySQL: the line of the error
+}
+
+// SyntaxError returns the error as the database would report it, or nil
+// when the database's grammar does not reject the text.
+func (e *ParseError) SyntaxError() *airlock.SyntaxError {
+	if !e.Syntax {
+		return nil
+	}
+	return &airlock.SyntaxError{Message: e.Message, Position: e.Position, Near: e.near, Line: e.line}
 }
 
 // Error returns the parser's message with its position.
@@ -80,7 +95,7 @@ func parse(text string) ([]airlock.Statement, error) {
 	if err != nil {
 		var pe *parser.Error
 		if errors.As(err, &pe) {
-			return nil, &ParseError{Message: pe.Message, Position: pe.Cursorpos}
+			return nil, &ParseError{Message: pe.Message, Position: pe.Cursorpos, Syntax: true}
 		}
 		return nil, &ParseError{Message: err.Error()}
 	}

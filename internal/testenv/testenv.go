@@ -181,6 +181,9 @@ type Options struct {
 	// Database is the YAML of the databases list; default: one database
 	// "app" on db with read and write credentials.
 	Databases string
+	// DatabaseExtra is YAML appended to the default database's entry
+	// (indented keys such as "    max_rows_changed: 10\n").
+	DatabaseExtra string
 	// Users and Policies override the defaults below.
 	Users, Policies string
 	// LogLevel of the server: debug by default.
@@ -190,6 +193,11 @@ type Options struct {
 	Listen string
 	Now    func() time.Time
 }
+
+// SleepInRead is a database entry's YAML that lets read sessions call
+// sleep functions (built-in rule resource off), for tests that need a
+// statement that runs for a while.
+const SleepInRead = "    guardrails: {disable: [resource]}\n"
 
 // DefaultUsers: alice (eng, standing read), bob (sre, approver), carol
 // (eng), wanda (writers: standing write).
@@ -224,7 +232,7 @@ func Start(t testing.TB, db *DB, o Options) *Airlock {
       read: {user: %s, password: %s}
       write: {user: %s, password: %s}
       ddl: {user: postgres, password: %s}
-`, PGAddr, db.Name, RoleRO, pw, RoleRW, pw, pw)
+%s`, PGAddr, db.Name, RoleRO, pw, RoleRW, pw, pw, o.DatabaseExtra)
 	}
 	users, pols := o.Users, o.Policies
 	if users == "" {

@@ -88,6 +88,11 @@ $d$;
 	return b.String()
 }
 
+// ChangedRows reads a PostgreSQL transaction's row counters: the rows
+// inserted, updated or deleted in user tables so far, triggers, cascades
+// and data-modifying CTEs included (what the blast-radius rule counts).
+const ChangedRows = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_catalog.pg_stat_xact_user_tables WHERE schemaname <> 'airlock'"
+
 // Prepared is the query that says whether the database is prepared.
 const Prepared = "SELECT pg_catalog.to_regclass('airlock.capture') IS NOT NULL"
 

@@ -212,6 +212,13 @@ func describe(ev *airlock.Event) eventView {
 			v.Note = ev.Ref
 		}
 	}
+	// An agent's events say so, and whom it acted for.
+	switch {
+	case d["on_behalf_of"] != "":
+		v.Note = strings.TrimSpace(v.Note + " (agent, for " + d["on_behalf_of"] + ")")
+	case d["agent"] == "true":
+		v.Note = strings.TrimSpace(v.Note + " (agent)")
+	}
 	return v
 }
 

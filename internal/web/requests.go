@@ -60,11 +60,15 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if err != nil {
 		return err
 	}
-	h.render(w, r, rc, http.StatusOK, "request.html", "Request "+req.ID, "requests", map[string]any{"R": viewRequest(rc.actor, req)})
+	h.render(w, r, rc, http.StatusOK, "request.html", "Request "+req.ID, "requests", map[string]any{"R": viewRequest(rc.actor, req),
+		"DryRun": viewRun("Dry-run", req.DryRun), "Run": viewRun("Run on approval", req.Run)})
 	return nil
 }
 
 func (h *Handler) createRequest(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if strings.TrimSpace(r.PostFormValue("sql")) != "" {
+		return h.createScriptRequest(w, r, rc)
+	}
 	lvl, err := airlock.ParseLevel(r.PostFormValue("level"))
 	if err != nil || lvl == airlock.LevelNone {
 		return airlock.Errorf(airlock.EINVALID, "level must be read, write, ddl or admin")
@@ -91,6 +95,13 @@ func (h *Handler) approveRequest(w http.ResponseWriter, r *http.Request, rc *req
 	req, err := h.o.Access.ApproveRequest(r.Context(), rc.actor, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if req.Script != "" && req.Run != nil {
+		msg := fmt.Sprintf("Approved request %s: the script ran and was committed.", req.ID)
+		if req.State == airlock.RequestPending {
+			msg = fmt.Sprintf("Request %s is back to review: %s", req.ID, req.DecisionReason)
+		}
+		return h.done(w, r, rc, "/requests/"+req.ID, msg)
 	}
 	msg := fmt.Sprintf("Approved request %s: %s has %s access to %s until %s.", req.ID, req.User, req.Level, req.Database,
 		fmtTime(req.DecidedAt.Add(req.Duration)))

@@ -149,8 +149,12 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	if r.URL.Query().Get("out") == "1" && problem == "" {
 		notice = "You are signed out."
 	}
+	provider := ""
+	if h.o.OIDC != nil {
+		provider = h.o.OIDC.Name()
+	}
 	h.render(w, r, nil, status, "login.html", "Sign in", "", map[string]any{
-		"CSRF": v, "Next": nextPath(r), "Problem": problem, "Notice": notice,
+		"CSRF": v, "Next": nextPath(r), "Problem": problem, "Notice": notice, "Provider": provider,
 	})
 }
 

@@ -33,6 +33,7 @@ import (
 	"airlock/internal/audit"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
+	"airlock/internal/oidc"
 )
 
 //go:embed templates/*.html
@@ -50,7 +51,10 @@ type Options struct {
 	// API is the JSON API handler. The console serves the live audit
 	// stream and the audit export through it, with the signed-in user's
 	// token, so that both keep exactly the API's filters and rights.
-	API    http.Handler
+	API http.Handler
+	// OIDC, when set, offers "Sign in with <provider>" on the login page
+	// (auth.oidc in the config).
+	OIDC   *oidc.Service
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -86,6 +90,7 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /login", h.loginPage)
 	h.mux.HandleFunc("POST /login", h.login)
 	h.action("POST /logout", h.logout)
+	h.oidcRoutes()
 
 	h.page("GET /{$}", h.activity)
 	h.page("GET /activity/stream", h.activityStream)
@@ -105,6 +110,9 @@ func New(o Options) *Handler {
 	h.page("GET /grants", h.grants)
 	h.action("POST /grants/{id}/revoke", h.revokeGrant)
 	h.page("GET /databases", h.databases)
+	h.page("GET /trash", h.trash)
+	h.action("POST /trash/{id}/restore", h.restoreTrash)
+	h.action("POST /trash/{id}/purge", h.purgeTrash)
 	h.page("GET /users", h.users)
 	h.action("POST /users", h.createUser)
 	h.action("POST /tokens", h.issueToken)

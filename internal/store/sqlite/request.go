@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 )
 
 const requestColumns = `id, username, dbname, level, tables_json, duration_ns, reason, state, policy,
 	approver_groups_json, approvals_needed, approvals_json, decided_by, decision_reason, grant_id,
-	created_at, expires_at, decided_at, version`
+	created_at, expires_at, decided_at, script_json, version`
 
 var (
 	_ airlock.RequestStore = (*DB)(nil)
@@ -50,9 +51,13 @@ func requestArgs(r *airlock.Request) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	script, err := codec.RequestScript(r)
+	if err != nil {
+		return nil, err
+	}
 	return []any{r.ID, r.User, r.Database, int(r.Level), string(tables), int64(r.Duration), r.Reason, r.State, r.Policy,
 		string(groups), r.ApprovalsNeeded, string(apps), r.DecidedBy, r.DecisionReason, r.GrantID,
-		created, expires, decided}, nil
+		created, expires, decided, script}, nil
 }
 
 func nonNilStrings(s []string) []string {
@@ -73,7 +78,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *airlock.Request) error {
 	}
 	r.Version = 0
 	args = append(args, r.Version)
-	_, err = db.write.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	_, err = db.write.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if isUniqueViolation(err) {
 		return airlock.Errorf(airlock.ECONFLICT, "request %q already exists", r.ID)
 	}
@@ -100,7 +105,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *airlock.Request) error {
 	res, err := db.write.ExecContext(ctx, `UPDATE requests SET username = ?, dbname = ?, level = ?, tables_json = ?,
 		duration_ns = ?, reason = ?, state = ?, policy = ?, approver_groups_json = ?, approvals_needed = ?,
 		approvals_json = ?, decided_by = ?, decision_reason = ?, grant_id = ?, created_at = ?, expires_at = ?,
-		decided_at = ?, version = ? WHERE id = ? AND version = ?`, set...)
+		decided_at = ?, script_json = ?, version = ? WHERE id = ? AND version = ?`, set...)
 	if err != nil {
 		return fmt.Errorf("update request: %w", err)
 	}
@@ -177,10 +182,11 @@ func scanRequest(row rowScanner) (*airlock.Request, error) {
 		dur                         int64
 		tables, groups, apps        string
 		created, expires, decidedAt sql.NullInt64
+		script                      string
 	)
 	if err := row.Scan(&r.ID, &r.User, &r.Database, &level, &tables, &dur, &r.Reason, &r.State, &r.Policy,
 		&groups, &r.ApprovalsNeeded, &apps, &r.DecidedBy, &r.DecisionReason, &r.GrantID,
-		&created, &expires, &decidedAt, &r.Version); err != nil {
+		&created, &expires, &decidedAt, &script, &r.Version); err != nil {
 		return nil, err
 	}
 	r.Level, r.Duration = airlock.Level(level), time.Duration(dur)
@@ -197,6 +203,9 @@ func scanRequest(row rowScanner) (*airlock.Request, error) {
 		r.Approvals[i].At = r.Approvals[i].At.UTC()
 	}
 	r.CreatedAt, r.ExpiresAt, r.DecidedAt = timeOf(created), timeOf(expires), timePtrOf(decidedAt)
+	if err := codec.ScanRequestScript(&r, script); err != nil {
+		return nil, err
+	}
 	return &r, nil
 }
 

@@ -716,6 +716,8 @@ func TestMigrateEventsToBatches(t *testing.T) {
 	evs[1].User, evs[1].Decision, evs[1].Rule = "bob", airlock.DecisionDenied, airlock.RuleLevel
 	for _, q := range []string{
 		`DROP TABLE event_keys`, `DROP TABLE event_data`, `DROP TABLE event_batches`,
+		`ALTER TABLE users DROP COLUMN kind`,           // migration 7
+		`ALTER TABLE requests DROP COLUMN script_json`, // migration 8
 		`DELETE FROM schema_migrations WHERE version >= 6`,
 		`CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER, type TEXT NOT NULL, username TEXT, dbname TEXT,
 			session_id TEXT, statement_kind TEXT, decision TEXT, rule TEXT, data TEXT NOT NULL)`,

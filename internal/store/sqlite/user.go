@@ -10,7 +10,7 @@ import (
 	"airlock"
 )
 
-const userColumns = `name, groups_json, roles_json, from_config, scram_salt, created_at`
+const userColumns = `name, groups_json, roles_json, from_config, scram_salt, created_at, kind`
 
 // CreateUser stores u. It fails with ECONFLICT when the name is taken.
 func (db *DB) CreateUser(ctx context.Context, u *airlock.User) error {
@@ -25,8 +25,8 @@ func (db *DB) CreateUser(ctx context.Context, u *airlock.User) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.Name, groups, roles, u.FromConfig, u.ScramSalt, created)
+	_, err = db.write.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.Name, groups, roles, u.FromConfig, u.ScramSalt, created, u.Kind)
 	if isUniqueViolation(err) {
 		return airlock.Errorf(airlock.ECONFLICT, "user %q already exists", u.Name)
 	}
@@ -47,8 +47,8 @@ func (db *DB) UpdateUser(ctx context.Context, u *airlock.User) error {
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE users SET groups_json = ?, roles_json = ?, from_config = ?, scram_salt = ? WHERE name = ?`,
-		groups, roles, u.FromConfig, u.ScramSalt, u.Name)
+	res, err := db.write.ExecContext(ctx, `UPDATE users SET groups_json = ?, roles_json = ?, from_config = ?, scram_salt = ?, kind = ? WHERE name = ?`,
+		groups, roles, u.FromConfig, u.ScramSalt, u.Kind, u.Name)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -123,7 +123,7 @@ func scanUser(row rowScanner) (*airlock.User, error) {
 		created       sql.NullInt64
 		salt          []byte
 	)
-	if err := row.Scan(&u.Name, &groups, &roles, &u.FromConfig, &salt, &created); err != nil {
+	if err := row.Scan(&u.Name, &groups, &roles, &u.FromConfig, &salt, &created, &u.Kind); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {

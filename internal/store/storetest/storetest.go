@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) airlock.Store) {
 	t.Run("tokens", s.tokens)
 	t.Run("sessions", s.sessions)
 	t.Run("events", s.events)
+	t.Run("request scripts", s.requestScripts)
 }
 
 type suite struct {

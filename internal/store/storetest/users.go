@@ -12,6 +12,7 @@ func (s *suite) users(t *testing.T) {
 			Name:       "alice",
 			Groups:     []string{"eng", "oncall"},
 			Roles:      []string{airlock.RoleApprover},
+			Kind:       airlock.KindAgent,
 			FromConfig: true,
 			ScramSalt:  []byte{0, 1, 2, 0xfe, 0xff},
 			CreatedAt:  at(0),

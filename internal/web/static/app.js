@@ -53,6 +53,11 @@
         v.what = ev.type + " " + ev.action + by;
         v.note = ev.ref || "";
     }
+    if (d.on_behalf_of) {
+      v.note = (v.note + " (agent, for " + d.on_behalf_of + ")").trim();
+    } else if (d.agent === "true") {
+      v.note = (v.note + " (agent)").trim();
+    }
     return v;
   }
 

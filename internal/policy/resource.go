@@ -1,0 +1,53 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"airlock"
+)
+
+// RuleResource is the built-in rule that denies, in read sessions,
+// functions that exist to burn a shared resource: a transaction ID
+// (PostgreSQL assigns one to a read-only transaction that asks for it, and
+// running out of them stops the database), or time and CPU (sleep and
+// BENCHMARK, which hold a connection and a snapshot for as long as the
+// caller likes). Nothing a read needs calls them.
+const RuleResource = "resource"
+
+// resourceFuncs are those functions by engine, lower-case, unqualified.
+var resourceFuncs = map[string]map[string]string{
+	"postgres": {
+		"txid_current":       "assigns a transaction ID",
+		"pg_current_xact_id": "assigns a transaction ID",
+		"pg_sleep":           "only waits",
+		"pg_sleep_for":       "only waits",
+		"pg_sleep_until":     "only waits",
+	},
+	"mysql": {
+		"sleep":     "only waits",
+		"benchmark": "only burns CPU",
+	},
+}
+
+// resource returns the denial reason when st calls a resource-burning
+// function of engine in a read session, or "".
+func resource(engine string, level airlock.Level, st *airlock.Statement) string {
+	if level > airlock.LevelRead {
+		return ""
+	}
+	funcs := resourceFuncs[engine]
+	for _, f := range st.Functions {
+		name := strings.ToLower(f)
+		if schema, fn, ok := strings.Cut(name, "."); ok {
+			if engine != "postgres" || schema != "pg_catalog" {
+				continue // a function of the user's own
+			}
+			name = fn
+		}
+		if what, ok := funcs[name]; ok {
+			return fmt.Sprintf("%s %s; read sessions do not call it", name, what)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,5 @@
+-- 0003: a reviewed change script on a request: its text, hash, tolerance,
+-- dry-run and last run, as one JSON object ('' for a request without one;
+-- internal/store/codec).
+
+ALTER TABLE requests ADD COLUMN script_json TEXT NOT NULL DEFAULT '';
