@@ -34,7 +34,7 @@ var myWritesInReadSession = []string{
 	"SET SESSION tx_read_only = 0",
 	"SET STATEMENT tx_read_only = 0 FOR DELETE FROM items WHERE id = 1",
 	"SET SESSION sql_mode = 'ANSI_QUOTES'",
-	"SET NAMES latin1",
+	"SET NAMES gbk",
 	"SET GLOBAL max_connections = 1",
 	"SELECT * FROM items INTO OUTFILE '/tmp/airlock-evil'",
 	"LOAD DATA INFILE '/etc/passwd' INTO TABLE items",
@@ -179,7 +179,7 @@ func TestMySQLPinnedSettings(t *testing.T) {
 		{"SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'", "", false},
 		{"SET SESSION sql_mode = ?", "NO_BACKSLASH_ESCAPES", true},
 		{"SET SESSION sql_mode = ?", "ANSI_QUOTES", true},
-		{"SET character_set_client = ?", "latin1", true},
+		{"SET character_set_client = ?", "gbk", true},
 	} {
 		ctx := context.Background()
 		c, err := testenv.OpenMy(t, a.MyDSN("alice", tok, "app", "interpolateParams=false")).Conn(ctx)

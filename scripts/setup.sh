@@ -24,6 +24,11 @@ need default-jdk-headless    command -v javac
 need libpostgresql-jdbc-java test -f /usr/share/java/postgresql.jar
 need libmariadb-java         test -f /usr/share/java/mariadb-java-client.jar
 need python3-psycopg2        /usr/bin/python3 -c 'import psycopg2'
+need python3-pymysql         /usr/bin/python3 -c 'import pymysql'
+need python3-mysqldb         /usr/bin/python3 -c 'import MySQLdb'
+need python3-sqlalchemy      /usr/bin/python3 -c 'import sqlalchemy'
+need python3-alembic         /usr/bin/python3 -c 'import alembic'
+need python3-django          /usr/bin/python3 -c 'import django'
 need chromium                command -v chromium
 need systemd                 command -v systemd-analyze
 if [ ${#missing[@]} -gt 0 ]; then

@@ -54,8 +54,8 @@ RESET default_transaction_read_only
 SET ROLE postgres
 -- case: set session authorization
 SET SESSION AUTHORIZATION postgres
--- case: reset role
-RESET ROLE
+-- case: set session authorization in the session characteristics form
+SET SESSION SESSION AUTHORIZATION postgres
 -- case: client encoding
 SET client_encoding TO 'GBK'
 -- case: set names

@@ -16,6 +16,10 @@ import (
 // SET that succeeded), used to qualify table names.
 func (s *Session) SetSearchPath(v string) { s.searchPath = parseSearchPath(v) }
 
+// SetSchema records the MySQL session's current schema when it is not the
+// database's own ("" for that one), used to qualify table names.
+func (s *Session) SetSchema(name string) { s.schema = name }
+
 // substitute replaces the facts of EXECUTE name with those recorded when
 // name was prepared, and notes what PREPARE statements will record.
 func (s *Session) substitute(c *Check) {
@@ -132,6 +136,9 @@ func (s *Session) qualify(st *airlock.Statement) {
 
 func (s *Session) defaultSchema(table string) string {
 	if s.Database().Engine == "mysql" {
+		if s.schema != "" {
+			return s.schema
+		}
 		return s.Database().Database
 	}
 	if strings.HasPrefix(table, "pg_") {

@@ -44,6 +44,7 @@ type Session struct {
 	// Owned by the adapter goroutine.
 	prepared   map[string][]airlock.Statement // prepared statements by name, SQL and protocol level alike
 	searchPath []string
+	schema     string // MySQL: the current schema when not the database's own
 	// Undo records captured in the open transaction, and its savepoints.
 	pendingUndo []string
 	savepoints  []savepoint

@@ -21,9 +21,11 @@ var TransactionalEngines = []string{"INNODB", "XTRADB", "ROCKSDB", "TOKUDB", "ND
 
 // TableInfo is what airlock knows of a table written to.
 type TableInfo struct {
-	Engine    string // upper case; "" for a view
-	View      bool
-	Cascading bool // a foreign key with a cascading action references it
+	Engine string // upper case; "" for a view
+	View   bool
+	// OnDelete and OnUpdate: a foreign key with a cascading action
+	// (CASCADE, SET NULL, SET DEFAULT) ON DELETE, ON UPDATE references it.
+	OnDelete, OnUpdate bool
 }
 
 // QueryError is an error the database answered to one of the veto's
@@ -46,11 +48,11 @@ type Veto struct {
 }
 
 // UseDenial denies USE of any schema but the database's own (schema, of
-// airlock database dbName): airlock resolves unqualified table names in
-// that schema.
+// airlock database dbName) and the read-only metadata schemas: airlock
+// resolves unqualified table names in that schema.
 func UseDenial(ch *gateway.Check, schema, dbName string) *airlock.Decision {
 	for _, st := range ch.Stmts {
-		if st.Command == "USE" && st.Name != schema {
+		if st.Command == "USE" && st.Name != schema && !MetadataSchema(st.Name) {
 			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
 				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(schema), dbName)}
 		}
@@ -106,7 +108,7 @@ func (v *Veto) Check(ch *gateway.Check) (*airlock.Decision, error) {
 			case !slices.Contains(TransactionalEngines, info.Engine):
 				return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.Engine)}, nil
-			case info.Cascading && ch.Guard != nil && cascades(st):
+			case ch.Guard != nil && cascades(st, info):
 				return &airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)}, nil
 			}
@@ -126,11 +128,28 @@ func rowWriting(st *airlock.Statement) bool {
 	return false
 }
 
-// cascades reports whether a statement may fire a foreign key's
-// cascading action on the tables it writes.
-func cascades(st *airlock.Statement) bool {
-	return st.Kind == airlock.KindUpdate || st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge ||
-		strings.HasPrefix(st.Command, "REPLACE") || strings.Contains(st.Command, "DUPLICATE")
+// cascades reports whether a statement may fire a cascading action of a
+// foreign key that references a table it writes: a DELETE (and REPLACE,
+// which deletes the row it replaces) fires ON DELETE actions, an UPDATE
+// (and INSERT ... ON DUPLICATE KEY UPDATE) ON UPDATE ones.
+func cascades(st *airlock.Statement, info TableInfo) bool {
+	// LOAD DATA ... REPLACE deletes what it replaces, ... IGNORE does
+	// neither: a LOAD DATA counts as both, to be safe.
+	load := st.Kind == airlock.KindCopyFrom
+	deletes := load || st.Kind == airlock.KindDelete || st.Kind == airlock.KindMerge || strings.HasPrefix(st.Command, "REPLACE")
+	// The facts do not tell an INSERT ... ON DUPLICATE KEY UPDATE from a
+	// plain INSERT: any INSERT whose text says DUPLICATE counts as one.
+	updates := load || st.Kind == airlock.KindUpdate || st.Kind == airlock.KindMerge ||
+		(st.Kind == airlock.KindInsert && strings.Contains(strings.ToUpper(st.Text), "DUPLICATE"))
+	return (deletes && info.OnDelete) || (updates && info.OnUpdate)
+}
+
+// MetadataSchema reports whether name is information_schema, the
+// read-only metadata schema, which a session may make its current schema
+// at every level (USE information_schema, as tools do): nothing in it can
+// be written.
+func MetadataSchema(name string) bool {
+	return strings.EqualFold(name, "information_schema")
 }
 
 // load reads the engine and cascading foreign keys of tables
@@ -147,7 +166,10 @@ func (v *Veto) load(tables []string) error {
 	q := `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, IFNULL(t.ENGINE, ''), t.TABLE_TYPE,
  (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
    WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
-     AND (r.DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR r.UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')))
+     AND r.DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')),
+ (SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS r
+   WHERE r.UNIQUE_CONSTRAINT_SCHEMA = t.TABLE_SCHEMA AND r.REFERENCED_TABLE_NAME = t.TABLE_NAME
+     AND r.UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))
  FROM information_schema.TABLES t WHERE ` + strings.Join(conds, " OR ")
 	rows, err := v.Query(q)
 	if err != nil {
@@ -161,13 +183,14 @@ func (v *Veto) load(tables []string) error {
 		for _, row := range rows {
 			// information_schema compares names without case; so does
 			// this, and the strictest matching table wins.
-			if len(row) != 5 || !strings.EqualFold(row[0], schema) || !strings.EqualFold(row[1], name) {
+			if len(row) != 6 || !strings.EqualFold(row[0], schema) || !strings.EqualFold(row[1], name) {
 				continue
 			}
-			info := TableInfo{Engine: strings.ToUpper(row[2]), View: row[3] == "VIEW", Cascading: row[4] != "0"}
+			info := TableInfo{Engine: strings.ToUpper(row[2]), View: row[3] == "VIEW", OnDelete: row[4] != "0", OnUpdate: row[5] != "0"}
 			if old, ok := v.Tables[t]; ok {
 				info.View = info.View || old.View
-				info.Cascading = info.Cascading || old.Cascading
+				info.OnDelete = info.OnDelete || old.OnDelete
+				info.OnUpdate = info.OnUpdate || old.OnUpdate
 				if slices.Contains(TransactionalEngines, info.Engine) {
 					info.Engine = old.Engine
 				}

@@ -6,6 +6,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 	"airlock/internal/undo"
 )
 
@@ -13,25 +14,30 @@ import (
 // decided and audited like a statement, with facts of its own.
 
 // initDB handles COM_INIT_DB: only the database's own schema (by its
-// airlock name or its schema name) may be selected.
+// airlock name or its schema name) or a read-only metadata schema
+// (metadataSchema) may be selected.
 func (c *conn) initDB(p []byte) error {
 	name := string(p[1:])
 	db := c.sess.Database()
 	text := "USE " + name
-	if name != db.Name && name != db.Database {
+	target := db.Database
+	if metadataSchema(name) {
+		target = strings.ToLower(name)
+	}
+	if name != db.Name && name != db.Database && !metadataSchema(name) {
 		d := airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
 			Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(db.Database), db.Name)}
 		c.sess.Deny(text, d)
 		c.sendDenied(d)
 		return nil
 	}
-	facts := []airlock.Statement{{Kind: airlock.KindSet, Level: airlock.LevelRead, Command: "USE", Name: db.Database, Text: text}}
+	facts := []airlock.Statement{{Kind: airlock.KindSet, Level: airlock.LevelRead, Command: "USE", Name: target, Text: text}}
 	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil
 	}
-	if err := c.forward(append([]byte{comInitDB}, db.Database...)); err != nil {
+	if err := c.forward(append([]byte{comInitDB}, target...)); err != nil {
 		return err
 	}
 	return c.response(ch, nil)
@@ -182,4 +188,22 @@ func (c *conn) resetConnection(p []byte) error {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// metadataSchema reports whether name is information_schema, the
+// read-only metadata schema, which a session may make its current schema
+// at every level (USE information_schema, as tools do): nothing in it can
+// be written, and airlock resolves unqualified names there while it is
+// current (gateway.Session.SetSchema).
+func metadataSchema(name string) bool { return myadmin.MetadataSchema(name) }
+
+// useDone follows a USE that succeeded: unqualified names now resolve in
+// the schema it selected, and a new upstream connection selects it again.
+func (c *conn) useDone(st *airlock.Statement) {
+	if metadataSchema(st.Name) {
+		c.schema = "information_schema"
+	} else {
+		c.schema = ""
+	}
+	c.sess.SetSchema(c.schema)
 }

@@ -58,6 +58,7 @@ type conn struct {
 	views     map[string]string    // view definitions by schema.name, lower-case (views.go)
 	viewsAt   time.Time            // when views was read
 	viewsGen  uint64               // viewsGen when views was read
+	schema    string               // the current schema when not the database's own ("" then)
 	undoReady bool                 // the database has the undo capture table
 	state     sessionState         // what the upstream session holds
 	// warnings are the messages of the airlock warnings (warn rules) of
@@ -169,7 +170,7 @@ func (c *conn) serve() {
 	c.sessMu.Unlock()
 	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
-	defer sess.Close()
+	defer func() { c.session().Close() }() // COM_CHANGE_USER replaces it
 
 	up, err := c.dial(sess.Level())
 	if err != nil {

@@ -35,6 +35,8 @@ func FuzzCommands(f *testing.F) {
 	f.Add([]byte{0x1f})
 	f.Add([]byte{0x0e})
 	f.Add([]byte{0x11, 'b', 'o', 'b', 0})
+	f.Add([]byte("\x11wanda\x00\x00app\x00\x2d\x00mysql_native_password\x00"))
+	f.Add([]byte("\x03LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE t"))
 	f.Add([]byte{0x0c, 1, 0, 0, 0})
 	f.Add([]byte{0xfa, 1, 0, 0, 0})
 	f.Add([]byte{})

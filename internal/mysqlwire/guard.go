@@ -33,8 +33,10 @@ import (
 // an UPDATE matched even when the new values equal the old ones, and an
 // INSERT's attempts that hit a duplicate key: it errs on the high side.
 // InnoDB's foreign-key cascades bypass the handler counters, so a
-// guarded UPDATE or DELETE (or REPLACE) of a table that cascading foreign
-// keys reference is denied before it runs.
+// guarded DELETE (or REPLACE) of a table that foreign keys with a
+// cascading ON DELETE action reference, or an UPDATE (or INSERT ... ON
+// DUPLICATE KEY UPDATE) of one with a cascading ON UPDATE action, is
+// denied before it runs.
 //
 // When the gateway asks for undo capture, the statement is also named for
 // the capture triggers and what they captured is read back before the

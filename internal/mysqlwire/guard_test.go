@@ -23,6 +23,10 @@ CREATE TABLE parent (id int PRIMARY KEY) ENGINE=InnoDB;
 CREATE TABLE child (id int PRIMARY KEY, p int, FOREIGN KEY (p) REFERENCES parent (id) ON DELETE CASCADE) ENGINE=InnoDB;
 INSERT INTO parent SELECT seq FROM seq_1_to_5;
 INSERT INTO child SELECT seq, 1 + seq % 5 FROM seq_1_to_50;
+CREATE TABLE uparent (id int PRIMARY KEY, v int) ENGINE=InnoDB;
+CREATE TABLE uchild (id int PRIMARY KEY, p int, FOREIGN KEY (p) REFERENCES uparent (id) ON UPDATE CASCADE) ENGINE=InnoDB;
+INSERT INTO uparent VALUES (1, 0), (2, 0);
+INSERT INTO uchild VALUES (1, 1);
 CREATE VIEW tv AS SELECT * FROM t;
 `
 
@@ -58,6 +62,9 @@ func TestGuardedWrites(t *testing.T) {
 		{"INSERT INTO at VALUES (1, 1)", nil, "non-transactional: " + db.Name + ".at uses the ARIA storage engine"},
 		{"UPDATE tv SET x = 5 WHERE id = 1", nil, "non-transactional: " + db.Name + ".tv is a view"},
 		{"DELETE FROM parent WHERE id = 1", nil, "blast-radius: foreign keys with cascading actions reference"},
+		{"REPLACE INTO parent VALUES (1)", nil, "blast-radius: foreign keys with cascading actions reference"},
+		{"UPDATE uparent SET id = 9 WHERE id = 1", nil, "blast-radius: foreign keys with cascading actions reference"},
+		{"INSERT INTO uparent VALUES (1, 5) ON DUPLICATE KEY UPDATE id = 9", nil, "blast-radius: foreign keys with cascading actions reference"},
 	}
 	for _, d := range denied {
 		_, err := c.Exec(d.sql, d.args...)
@@ -75,6 +82,21 @@ func TestGuardedWrites(t *testing.T) {
 	}
 	if v := db.QueryInt("SELECT v FROM mt"); v != 1 {
 		t.Errorf("mt changed")
+	}
+	if n := db.QueryInt("SELECT COUNT(*) FROM uchild WHERE p = 1"); n != 1 {
+		t.Errorf("uchild changed")
+	}
+
+	// A cascade fires only for its own action: an UPDATE of a table that
+	// foreign keys reference ON DELETE CASCADE, a DELETE of one referenced
+	// ON UPDATE CASCADE are counted as any write.
+	for _, s := range []string{"UPDATE parent SET id = id WHERE id = 2", "DELETE FROM uparent WHERE id = 2", "INSERT INTO uparent VALUES (3, 0)"} {
+		if _, err := c.Exec(s); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	if n := db.QueryInt("SELECT COUNT(*) FROM uparent"); n != 2 {
+		t.Errorf("uparent: %d rows, want 2", n)
 	}
 
 	// Under the limit, writes go through and commit (autocommit mode: the

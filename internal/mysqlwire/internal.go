@@ -162,7 +162,7 @@ func cleanSQLMode(mode string) string {
 // innodb_rollback_on_timeout. It runs on a fresh connection and again
 // after COM_RESET_CONNECTION.
 func (u *upstream) setup(collation byte) error {
-	r, err := u.query(fmt.Sprintf("SELECT @@SESSION.sql_mode, @@GLOBAL.max_allowed_packet, (SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE ID = %d AND CHARACTER_SET_NAME = 'utf8mb4'), @@GLOBAL.innodb_rollback_on_timeout", collation))
+	r, err := u.query(fmt.Sprintf("SELECT @@SESSION.sql_mode, @@GLOBAL.max_allowed_packet, (SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE ID = %d AND CHARACTER_SET_NAME IN ('utf8mb4', 'latin1')), @@GLOBAL.innodb_rollback_on_timeout", collation))
 	if err != nil {
 		return fmt.Errorf("read session settings: %w", err)
 	}
@@ -175,7 +175,12 @@ func (u *upstream) setup(collation byte) error {
 	}
 	u.rollbackOnTimeout = row[3] == "1"
 	names := "SET NAMES utf8mb4"
-	if row[2] != "" {
+	u.latin1 = false
+	switch {
+	case strings.HasPrefix(row[2], "latin1_"):
+		// A latin1 client: its text is read as latin1 (clientText).
+		names, u.latin1 = "SET NAMES latin1 COLLATE "+undo.MyQuoteLiteral(row[2]), true
+	case row[2] != "":
 		names += " COLLATE " + undo.MyQuoteLiteral(row[2])
 	}
 	stmts := []string{names, "SET SESSION sql_mode = " + undo.MyQuoteLiteral(cleanSQLMode(row[0]))}
@@ -215,8 +220,10 @@ func (c *conn) checkPinned() error {
 		switch {
 		case cleanSQLMode(row[0]) != row[0]:
 			bad = "sql_mode " + row[0]
-		case row[1] != "utf8mb4" || row[2] != "utf8mb4":
+		case !readable(row[1]) || !readable(row[2]):
 			bad = "character set " + row[1] + "/" + row[2]
+		default:
+			c.up.latin1 = row[1] == "latin1"
 		}
 	}
 	if bad == "" {
@@ -224,4 +231,50 @@ func (c *conn) checkPinned() error {
 	}
 	c.sess.End(fmt.Sprintf("the connection's %s changed how statements are read; airlock pins it, reconnect", bad))
 	return errEnded
+}
+
+// readable reports whether a connection charset is one airlock reads
+// statements in: utf8mb4, utf8mb3 (the same encoding without 4-byte
+// sequences, which Django and other clients ask for with SET NAMES utf8),
+// and latin1 (one byte a character, read through clientText). Multibyte
+// charsets whose trailing bytes may be a quote or a backslash (gbk, sjis,
+// big5, cp932, gb18030) are not: such a session ends.
+func readable(cs string) bool {
+	return cs == "utf8mb4" || cs == "utf8mb3" || cs == "utf8" || cs == "latin1"
+}
+
+// clientText is the text of a client's statement as the classifier reads
+// it: the bytes themselves, or, on a latin1 connection, their UTF-8
+// transcoding (the bytes forwarded stay the client's).
+func (c *conn) clientText(b []byte) string {
+	if c.up == nil || !c.up.latin1 {
+		return string(b)
+	}
+	return latin1ToUTF8(b)
+}
+
+// latin1CP1252 are the characters of MariaDB's latin1 (Windows-1252) at
+// 0x80-0x9F; the five it leaves undefined map to the code point itself.
+var latin1CP1252 = [32]rune{
+	0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
+	0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+}
+
+// latin1ToUTF8 transcodes MariaDB latin1 text to UTF-8. ASCII bytes, and so
+// every quote, backslash and ';', stay where they are relative to each
+// other: the text lexes as the server lexes the latin1 bytes.
+func latin1ToUTF8(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b) + len(b)/4)
+	for _, c := range b {
+		switch {
+		case c < 0x80:
+			sb.WriteByte(c)
+		case c < 0xA0:
+			sb.WriteRune(latin1CP1252[c-0x80])
+		default:
+			sb.WriteRune(rune(c))
+		}
+	}
+	return sb.String()
 }

@@ -29,21 +29,23 @@ const (
 	capQueryAttributes  uint32 = 1 << 27
 )
 
-// serverCaps are the capabilities airlock offers clients. It leaves out
-// what it cannot relay faithfully or check: compression, LOAD DATA LOCAL
-// (the upstream would read the client's files), IGNORE_SPACE (changes how
+// serverCaps are the capabilities airlock offers clients. LOAD DATA LOCAL
+// is offered (and mirrored upstream): the upstream's request for the
+// client's data is relayed only while a LOAD DATA LOCAL statement that
+// was decided runs (localInfile). It leaves out what it cannot relay
+// faithfully or check: compression, IGNORE_SPACE (changes how
 // function names lex), query attributes, optional result metadata, and
 // the MariaDB extensions (bulk execution, metadata caching, progress
 // reports), which capLongPassword (CLIENT_MYSQL) switches off.
 const serverCaps = capLongPassword | capFoundRows | capLongFlag | capConnectWithDB | capProtocol41 |
 	capTransactions | capSecureConnection | capMultiStatements | capMultiResults | capPSMultiResults |
-	capPluginAuth | capConnectAttrs | capPluginAuthLenenc | capSessionTrack | capDeprecateEOF
+	capPluginAuth | capConnectAttrs | capPluginAuthLenenc | capSessionTrack | capDeprecateEOF | capLocalFiles
 
 // mirroredCaps are the capabilities that change the format or meaning of
 // what is relayed; the upstream connection is opened with exactly the
 // client's choice of them.
 const mirroredCaps = capFoundRows | capMultiStatements | capMultiResults | capPSMultiResults |
-	capSessionTrack | capDeprecateEOF
+	capSessionTrack | capDeprecateEOF | capLocalFiles
 
 // MariaDB's extended capabilities, announced in the greeting's reserved
 // bytes by servers without CLIENT_MYSQL (capLongPassword). airlock offers

@@ -43,9 +43,7 @@ func (c *conn) command(p []byte) error {
 	case comResetConnection:
 		return c.resetConnection(p)
 	case comChangeUser:
-		c.sendERR(erNotSupported, "42000", "airlock: COM_CHANGE_USER is not supported; connect again as the other user with their token")
-		c.flush()
-		return errQuit
+		return c.changeUser(p)
 	}
 	name, ok := commandNames[p[0]]
 	if !ok {
@@ -61,7 +59,7 @@ func (c *conn) command(p []byte) error {
 
 // query handles COM_QUERY.
 func (c *conn) query(p []byte) error {
-	text := string(p[1:])
+	text := c.clientText(p[1:])
 	if done, err := c.killQuery(text); done {
 		return err
 	}
@@ -288,7 +286,10 @@ func (c *conn) results(t *tracker, h *held) error {
 			t.fail(e)
 			return nil
 		case hdrLocalInfile:
-			return errors.New("upstream: the server asked for a local file, which airlock never sends")
+			if err := c.localInfile(t, p); err != nil {
+				return err
+			}
+			continue
 		}
 		ncols, n := readLenenc(p)
 		if n == 0 || ncols == 0 {
@@ -413,6 +414,9 @@ func (c *conn) statementDone(ch *gateway.Check, i int, out gateway.Outcome) {
 		return
 	}
 	c.state.follow(&ch.Stmts[i])
+	if ch.Stmts[i].Command == "USE" {
+		c.useDone(&ch.Stmts[i])
+	}
 	if pinnedSettings[ch.Stmts[i].Setting] {
 		c.checkPins = true
 	}

@@ -58,7 +58,7 @@ func (c *conn) newStmtID() uint32 {
 // prepare handles COM_STMT_PREPARE: the text is classified and decided at
 // the session's level now, and its facts are kept for each execution.
 func (c *conn) prepare(p []byte) error {
-	text := string(p[1:])
+	text := c.clientText(p[1:])
 	stmts, cerr := c.sess.Classify(text)
 	ch := c.sess.Decide(text, stmts, cerr)
 	if !ch.Decision.Allowed {

@@ -104,7 +104,7 @@ func (s *sessionState) blocker() string {
 // those a client may change (airlock pins the character set and the
 // lexing flags of sql_mode itself).
 var carriedSettings = []string{"time_zone", "sql_select_limit", "max_execution_time", "max_statement_time",
-	"tx_isolation", "transaction_isolation", "autocommit", "sql_mode", "collation_connection",
+	"tx_isolation", "transaction_isolation", "autocommit", "sql_mode", "character_set_client", "character_set_results", "collation_connection",
 	"lock_wait_timeout", "innodb_lock_wait_timeout", "div_precision_increment", "group_concat_max_len",
 	"sql_safe_updates", "foreign_key_checks", "unique_checks", "net_read_timeout", "net_write_timeout",
 	"wait_timeout", "interactive_timeout", "lc_time_names", "long_query_time", "optimizer_search_depth"}
@@ -158,6 +158,8 @@ func (c *conn) maybeSwitch() error {
 		return fail(err)
 	}
 	old.quit()
+	up.latin1 = old.latin1 // the client charset was carried over
+	c.checkPins = true
 	c.log.Info("upstream switched", "from", from, "to", want, "upstream_thread", up.threadID)
 	return nil
 }
@@ -188,6 +190,11 @@ func (c *conn) replay(settings, vars *result) error {
 	for i := 0; i < len(sets); i += 50 {
 		if _, err := c.internal("SET " + strings.Join(sets[i:min(i+50, len(sets))], ", ")); err != nil {
 			return fmt.Errorf("carry settings over: %w", err)
+		}
+	}
+	if c.schema != "" {
+		if _, err := c.internal("USE " + undo.MyQuoteIdent(c.schema)); err != nil {
+			return fmt.Errorf("carry the current schema over: %w", err)
 		}
 	}
 	// Prepared statements are made again; one the new credential may

@@ -39,7 +39,10 @@ type upstream struct {
 	// rollbackOnTimeout is innodb_rollback_on_timeout: a lock wait
 	// timeout rolls the whole transaction back.
 	rollbackOnTimeout bool
-	tls               bool
+	// latin1 is set while the connection reads the client's text as latin1
+	// (clientText transcodes it for the classifier).
+	latin1 bool
+	tls    bool
 	// stmtTimeout is the session's statement timeout (limits.go).
 	stmtTimeout time.Duration
 }

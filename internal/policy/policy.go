@@ -34,7 +34,8 @@ type Session struct {
 	// CountsRows says that the adapter counts the rows an allowed write
 	// really changes before it can commit (blast radius or undo on): the
 	// unbounded-write rule then leaves an UPDATE or DELETE without WHERE
-	// to that count (gateway: Guard.Unbounded) instead of denying it.
+	// that the session's level allows to that count (gateway:
+	// Guard.Unbounded) instead of denying it.
 	CountsRows bool
 }
 
@@ -126,6 +127,9 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 	case airlock.EscapeIdentity:
 		return "escape", fmt.Sprintf("%s switches the database identity", cmd(st))
 	case airlock.EscapePinned:
+		if db.Engine == "mysql" && myCharsetSettings[st.Setting] {
+			return "escape", fmt.Sprintf("%s sets the connection charset to %s; airlock reads statements in utf8mb4, utf8mb3 and latin1 only (multibyte charsets such as gbk, sjis, big5, cp932 and gb18030 can hide a quote or backslash inside a character)", cmd(st), st.Value)
+		}
 		return "escape", fmt.Sprintf("%s changes %s, which airlock pins so that statements are read as the database reads them", cmd(st), settingName(st))
 	case airlock.EscapeReadOnly:
 		if s.Level <= airlock.LevelRead {
@@ -155,7 +159,10 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 			}
 		}
 	}
-	if on("unbounded-write") && Unbounded(st) && !s.CountsRows {
+	// Where the adapter counts the rows a write changes, a statement the
+	// session may run is judged on that count (gateway.Guard.Unbounded);
+	// one it may not run is denied here, naming this guardrail.
+	if on("unbounded-write") && Unbounded(st) && !(s.CountsRows && st.Level <= s.Level) {
 		return "unbounded-write", fmt.Sprintf("%s without WHERE would change every row of %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
 	}
 	for _, r := range e.rules {
@@ -251,6 +258,13 @@ func cmd(st *airlock.Statement) string {
 		return st.Command
 	}
 	return strings.ToUpper(string(st.Kind))
+}
+
+// myCharsetSettings are the MySQL settings that choose the connection
+// charset.
+var myCharsetSettings = map[string]bool{
+	"names": true, "character set": true, "character_set_client": true,
+	"character_set_connection": true, "collation_connection": true, "character_set_results": true,
 }
 
 func settingName(st *airlock.Statement) string {

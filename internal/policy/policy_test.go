@@ -63,7 +63,7 @@ func TestDecide(t *testing.T) {
 		{"unbounded", airlock.LevelWrite, nil, del([]string{"public.t"}, false), "unbounded-write"},
 		{"unbounded in read session names the guardrail", airlock.LevelRead, nil, del([]string{"public.t"}, false), "unbounded-write"},
 		{"unbounded where rows are counted", airlock.LevelWrite, nil, del([]string{"public.t"}, false), "counted"},
-		{"unbounded where rows are counted, read session", airlock.LevelRead, nil, del([]string{"public.t"}, false), "counted level"},
+		{"unbounded where rows are counted, read session", airlock.LevelRead, nil, del([]string{"public.t"}, false), "counted unbounded-write"},
 		{"protected qualified", airlock.LevelWrite, nil, del([]string{"public.ledger"}, true), "protected-table"},
 		{"protected unqualified", airlock.LevelWrite, nil, del([]string{"ledger"}, true), "protected-table"},
 		{"protected upper case", airlock.LevelAdmin, nil, del([]string{"PUBLIC.LEDGER"}, true), "protected-table"},

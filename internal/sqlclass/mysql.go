@@ -61,7 +61,9 @@ const myMaxConditional = 4
 // of kind airlock.KindEmpty at airlock.LevelRead. Text that does not parse,
 // or that the server could read otherwise than airlock (see mysqllex.go),
 // returns a *ParseError and no statements. Each Statement's Text is its own
-// text, comments included, trimmed, without the ';' that ends it.
+// text, comments included, trimmed, without the ';' that ends it, with '?'
+// for each byte that is not UTF-8 (only quoted strings may hold such
+// bytes; see mysqllex.go).
 func (m *MySQL) Classify(text string) ([]airlock.Statement, error) {
 	sts, err := m.classify(text, 0)
 	if err != nil {
@@ -88,6 +90,14 @@ func (m *MySQL) classify(text string, depth int) ([]airlock.Statement, *ParseErr
 			pe.near, pe.line = myNear(text, lerr.pos)
 		}
 		return nil, pe
+	}
+	if !utf8.ValidString(text) {
+		// Bytes that are not UTF-8, all inside quoted strings: data. The
+		// statements are read, and their texts given, with '?' for them.
+		text = myValidCopy(text)
+		if sc, lerr = scanMySQL(text); lerr != nil {
+			return nil, &ParseError{Message: lerr.msg, Position: myCharPos(text, lerr.pos)}
+		}
 	}
 	var out []airlock.Statement
 	from, first := 0, 0

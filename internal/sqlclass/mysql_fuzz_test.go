@@ -49,7 +49,8 @@ func FuzzClassifyMySQL(f *testing.F) {
 			if st.Kind == airlock.KindEmpty && len(sts) != 1 {
 				t.Fatalf("empty statement among %d", len(sts))
 			}
-			if !strings.Contains(text, st.Text) {
+			// Bytes that are not UTF-8 (inside strings) read as '?'.
+			if !strings.Contains(myValidCopy(text), st.Text) {
 				t.Fatalf("statement text %q is not part of %q", st.Text, text)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
@@ -238,8 +239,10 @@ func TestMySQLIntoAndFiles(t *testing.T) {
 		{"into local variable is refused", "SELECT a INTO x FROM t", nil},
 		{"load data infile", "LOAD DATA INFILE '/var/lib/mysql-files/x' INTO TABLE t",
 			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelAdmin, writes: []string{"t"}}},
-		{"load data local infile", "LOAD DATA LOCAL INFILE 'x' INTO TABLE t",
-			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelAdmin, writes: []string{"t"}}},
+		{"load data local infile is a write", "LOAD DATA LOCAL INFILE 'x' INTO TABLE t",
+			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelWrite, command: "LOAD DATA LOCAL", writes: []string{"t"}}},
+		{"load data local infile replace", "LOAD DATA LOCAL INFILE 'x' REPLACE INTO TABLE t FIELDS TERMINATED BY ','",
+			&myWant{kind: airlock.KindCopyFrom, level: airlock.LevelWrite, command: "LOAD DATA LOCAL", writes: []string{"t"}}},
 		{"load_file", "SELECT LOAD_FILE('/etc/passwd')",
 			&myWant{kind: airlock.KindSelect, level: airlock.LevelAdmin}},
 	})
@@ -260,23 +263,35 @@ func TestMySQLPinnedSettings(t *testing.T) {
 		{"names utf8mb4", "SET NAMES utf8mb4", allowed("names", "utf8mb4")},
 		{"names quoted with collation", "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'", allowed("names", "utf8mb4")},
 		{"names upper case", "SET NAMES UTF8MB4", allowed("names", "utf8mb4")},
-		{"names latin1", "SET NAMES latin1", pinned("names", "latin1")},
-		{"names utf8 is utf8mb3", "SET NAMES utf8", pinned("names", "utf8")},
+		{"names latin1", "SET NAMES latin1", allowed("names", "latin1")},
+		{"names sjis (TiDB does not know it: refused as a parse error)", "SET NAMES sjis", nil},
+		{"names big5", "SET NAMES big5", nil},
+		{"names cp932", "SET NAMES cp932", nil},
+		{"names gb18030", "SET NAMES gb18030", pinned("names", "gb18030")},
+		{"names latin1 with utf8mb4 collation", "SET NAMES latin1 COLLATE utf8mb4_bin", pinned("names", "latin1")},
+		{"names utf8 is utf8mb3, read alike", "SET NAMES utf8", allowed("names", "utf8")},
+		{"names utf8mb3 with collation", "SET NAMES utf8mb3 COLLATE utf8mb3_general_ci", allowed("names", "utf8")},
+		{"names utf8 with another charset's collation", "SET NAMES utf8 COLLATE latin1_bin", pinned("names", "utf8")},
+		{"results utf8", "SET character_set_results = utf8", allowed("character_set_results", "utf8")},
 		{"names gbk", "SET NAMES gbk", pinned("names", "gbk")},
 		{"names binary", "SET NAMES binary", pinned("names", "binary")},
 		{"names with another charset's collation", "SET NAMES utf8mb4 COLLATE latin1_bin", pinned("names", "utf8mb4")},
 		{"names default", "SET NAMES DEFAULT", pinned("names", "")},
 		{"character set", "SET CHARACTER SET utf8mb4", allowed("character set", "utf8mb4")},
-		{"charset latin1", "SET CHARSET latin1", pinned("character set", "latin1")},
+		{"charset latin1", "SET CHARSET latin1", allowed("character set", "latin1")},
+		{"charset gbk", "SET CHARSET gbk", pinned("character set", "gbk")},
 		{"client charset", "SET character_set_client = sjis", pinned("character_set_client", "sjis")},
 		{"client charset utf8mb4", "SET @@character_set_client = 'utf8mb4'", allowed("character_set_client", "utf8mb4")},
 		{"client charset from a variable", "SET character_set_client = @cs", pinned("character_set_client", "@cs")},
-		{"connection charset", "SET SESSION character_set_connection = latin1", pinned("character_set_connection", "latin1")},
+		{"connection charset", "SET SESSION character_set_connection = latin1", allowed("character_set_connection", "latin1")},
+		{"connection charset big5", "SET SESSION character_set_connection = big5", pinned("character_set_connection", "big5")},
 		{"connection collation", "SET collation_connection = utf8mb4_bin", allowed("collation_connection", "utf8mb4_bin")},
-		{"connection collation latin1", "SET collation_connection = latin1_bin", pinned("collation_connection", "latin1_bin")},
+		{"connection collation latin1", "SET collation_connection = latin1_bin", allowed("collation_connection", "latin1_bin")},
+		{"connection collation gbk", "SET collation_connection = gbk_bin", pinned("collation_connection", "gbk_bin")},
 		{"results null", "SET character_set_results = NULL", allowed("character_set_results", "NULL")},
 		{"results binary", "SET character_set_results = binary", allowed("character_set_results", "BINARY")},
-		{"results latin1", "SET character_set_results = latin1", pinned("character_set_results", "latin1")},
+		{"results latin1", "SET character_set_results = latin1", allowed("character_set_results", "latin1")},
+		{"results sjis", "SET character_set_results = sjis", pinned("character_set_results", "sjis")},
 		{"sql_mode empty", "SET sql_mode = ''", allowed("sql_mode", "")},
 		{"sql_mode strict", "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE'", allowed("sql_mode", "STRICT_ALL_TABLES,NO_ZERO_DATE")},
 		{"sql_mode ansi_quotes", "SET sql_mode = 'ANSI_QUOTES'", pinned("sql_mode", "ANSI_QUOTES")},
@@ -306,7 +321,7 @@ func TestMySQLPinnedSettings(t *testing.T) {
 		{"sql_mode in a SET of several", "SET NAMES utf8mb4, sql_mode = 'ANSI_QUOTES', time_zone = '+00:00'", pinned("sql_mode", "ANSI_QUOTES")},
 		{"global sql_mode is admin, not pinned", "SET GLOBAL sql_mode = 'ANSI_QUOTES'",
 			&myWant{kind: airlock.KindSet, level: airlock.LevelAdmin, setting: "sql_mode", value: "ANSI_QUOTES", decisions: adminOnly}},
-		{"pinned in a prepared statement", "PREPARE s FROM 'SET NAMES latin1'",
+		{"pinned in a prepared statement", "PREPARE s FROM 'SET NAMES gbk'",
 			&myWant{kind: airlock.KindSet, escape: airlock.EscapePinned, command: "PREPARE", name: "s", decisions: deniedEverywhere}},
 	})
 }
@@ -418,6 +433,47 @@ func TestMySQLMultiStatement(t *testing.T) {
 	}
 }
 
+// TestMySQLBinaryStrings: bytes that are not UTF-8 inside quoted strings
+// are data (BLOB values text-protocol drivers inline as _binary'...',
+// text of another charset): the statement is read with '?' for them.
+func TestMySQLBinaryStrings(t *testing.T) {
+	m := NewMySQL()
+	cases := []struct {
+		sql, text string
+		kind      airlock.Kind
+		tables    string
+	}{
+		{"INSERT INTO blobs (id, data) VALUES (1, _binary'\x89PNG\r\n\x1a\n\x00\xff\xfe')", "", airlock.KindInsert, "blobs"},
+		{"INSERT INTO blobs VALUES (2, _binary'\xc3\\'')", "", airlock.KindInsert, "blobs"},
+		{"UPDATE blobs SET data = _binary'\xff\x27\x27\xc3' WHERE id = 1", "UPDATE blobs SET data = _binary'?''?' WHERE id = 1", airlock.KindUpdate, "blobs"},
+		{"SELECT * FROM t WHERE name = 'caf\xe9' AND x = \"\xff\"; DELETE FROM u WHERE id = 1", "", airlock.KindSelect, "t"},
+	}
+	for _, c := range cases {
+		sts, err := m.Classify(c.sql)
+		if err != nil {
+			t.Errorf("%q: %v", c.sql, err)
+			continue
+		}
+		if sts[0].Kind != c.kind || strings.Join(sts[0].Tables, ",") != c.tables {
+			t.Errorf("%q: kind %s tables %v, want %s %s", c.sql, sts[0].Kind, sts[0].Tables, c.kind, c.tables)
+		}
+		if c.text != "" && sts[0].Text != c.text {
+			t.Errorf("%q: text %q, want %q", c.sql, sts[0].Text, c.text)
+		}
+		for _, st := range sts {
+			if !utf8.ValidString(st.Text) {
+				t.Errorf("%q: text %q is not UTF-8", c.sql, st.Text)
+			}
+		}
+	}
+	// A byte that is not UTF-8 never hides a quote: the second statement
+	// is seen.
+	sts, err := m.Classify("SELECT '\xc3'; DELETE FROM t")
+	if err != nil || len(sts) != 2 || sts[1].Kind != airlock.KindDelete {
+		t.Errorf("got %+v, %v; want the DELETE seen", sts, err)
+	}
+}
+
 // TestMySQLParseErrors checks the errors: a *ParseError with the position
 // of what it refused.
 func TestMySQLParseErrors(t *testing.T) {
@@ -429,7 +485,9 @@ func TestMySQLParseErrors(t *testing.T) {
 		{"SELECT 1 FROM WHERE", 15},
 		{"SELECT 1; SELECT 'x", 18},
 		{"SELECT 1\x00", 9},
-		{"SELECT 'caf\xe9'", 1},
+		{"SELECT caf\xe9 FROM t", 11},
+		{"SELECT 'caf\xe9', `caf\xe9`", 20},
+		{"SELECT 1 /* caf\xe9 */", 16},
 		{"SELECT 'é', 1 /* x", 15},
 	}
 	for _, c := range cases {

@@ -57,6 +57,10 @@ func (m *MySQL) fallback(b []byte, toks []myTok, depth int) (airlock.Statement, 
 		if st, ok := myDropRoutine(b, toks); ok {
 			return st, true, nil
 		}
+	case "ALTER":
+		if myIs(toks, 1, "TABLE") || myIs(toks, 1, "ONLINE") || myIs(toks, 1, "IGNORE") {
+			return m.alterIfExistsFallback(b, toks, depth)
+		}
 	}
 	if cmd := myAdminCommand(toks); cmd != "" {
 		f := newMyFacts()
@@ -86,6 +90,47 @@ func (m *MySQL) reclassify(b []byte, depth int, check func(*airlock.Statement, a
 		return airlock.Statement{}, false, nil
 	}
 	return st, true, nil
+}
+
+// alterIfExistsFallback reads MariaDB's IF EXISTS and IF NOT EXISTS in
+// ALTER TABLE (ALTER TABLE IF EXISTS t, DROP CONSTRAINT IF EXISTS c, ADD
+// COLUMN IF NOT EXISTS ..., DROP FOREIGN KEY IF EXISTS fk ...), which
+// migration tools generate and the TiDB parser refuses in some clauses:
+// they only make a clause a no-op when its object is missing or present,
+// so the statement's facts are those of the same ALTER TABLE without
+// them. The words are blanked where they are words (a quoted identifier
+// is never one) and the text must then parse as an ALTER TABLE.
+func (m *MySQL) alterIfExistsFallback(b []byte, toks []myTok, depth int) (airlock.Statement, bool, *myErr) {
+	c, found := b, false
+	for i := range toks {
+		if !myIs(toks, i, "IF") {
+			continue
+		}
+		end := -1
+		switch {
+		case myIs(toks, i+1, "EXISTS"):
+			end = toks[i+1].end
+		case myIs(toks, i+1, "NOT") && myIs(toks, i+2, "EXISTS"):
+			end = toks[i+2].end
+		}
+		if end < 0 {
+			continue
+		}
+		if !found {
+			c = append([]byte(nil), b...)
+			found = true
+		}
+		for k := toks[i].start; k < end; k++ {
+			c[k] = ' '
+		}
+	}
+	if !found {
+		return airlock.Statement{}, false, nil
+	}
+	return m.reclassify(c, depth, func(_ *airlock.Statement, n ast.StmtNode) bool {
+		_, ok := n.(*ast.AlterTableStmt)
+		return ok
+	})
 }
 
 // myBlanked returns a copy of b with [start, end) replaced by spaces.

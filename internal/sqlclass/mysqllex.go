@@ -33,7 +33,16 @@ import (
 // /*!999999\- enable the sandbox mode */): that is a plain comment. So is what could be
 // read two ways: a ';' or a comment inside an executable comment, a string
 // in one that holds "*/", an unterminated comment or string, a "--" followed
-// by a non-ASCII byte, a zero byte, and text that is not UTF-8.
+// by a non-ASCII byte, a zero byte, and text that is not UTF-8 outside
+// quoted strings.
+//
+// Inside a quoted string, bytes that are not UTF-8 are data (a BLOB value
+// a text-protocol driver inlines as _binary'...', text on a connection
+// whose client sends other bytes): in utf8mb4, no byte of a multibyte
+// character is a quote or a backslash, and the server reads an invalid
+// sequence byte by byte, so such bytes never change where a string ends.
+// The classifier reads a copy where each of them is '?' (myValidCopy); the
+// bytes themselves are forwarded unchanged.
 
 // myCommentKind says what a comment is to the servers.
 type myCommentKind int8
@@ -58,6 +67,9 @@ type myComment struct {
 type myScan struct {
 	comments []myComment
 	semis    []int // byte offsets of the top-level ';'
+	// strings are the quoted strings' [start, end), kept only for text
+	// that is not UTF-8.
+	strings [][2]int
 }
 
 // myLexError is why the scanner refused a text, at a byte offset.
@@ -69,9 +81,7 @@ type myLexError struct {
 // scanMySQL scans text as MariaDB's lexer does (see the top of this file).
 func scanMySQL(text string) (myScan, *myLexError) {
 	var sc myScan
-	if !utf8.ValidString(text) {
-		return sc, &myLexError{"query text is not valid UTF-8", 0}
-	}
+	valid := utf8.ValidString(text)
 	cond := -1 // index in sc.comments of the executable comment we are in
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -85,6 +95,9 @@ func scanMySQL(text string) (myScan, *myLexError) {
 			}
 			if cond >= 0 && marker {
 				return sc, &myLexError{`a quoted string inside an executable comment holds "*/"`, i}
+			}
+			if !valid && c != '`' {
+				sc.strings = append(sc.strings, [2]int{i, end})
 			}
 			i = end
 		case c == '#' || (c == '-' && i+1 < len(text) && text[i+1] == '-' && myDashComment(text, i)):
@@ -139,7 +152,46 @@ func scanMySQL(text string) (myScan, *myLexError) {
 	if cond >= 0 {
 		return sc, &myLexError{"unterminated executable comment", sc.comments[cond].start}
 	}
+	if !valid {
+		if pos := myInvalidOutside(text, sc.strings); pos >= 0 {
+			return sc, &myLexError{"query text is not valid UTF-8 outside a quoted string", pos}
+		}
+	}
 	return sc, nil
+}
+
+// myInvalidOutside returns the offset of the first byte of text that is
+// not UTF-8 and lies outside the quoted strings (sorted [start, end)
+// ranges), or -1.
+func myInvalidOutside(text string, strs [][2]int) int {
+	k := 0
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if r == utf8.RuneError && size == 1 {
+			for k < len(strs) && strs[k][1] <= i {
+				k++
+			}
+			if k == len(strs) || i < strs[k][0] {
+				return i
+			}
+		}
+		i += size
+	}
+	return -1
+}
+
+// myValidCopy returns text with every byte that is not UTF-8 replaced by
+// '?': the same length, the same lexing (see the top of this file).
+func myValidCopy(text string) string {
+	b := []byte(text)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			b[i] = '?'
+		}
+		i += size
+	}
+	return string(b)
 }
 
 // myDashComment reports whether the "--" at i starts a comment: MariaDB

@@ -112,15 +112,15 @@ func judgeMySetting(c mySetting) (airlock.Level, string, airlock.Escape) {
 		}
 		return airlock.LevelRead, subject + " would turn read-only off", airlock.EscapeReadOnly
 	case myPinnedCharsetSettings[c.Name]:
-		if !c.Reset && c.Known && myIsUTF8MB4(c.Name, c.Value) && (c.Collate == "" || myIsUTF8MB4("collation", c.Collate)) {
-			return airlock.LevelRead, subject + " keeps its pinned value", airlock.EscapeNone
+		if fam := myCharsetFamily(c.Name, c.Value); !c.Reset && c.Known && fam != "" && (c.Collate == "" || myCharsetFamily("collation", c.Collate) == fam) {
+			return airlock.LevelRead, subject + " keeps a charset airlock reads", airlock.EscapeNone
 		}
-		return airlock.LevelRead, subject + " changes how text is read (pinned to utf8mb4)", airlock.EscapePinned
+		return airlock.LevelRead, subject + " changes how text is read (airlock reads utf8mb4, utf8mb3 and latin1; multibyte charsets such as gbk, sjis and big5 can hide a quote inside a character)", airlock.EscapePinned
 	case c.Name == "character_set_results":
 		// How results are sent, not how text is read: utf8mb4, or no
 		// conversion at all (mysqldump sends binary, Connector/J NULL).
 		v := strings.ToLower(c.Value)
-		if !c.Reset && c.Known && (c.Null || v == "utf8mb4" || v == "binary") {
+		if !c.Reset && c.Known && (c.Null || myCharsetFamily(c.Name, v) != "" || v == "binary") {
 			return airlock.LevelRead, subject + " changes a session setting", airlock.EscapeNone
 		}
 		return airlock.LevelRead, subject + " changes the connection charset (pinned to utf8mb4)", airlock.EscapePinned
@@ -133,6 +133,43 @@ func judgeMySetting(c mySetting) (airlock.Level, string, airlock.Escape) {
 		return airlock.LevelRead, subject + " changes a session setting", airlock.EscapeNone
 	}
 	return airlock.LevelAdmin, subject + " is not an allow-listed setting", airlock.EscapeNone
+}
+
+// myReadsAsUTF8 reports whether a charset (or, for collations, a
+// collation) name is one whose text airlock reads as it reads utf8mb4's:
+// utf8mb4 itself, or utf8mb3 (also called utf8), the same encoding
+// without the 4-byte sequences, whose bytes never hide a quote or a
+// backslash. Django and other clients ask for utf8.
+func myReadsAsUTF8(name, v string) bool {
+	if myIsUTF8MB4(name, v) {
+		return true
+	}
+	v = strings.ToLower(v)
+	if name == "collation_connection" || name == "collation" {
+		return strings.HasPrefix(v, "utf8_") || strings.HasPrefix(v, "utf8mb3_")
+	}
+	return v == "utf8" || v == "utf8mb3"
+}
+
+// myCharsetFamily returns, for a charset (or, for collations, a
+// collation) name whose text airlock reads, "utf8" (utf8mb4, utf8mb3) or
+// "latin1" (the adapter transcodes it before classifying); "" for any
+// other.
+func myCharsetFamily(name, v string) string {
+	if myReadsAsUTF8(name, v) {
+		return "utf8"
+	}
+	v = strings.ToLower(v)
+	if name == "collation_connection" || name == "collation" {
+		if strings.HasPrefix(v, "latin1_") {
+			return "latin1"
+		}
+		return ""
+	}
+	if v == "latin1" {
+		return "latin1"
+	}
+	return ""
 }
 
 // myIsUTF8MB4 reports whether a charset (or, for collations, a collation)

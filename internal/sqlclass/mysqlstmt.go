@@ -32,11 +32,13 @@ func (m *MySQL) stmt(f *myFacts, n ast.StmtNode, depth int) *ParseError {
 	case *ast.DeleteStmt:
 		f.deleteStmt(x)
 	case *ast.LoadDataStmt:
-		why := "LOAD DATA INFILE reads the server's files"
 		if x.FileLocRef == ast.FileLocClient {
-			why = "LOAD DATA LOCAL INFILE reads the client's files"
+			// The client sends its own data: a bulk write, like COPY
+			// FROM STDIN (the adapter relays the data it is asked for).
+			f.base(airlock.KindCopyFrom, airlock.LevelWrite, "LOAD DATA LOCAL INFILE adds the client's rows", "LOAD DATA LOCAL")
+		} else {
+			f.base(airlock.KindCopyFrom, airlock.LevelAdmin, "LOAD DATA INFILE reads the server's files", "LOAD DATA")
 		}
-		f.base(airlock.KindCopyFrom, airlock.LevelAdmin, why, "LOAD DATA")
 		if x.Table != nil {
 			f.target(myTableName(x.Table))
 		}
