@@ -243,7 +243,7 @@ func TestReadTools(t *testing.T) {
 		{"transaction control", "query", "BEGIN", []string{"own transaction"}},
 		{"read through execute", "execute", "SELECT 1", []string{"only reads; use query"}},
 		{"write in read session", "execute", "UPDATE items SET qty = 0 WHERE id = 1", []string{"airlock: denied: level:", "request_access", `level "write"`}},
-		{"unbounded write in read session", "execute", "DELETE FROM items", []string{"airlock: denied: level:"}},
+		{"unbounded write", "execute", "DELETE FROM items", []string{"airlock: denied: unbounded-write:"}},
 		{"escape", "query", "SET default_transaction_read_only = off", []string{"airlock: denied: escape:"}},
 		{"unparsable", "query", "SELEC 1", []string{"airlock: denied: parse:"}},
 		{"identity switch", "query", "SET ROLE postgres", []string{"airlock: denied: escape:"}},

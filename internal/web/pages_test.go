@@ -176,11 +176,11 @@ func TestConsolePages(t *testing.T) {
 	} else if !strings.Contains(got[0], "Denied") {
 		t.Fatalf("a denied event reads %q", got[0])
 	}
-	open(t, admin, base, "/audit?rule=level&contains=price")
+	open(t, admin, base, "/audit?rule=unbounded-write&contains=price")
 	if n := run(t, admin, chromedp.Evaluate[int](`document.querySelectorAll("#results tbody tr").length`)); n != 1 || !strings.Contains(text(t, admin, "#results"), "UPDATE items SET price = 0") {
 		t.Fatalf("rule and contains: %d rows\n%s", n, pageText(admin))
 	}
-	if v := run(t, admin, chromedp.Value(chromedp.CSS("#f-rule"))); v != "level" {
+	if v := run(t, admin, chromedp.Value(chromedp.CSS("#f-rule"))); v != "unbounded-write" {
 		t.Fatalf("the search form forgot the rule: %q", v)
 	}
 
