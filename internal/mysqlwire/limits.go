@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/listen"
 )
 
 // erConCount is ER_CON_COUNT_ERROR, "Too many connections".
@@ -75,7 +76,7 @@ var errRefused = errors.New("command refused")
 type stmtLimit struct {
 	max   int   // 0 until read from the session's database
 	held  int64 // reserved from the gateway's budget for the packet in hand
-	watch *upWatch
+	watch *listen.IdleWatch
 }
 
 // nextCommand reads the client's next command packet. One longer than
@@ -195,12 +196,12 @@ func (c *conn) commandWatched(p []byte) error {
 	if w == nil {
 		return c.command(p)
 	}
-	w.arm()
+	w.Arm()
 	err := c.command(p)
-	w.disarm()
+	w.Disarm()
 	if errors.Is(err, os.ErrDeadlineExceeded) && !c.ended() {
-		reason := fmt.Sprintf("the database sent nothing for %s (limits.statement_timeout and %s); the statement's outcome is unknown", w.d.Round(time.Second), hungGrace)
-		c.log.Warn("upstream sent nothing within the statement timeout; ending the session", "waited", w.d)
+		reason := fmt.Sprintf("the database sent nothing for %s (limits.statement_timeout and %s); the statement's outcome is unknown", w.D.Round(time.Second), hungGrace)
+		c.log.Warn("upstream sent nothing within the statement timeout; ending the session", "waited", w.D)
 		if !c.midWrite {
 			c.client.SetWriteDeadline(time.Now().Add(time.Second))
 			writePacket(c.cw, &c.cseq, appendERR(nil, erConnectionKilled, "70100", "airlock: session ended: "+reason))
@@ -215,7 +216,7 @@ func (c *conn) commandWatched(p []byte) error {
 
 // watchUpstream puts the upstream connection's reads behind an upWatch,
 // once per upstream connection; nil without a statement timeout.
-func (c *conn) watchUpstream() *upWatch {
+func (c *conn) watchUpstream() *listen.IdleWatch {
 	d := c.up.stmtTimeout
 	if d <= 0 {
 		return nil
@@ -226,49 +227,10 @@ func (c *conn) watchUpstream() *upWatch {
 	if c.up.r.r.Buffered() > 0 {
 		return nil // not between answers; watched from the next command
 	}
-	w := &upWatch{Conn: c.up.conn, d: d + hungGrace, ended: c.sess.Ended()}
+	w := &listen.IdleWatch{Conn: c.up.conn, D: d + hungGrace, Ended: c.sess.Ended()}
 	c.up.r.r.Reset(w)
 	c.lim.watch = w
 	return w
-}
-
-// upWatch pushes its read deadline forward as bytes arrive while armed, so
-// that the deadline is "nothing for d", not "all within d".
-type upWatch struct {
-	net.Conn
-	d     time.Duration
-	ended <-chan struct{}
-	armed bool
-	set   time.Time
-}
-
-func (w *upWatch) arm() {
-	w.armed, w.set = true, time.Now()
-	w.Conn.SetReadDeadline(w.set.Add(w.d))
-}
-
-func (w *upWatch) disarm() {
-	w.armed = false
-	select {
-	case <-w.ended: // the session's end owns the deadline now
-	default:
-		w.Conn.SetReadDeadline(time.Time{})
-	}
-}
-
-func (w *upWatch) Read(p []byte) (int, error) {
-	n, err := w.Conn.Read(p)
-	if n > 0 && w.armed {
-		if now := time.Now(); now.Sub(w.set) > w.d/4 {
-			select {
-			case <-w.ended:
-			default:
-				w.set = now
-				w.Conn.SetReadDeadline(now.Add(w.d))
-			}
-		}
-	}
-	return n, err
 }
 
 // publicVersion is the version string an unauthenticated client sees in

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/listen"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -56,7 +57,7 @@ const (
 type stmtLimit struct {
 	max   int   // 0 until the session is known
 	held  int64 // reserved from the gateway's budget for the message in hand
-	watch *upWatch
+	watch *listen.IdleWatch
 	// clientTimeout is set when the client's startup packet set its own
 	// statement_timeout.
 	clientTimeout bool
@@ -206,7 +207,7 @@ func (c *conn) watch(nc net.Conn) net.Conn {
 	if d <= 0 {
 		return nc
 	}
-	c.lim.watch = &upWatch{Conn: nc, d: d + hungGrace, ended: c.sess.Ended()}
+	c.lim.watch = &listen.IdleWatch{Conn: nc, D: d + hungGrace, Ended: c.sess.Ended()}
 	return c.lim.watch
 }
 
@@ -220,54 +221,15 @@ func (c *conn) drainWatched() error {
 	if w == nil || c.answerable == 0 {
 		return c.drain()
 	}
-	w.arm()
+	w.Arm()
 	err := c.drain()
-	w.disarm()
+	w.Disarm()
 	if errors.Is(err, os.ErrDeadlineExceeded) && !c.ended() {
-		c.log.Warn("upstream sent nothing within the statement timeout; ending the session", "waited", w.d)
-		c.sess.End(fmt.Sprintf("the database sent nothing for %s (limits.statement_timeout and %s); the statement's outcome is unknown", w.d.Round(time.Second), hungGrace))
+		c.log.Warn("upstream sent nothing within the statement timeout; ending the session", "waited", w.D)
+		c.sess.End(fmt.Sprintf("the database sent nothing for %s (limits.statement_timeout and %s); the statement's outcome is unknown", w.D.Round(time.Second), hungGrace))
 		return errEnded
 	}
 	return err
-}
-
-// upWatch pushes its read deadline forward as bytes arrive while armed, so
-// that the deadline is "nothing for d", not "all within d".
-type upWatch struct {
-	net.Conn
-	d     time.Duration
-	ended <-chan struct{}
-	armed bool
-	set   time.Time
-}
-
-func (w *upWatch) arm() {
-	w.armed, w.set = true, time.Now()
-	w.Conn.SetReadDeadline(w.set.Add(w.d))
-}
-
-func (w *upWatch) disarm() {
-	w.armed = false
-	select {
-	case <-w.ended: // the session's end owns the deadline now
-	default:
-		w.Conn.SetReadDeadline(time.Time{})
-	}
-}
-
-func (w *upWatch) Read(p []byte) (int, error) {
-	n, err := w.Conn.Read(p)
-	if n > 0 && w.armed {
-		if now := time.Now(); now.Sub(w.set) > w.d/4 {
-			select {
-			case <-w.ended:
-			default:
-				w.set = now
-				w.Conn.SetReadDeadline(now.Add(w.d))
-			}
-		}
-	}
-	return n, err
 }
 
 // loginFailed records a failed login (audited, folded, counted), waits
