@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -50,30 +49,9 @@ databases:
 	admin = "alk_" + testenv.RandHex(24)
 	cmd := exec.Command("prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), airlockBin, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	addrs, _ := runServe(t, cmd, nil, "PostgreSQL clients", "HTTP")
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() })
-	re := regexp.MustCompile(`msg="listening for (PostgreSQL clients|HTTP)" addr=(\S+)`)
-	sc := bufio.NewScanner(stderr)
-	for (pgAddr == "" || httpAddr == "") && sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			if m[1] == "HTTP" {
-				httpAddr = m[2]
-			} else {
-				pgAddr = m[2]
-			}
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if pgAddr == "" || httpAddr == "" {
-		t.Fatal("airlock did not start")
-	}
-	return pgAddr, httpAddr, admin, cmd.Process.Pid
+	return addrs["PostgreSQL clients"], addrs["HTTP"], admin, cmd.Process.Pid
 }
 
 // flood opens n idle TCP connections to addr (as many as it can) and
@@ -498,30 +476,9 @@ func TestMySQLFloodUnderLowDescriptorLimit(t *testing.T) {
 	admin := "alk_" + testenv.RandHex(24)
 	cmd := exec.Command("prlimit", "--nofile=256:256", airlockBin, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	addrs, _ := runServe(t, cmd, nil, "MySQL clients", "HTTP")
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() })
-	re := regexp.MustCompile(`msg="listening for (MySQL clients|HTTP)" addr=(\S+)`)
-	var myAddr, httpAddr string
-	sc := bufio.NewScanner(stderr)
-	for (myAddr == "" || httpAddr == "") && sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			if m[1] == "HTTP" {
-				httpAddr = m[2]
-			} else {
-				myAddr = m[2]
-			}
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if myAddr == "" || httpAddr == "" {
-		t.Fatal("airlock did not start")
-	}
+	myAddr, httpAddr := addrs["MySQL clients"], addrs["HTTP"]
 	tok := strings.TrimSpace(run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "tokens", "issue", "--user", "alice"))
 	ping := func() error {
 		d := testenv.OpenMy(t, testenv.MyDSN("alice", tok, myAddr, "app", "timeout=20s"))

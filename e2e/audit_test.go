@@ -295,30 +295,8 @@ databases:
 	start := func() (*exec.Cmd, string, string) {
 		cmd := exec.Command(airlockBin, "serve", "--config", cfgPath)
 		cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		re := regexp.MustCompile(`msg="listening for (PostgreSQL clients|HTTP)" addr=(\S+)`)
-		var pg, httpAddr string
-		sc := bufio.NewScanner(stderr)
-		for (pg == "" || httpAddr == "") && sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				if m[1] == "HTTP" {
-					httpAddr = m[2]
-				} else {
-					pg = m[2]
-				}
-			}
-		}
-		go func() {
-			for sc.Scan() {
-			}
-		}()
-		if pg == "" || httpAddr == "" {
-			t.Fatal("airlock did not start")
-		}
-		return cmd, pg, httpAddr
+		addrs, _ := runServe(t, cmd, nil, "PostgreSQL clients", "HTTP")
+		return cmd, addrs["PostgreSQL clients"], addrs["HTTP"]
 	}
 	cmd, pgAddr, httpAddr := start()
 	tok := run(t, 30*time.Second, "", []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin}, airlockBin, "tokens", "issue", "--user", "wanda")

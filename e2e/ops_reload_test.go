@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -192,38 +191,18 @@ databases:
 	admin := "alk_" + testenv.RandHex(24)
 	cmd := exec.Command(airlockBin, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	logs := make(chan string, 10000) // never full at the rate serve logs here
+	addrs, _ := runServe(t, cmd, func(line string) {
+		select {
+		case logs <- line:
+		default:
+		}
+	}, "PostgreSQL clients", "HTTP")
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	re := regexp.MustCompile(`msg="listening for (PostgreSQL clients|HTTP)" addr=(\S+)`)
-	var pgAddr, httpAddr string
-	sc := bufio.NewScanner(stderr)
-	for (pgAddr == "" || httpAddr == "") && sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			if m[1] == "HTTP" {
-				httpAddr = m[2]
-			} else {
-				pgAddr = m[2]
-			}
-		}
-	}
-	if pgAddr == "" || httpAddr == "" {
-		t.Fatal("airlock did not start")
-	}
-	logs := make(chan string, 10000) // never full at the rate serve logs here
-	go func() {
-		for sc.Scan() {
-			select {
-			case logs <- sc.Text():
-			default:
-			}
-		}
-	}()
+	pgAddr, httpAddr := addrs["PostgreSQL clients"], addrs["HTTP"]
 	waitLog := func(what string) string {
 		t.Helper()
 		timeout := time.After(15 * time.Second)

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,27 +184,9 @@ databases:
 	admin := "alk_" + testenv.RandHex(24)
 	cmd := exec.Command(airlockBin, "serve", "--config", cfgA)
 	cmd.Env = append(os.Environ(), "AIRLOCK_BOOTSTRAP_TOKEN="+admin)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	addrs, _ := runServe(t, cmd, nil, "PostgreSQL clients", "HTTP")
 	defer cmd.Process.Kill()
-	re := regexp.MustCompile(`msg="listening for (PostgreSQL clients|HTTP)" addr=(\S+)`)
-	var pgAddr, httpAddr string
-	sc := bufio.NewScanner(stderr)
-	for (pgAddr == "" || httpAddr == "") && sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			if m[1] == "HTTP" {
-				httpAddr = m[2]
-			} else {
-				pgAddr = m[2]
-			}
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	pgAddr, httpAddr := addrs["PostgreSQL clients"], addrs["HTTP"]
 	env := []string{"AIRLOCK_SERVER=http://" + httpAddr, "AIRLOCK_TOKEN=" + admin, "HOME=" + t.TempDir()}
 	if out := run(t, 60*time.Second, "", env, airlockBin, "databases", "prepare", "app"); !strings.Contains(out, "installed") {
 		t.Fatalf("prepare: %s", out)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -35,37 +34,26 @@ func startGateway(t *testing.T, cfg string, env ...string) *gatewayProc {
 	t.Helper()
 	cmd := exec.Command(airlockBin, "serve", "--config", cfg)
 	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	g := &gatewayProc{cmd: cmd, exited: make(chan struct{})}
-	listen := regexp.MustCompile(`msg="listening for (PostgreSQL clients|HTTP)" addr=(\S+)`)
 	joined := regexp.MustCompile(`msg="joined the gateways sharing the store" gateway=(\S+)`)
-	sc := bufio.NewScanner(stderr)
-	for (g.pg == "" || g.http == "") && sc.Scan() {
-		line := sc.Text()
-		if m := listen.FindStringSubmatch(line); m != nil {
-			if m[1] == "HTTP" {
-				g.http = m[2]
-			} else {
-				g.pg = m[2]
-			}
-		}
+	var mu sync.Mutex
+	addrs, ended := runServe(t, cmd, func(line string) {
 		if m := joined.FindStringSubmatch(line); m != nil {
+			mu.Lock()
 			g.id = m[1]
+			mu.Unlock()
 		}
-	}
+	}, "PostgreSQL clients", "HTTP")
+	g.pg, g.http = addrs["PostgreSQL clients"], addrs["HTTP"]
 	go func() {
-		for sc.Scan() {
-		}
+		<-ended
 		cmd.Wait()
 		close(g.exited)
 	}()
-	if g.pg == "" || g.http == "" || g.id == "" {
+	mu.Lock()
+	id := g.id
+	mu.Unlock()
+	if id == "" {
 		cmd.Process.Kill()
 		t.Fatal("airlock did not start as a gateway of the shared store")
 	}
