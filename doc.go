@@ -5,5 +5,7 @@
 //
 // It imports nothing from the rest of the module. Wire protocols, SQL
 // parsers and storage engines live in internal packages named after what they
-// depend on; the wiring happens in cmd/airlock.
+// depend on; the wiring happens in internal/server, which cmd/airlock starts
+// through internal/cli. internal/deptest checks that the domain and the core
+// packages link no wire, driver or parser package.
 package airlock

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/myadmin"
 	"airlock/internal/testenv"
 	"airlock/internal/undo"
 
@@ -287,7 +288,7 @@ func startMyUndo(t *testing.T, extra, mode string) *undoEnv {
 // every update of a with its upstream user, rendering rows as the capture
 // triggers do.
 func myWitness(t *testing.T, schema string, root *sql.DB) string {
-	cols, err := undo.MyColumns(context.Background(), root, schema, "a")
+	cols, err := myadmin.Columns(context.Background(), root, schema, "a")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -236,7 +236,7 @@ func TestSharedStoreGrantEndsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err = g0.Access.ApproveRequest(ctx, bob, r.ID); err != nil {
+	if _, err = g0.Access.ApproveRequest(ctx, bob, r.ID); err != nil {
 		t.Fatal(err)
 	}
 	gws = append(gws, testenv.Start(t, db, testenv.Options{Extra: fmt.Sprintf("store: %q\n", g0.Config.Store)}))

@@ -95,8 +95,6 @@ func newHandler(o Options) *handler {
 	return h
 }
 
-type actorKey struct{}
-
 // route registers an endpoint that needs a valid bearer token.
 func (h *handler) route(pattern string, fn func(w http.ResponseWriter, r *http.Request, a *access.Actor) error) {
 	h.routes = append(h.routes, pattern)

@@ -40,7 +40,10 @@ func (l *Log) Prune(ctx context.Context, store Pruner, before time.Time) (int64,
 		return 0, nil // nothing would be left to anchor on: keep everything
 	}
 	var oldest *airlock.Event
-	store.ScanEvents(ctx, airlock.EventFilter{Ascending: true, Limit: 1}, func(ev *airlock.Event) error { oldest = ev; return errStop })
+	err = store.ScanEvents(ctx, airlock.EventFilter{Ascending: true, Limit: 1}, func(ev *airlock.Event) error { oldest = ev; return errStop })
+	if err != nil && err != errStop {
+		return 0, fmt.Errorf("find the oldest event: %w", err)
+	}
 	if oldest == nil || oldest.ID >= first.ID {
 		return 0, nil
 	}

@@ -246,7 +246,7 @@ func (s *Session) RowsChanged(c *Check, changed int64) *airlock.Decision {
 		ev.StatementKind = string(strongest(c.Stmts).Kind)
 		ev.Tables = unionTables(c.Stmts)
 	}
-	s.g.audit.Append(ev)
+	s.g.appendEvent(ev)
 	s.unsynced = true
 	return &d
 }

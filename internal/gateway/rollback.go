@@ -62,7 +62,7 @@ func (s *Session) writesEnded(n int, committed bool) {
 			s.g.log.Error("record a rolled-back write", "session", s.info.ID, "err", err)
 			continue
 		}
-		s.g.audit.Append(RolledBack(w.ev, "its transaction ended without commit"))
+		s.g.appendEvent(RolledBack(w.ev, "its transaction ended without commit"))
 	}
 }
 
@@ -112,17 +112,17 @@ func (g *Gateway) SetInstance(id string) { g.instance = id }
 // event is durable before the session goes on: a restart after a crash
 // finds in it which gateway owned the session.
 func (g *Gateway) recordOpened(ctx context.Context, s *Session, d map[string]string) error {
-	if g.instance == "" {
-		g.audit.Append(s.event(airlock.EventSession, "opened", d))
-		return nil
+	if g.instance != "" {
+		d["instance"] = g.instance
 	}
-	d["instance"] = g.instance
 	tk, err := g.audit.Append(s.event(airlock.EventSession, "opened", d))
-	if err == nil {
+	if err == nil && g.instance != "" {
 		err = g.audit.Wait(ctx, tk)
 	}
 	if err != nil {
-		g.store.EndSession(context.Background(), s.info.ID, g.now().UTC(), "the audit log could not record its opening")
+		if err := g.store.EndSession(context.Background(), s.info.ID, g.now().UTC(), "the audit log could not record its opening"); err != nil {
+			g.log.Error("record session end", "session", s.info.ID, "err", err)
+		}
 		return fmt.Errorf("record session opening: %w", err)
 	}
 	return nil
@@ -147,7 +147,7 @@ func (s *Session) settled(ev *airlock.Event) {
 // id is set).
 func (s *Session) unknownWrites() {
 	for _, ev := range s.inflight {
-		s.g.audit.Append(Unknown(ev, "the write's result never arrived: "+s.closeCause()))
+		s.g.appendEvent(Unknown(ev, "the write's result never arrived: "+s.closeCause()))
 	}
 	s.inflight = nil
 }

@@ -269,7 +269,7 @@ func (g *Gateway) RunApprovedScript(ctx context.Context, r *airlock.Request, app
 	})
 	if err != nil {
 		if saved {
-			g.store.SetUndoState(ctx, []string{undoID}, airlock.UndoVoid)
+			g.setUndoState(ctx, []string{undoID}, airlock.UndoVoid)
 		}
 		return nil, airlock.Errorf(airlock.EUNAVAILABLE, "run the script on %s: %v", db.Name, err)
 	}
@@ -277,14 +277,14 @@ func (g *Gateway) RunApprovedScript(ctx context.Context, r *airlock.Request, app
 	run.SideEffects = append(scriptEffects(stmts), run.SideEffects...)
 	if run.Outcome == airlock.ScriptCommitted {
 		if saved {
-			g.store.SetUndoState(ctx, []string{undoID}, airlock.UndoCommitted)
+			g.setUndoState(ctx, []string{undoID}, airlock.UndoCommitted)
 		}
 	} else {
 		if run.Outcome == "" {
 			run.Outcome = airlock.ScriptFailed
 		}
 		run.UndoID = ""
-		g.audit.Append(&airlock.Event{Type: airlock.EventStatement, Action: "script", User: r.User, Actor: approver, Database: db.Name,
+		g.appendEvent(&airlock.Event{Type: airlock.EventStatement, Action: "script", User: r.User, Actor: approver, Database: db.Name,
 			Ref: r.ID, Text: r.Script, Level: r.Level.String(), Tables: scriptTables(stmts), Decision: airlock.DecisionDenied,
 			Rule: "script", Reason: scriptWhy(run), Error: run.Error})
 	}

@@ -134,7 +134,7 @@ func (s *Session) refresh() {
 	if a.level == old {
 		return
 	}
-	s.g.audit.Append(s.event(airlock.EventSession, "level", map[string]string{"from": old.String(), "to": a.level.String()}))
+	s.g.appendEvent(s.event(airlock.EventSession, "level", map[string]string{"from": old.String(), "to": a.level.String()}))
 	s.g.log.Info("session level changed", "session", s.info.ID, "from", old, "to", a.level)
 	s.accMu.Lock()
 	hook := s.levelHook
@@ -209,7 +209,7 @@ func (s *Session) Close() {
 	if err := s.g.store.EndSession(context.Background(), s.info.ID, now, reason); err != nil {
 		s.g.log.Error("record session end", "session", s.info.ID, "err", err)
 	}
-	s.g.audit.Append(s.event(airlock.EventSession, "closed", map[string]string{"reason": reason}))
+	s.g.appendEvent(s.event(airlock.EventSession, "closed", map[string]string{"reason": reason}))
 	s.g.forget(s)
 }
 
@@ -385,6 +385,7 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		return
 	}
 	var last *airlock.Event
+	var appendErr error // the log refused a started event: deny, as for Sync
 	for i := range c.Stmts {
 		st := &c.Stmts[i]
 		if st.Level < airlock.LevelWrite || c.Guard != nil {
@@ -396,13 +397,19 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		ev := s.stmtEvent(c, st, airlock.ActionStarted)
 		c.started[i] = ev
 		last = ev
-		s.g.audit.Append(ev)
+		if _, err := s.g.audit.Append(ev); err != nil && appendErr == nil {
+			appendErr = err
+		}
 		s.inflight = append(s.inflight, ev)
 	}
 	if last == nil && (!s.unsynced || !commits(c.Stmts)) {
 		return
 	}
-	if err := s.g.audit.Sync(ctx); err != nil {
+	err := appendErr
+	if err == nil {
+		err = s.g.audit.Sync(ctx)
+	}
+	if err != nil {
 		c.Decision = airlock.Decision{Rule: airlock.RuleAudit, Reason: "the audit log cannot record this write; nothing was run, try again shortly"}
 		for _, ev := range c.started {
 			s.settled(ev) // never forwarded
@@ -425,7 +432,7 @@ func (s *Session) Denied(c *Check) {
 		ev.StatementKind = string(strongest(c.Stmts).Kind)
 		ev.Tables = unionTables(c.Stmts)
 	}
-	s.g.audit.Append(ev)
+	s.g.appendEvent(ev)
 }
 
 // Done records that statement i of an allowed check finished.

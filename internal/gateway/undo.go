@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -61,7 +62,7 @@ func (g *Gateway) PrepareDatabase(ctx context.Context, actor *access.Actor, name
 	if err != nil {
 		return 0, airlock.Errorf(airlock.EUNAVAILABLE, "prepare %s: %v", name, err)
 	}
-	g.audit.Append(&airlock.Event{Type: airlock.EventSystem, Action: "prepared", User: actor.User.Name, Database: name,
+	g.appendEvent(&airlock.Event{Type: airlock.EventSystem, Action: "prepared", User: actor.User.Name, Database: name,
 		Detail: map[string]string{"tables": strconv.Itoa(n)}})
 	return n, nil
 }
@@ -92,10 +93,13 @@ func (g *Gateway) undoRecords(ctx context.Context, id string) ([]*airlock.UndoRe
 			return nil, nil, airlock.Errorf(airlock.EINVALID, "%q is not an undo record (u_...), a statement's event id or a session (s_...)", id)
 		}
 		var ev *airlock.Event
-		g.store.ScanEvents(ctx, airlock.EventFilter{AfterID: n - 1, Ascending: true, Limit: 1}, func(e *airlock.Event) error {
+		err = g.store.ScanEvents(ctx, airlock.EventFilter{AfterID: n - 1, Ascending: true, Limit: 1}, func(e *airlock.Event) error {
 			ev = e
 			return errStopScan
 		})
+		if err != nil && !errors.Is(err, errStopScan) {
+			return nil, nil, airlock.Errorf(airlock.EUNAVAILABLE, "find event %d: %v", n, err)
+		}
 		if ev == nil || ev.ID != n {
 			return nil, nil, airlock.Errorf(airlock.ENOTFOUND, "no event %d", n)
 		}
@@ -250,19 +254,19 @@ func (g *Gateway) UndoApply(ctx context.Context, a *access.Actor, id string, for
 	res.Conflicts = append(res.Conflicts, conflicts...)
 	if err != nil {
 		if saved {
-			g.store.SetUndoState(ctx, []string{newID}, airlock.UndoVoid)
+			g.setUndoState(ctx, []string{newID}, airlock.UndoVoid)
 		}
 		return nil, airlock.Errorf(airlock.EUNAVAILABLE, "apply the undo: %v", err)
 	}
 	if !applied {
-		g.audit.Append(&airlock.Event{Type: airlock.EventUndo, Action: "refused", User: a.User.Name, Database: db.Name, Ref: id,
+		g.appendEvent(&airlock.Event{Type: airlock.EventUndo, Action: "refused", User: a.User.Name, Database: db.Name, Ref: id,
 			Detail: map[string]string{"conflicts": strconv.Itoa(len(conflicts))}})
 		return res, nil
 	}
 	res.Applied = true
 	if saved {
 		res.UndoID = newID
-		g.store.SetUndoState(ctx, []string{newID}, airlock.UndoCommitted)
+		g.setUndoState(ctx, []string{newID}, airlock.UndoCommitted)
 	}
 	for _, r := range recs {
 		if err := g.store.MarkApplied(ctx, r.ID, newID); err != nil {

@@ -106,7 +106,7 @@ func (Admin) Prepare(ctx context.Context, db *config.Database) (int, error) {
 	n := 0
 	var skipped []string
 	for _, t := range tables {
-		cols, err := undo.MyColumns(ctx, c, schema, t)
+		cols, err := Columns(ctx, c, schema, t)
 		if err != nil {
 			return n, fmt.Errorf("columns of %s: %w", t, err)
 		}
@@ -219,11 +219,11 @@ func grantCapture(ctx context.Context, c *sql.DB, db *config.Database) error {
 // ShowUndo renders the SQL that reverses recs. MySQL images name their
 // columns, so no connection is needed.
 func (Admin) ShowUndo(ctx context.Context, db *config.Database, recs []*airlock.UndoRecord) (string, error) {
-	steps, err := undo.MyPlan(db.Database, recs)
+	steps, err := undoPlan(db.Database, recs)
 	if err != nil {
 		return "", err
 	}
-	return undo.MyShow(steps), nil
+	return undoShow(steps), nil
 }
 
 // ApplyUndo reverses recs in one transaction with the write credential,
@@ -232,7 +232,7 @@ func (Admin) ShowUndo(ctx context.Context, db *config.Database, recs []*airlock.
 // from it rolls everything back. Conflicts stop the apply unless force.
 func (Admin) ApplyUndo(ctx context.Context, db *config.Database, recs []*airlock.UndoRecord, force bool, newID string,
 	beforeCommit func(images []airlock.UndoImage, sql string) error) ([]undo.Conflict, bool, error) {
-	steps, err := undo.MyPlan(db.Database, recs)
+	steps, err := undoPlan(db.Database, recs)
 	if err != nil {
 		return nil, false, err
 	}
@@ -255,7 +255,7 @@ func (Admin) ApplyUndo(ctx context.Context, db *config.Database, recs []*airlock
 			return nil, false, err
 		}
 	}
-	conflicts, err := undo.MyApply(ctx, tx, db.Database, steps, force)
+	conflicts, err := undoApply(ctx, tx, db.Database, steps, force)
 	if err != nil {
 		return conflicts, false, err
 	}
@@ -275,7 +275,7 @@ func (Admin) ApplyUndo(ctx context.Context, db *config.Database, recs []*airlock
 			}
 		}
 	}
-	if err := beforeCommit(images, undo.MyShow(steps)); err != nil {
+	if err := beforeCommit(images, undoShow(steps)); err != nil {
 		return conflicts, false, err
 	}
 	return conflicts, true, tx.Commit()

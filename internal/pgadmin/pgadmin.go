@@ -173,7 +173,7 @@ func (Admin) ShowUndo(ctx context.Context, db *config.Database, recs []*airlock.
 		return "", err
 	}
 	defer tx.Rollback(ctx)
-	steps, err := undo.Plan(ctx, tx, recs)
+	steps, err := undoPlan(ctx, tx, recs)
 	if err != nil {
 		return "", err
 	}
@@ -196,7 +196,7 @@ func (Admin) ApplyUndo(ctx context.Context, db *config.Database, recs []*airlock
 		return nil, false, err
 	}
 	defer tx.Rollback(ctx)
-	steps, err := undo.Plan(ctx, tx, recs)
+	steps, err := undoPlan(ctx, tx, recs)
 	if err != nil {
 		return nil, false, err
 	}
@@ -209,7 +209,7 @@ func (Admin) ApplyUndo(ctx context.Context, db *config.Database, recs []*airlock
 			return nil, false, err
 		}
 	}
-	conflicts, err := undo.Apply(ctx, tx, steps, force)
+	conflicts, err := undoApply(ctx, tx, steps, force)
 	if err != nil {
 		return conflicts, false, err
 	}

@@ -16,9 +16,6 @@ const (
 	maxMessage = 1 << 30
 	// maxStartup bounds the startup packet (PostgreSQL uses 10000).
 	maxStartup = 10000
-	// inlineMax is the largest body read into memory when the message
-	// is only relayed; longer DataRow and CopyData bodies stream through.
-	inlineMax = 32 << 10
 )
 
 // Protocol codes of untyped startup-phase packets.
@@ -115,9 +112,6 @@ func (m *msgReader) grow() {
 	m.r = 0
 	m.big, m.buf = bp, *bp
 }
-
-// discard consumes n buffered bytes.
-func (m *msgReader) discard(n int) { m.r += n }
 
 // peek1 waits until at least one byte is buffered.
 func (m *msgReader) peek1() error { return m.ensure(1) }

@@ -8,9 +8,13 @@
 // those rows back before the transaction can commit and keeps them in its
 // store as an airlock.UndoRecord.
 //
-// Apply runs the reversal in one transaction: it first checks that every
-// affected row still looks as the statement left it, reports the rows
-// changed since as conflicts, and changes nothing unless forced.
+// The reversal runs beside each engine's admin code (internal/pgadmin,
+// internal/myadmin) in one transaction: it first checks that every affected
+// row still looks as the statement left it, reports the rows changed since
+// as a Conflict each, and changes nothing unless forced. This package holds
+// only what needs no database driver: the capture SQL text, the image
+// arithmetic and the Step and Conflict shapes both engines share, so the
+// gateway, the API and the UI can use it without linking a driver.
 //
 // MySQL and MariaDB (the My... names, mysql.go) follow the same design
 // with triggers generated for each table, since MySQL has no row-to-text
@@ -175,3 +179,40 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // QuoteLiteral quotes s as a PostgreSQL string literal
 // (standard_conforming_strings is pinned on).
 func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// Step reverses one image.
+type Step struct {
+	Record string // undo record id
+	Image  airlock.UndoImage
+	// SQL reverses the image; Args are its parameters.
+	SQL  string
+	Args []any
+}
+
+// Conflict is a row that no longer looks as the statement left it.
+type Conflict struct {
+	Record  string  `json:"record"`
+	Table   string  `json:"table"`
+	Op      string  `json:"op"`
+	Reason  string  `json:"reason"`
+	Current *string `json:"current,omitempty"`
+	Want    *string `json:"want,omitempty"`
+}
+
+// Show renders steps as runnable SQL, literals inlined.
+func Show(steps []Step) string {
+	var b strings.Builder
+	last := ""
+	for _, s := range steps {
+		if s.Record != last {
+			fmt.Fprintf(&b, "-- undo %s\n", s.Record)
+			last = s.Record
+		}
+		sql := s.SQL
+		for i := len(s.Args); i >= 1; i-- {
+			sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), QuoteLiteral(fmt.Sprint(s.Args[i-1])))
+		}
+		b.WriteString(sql + ";\n")
+	}
+	return b.String()
+}

@@ -242,7 +242,7 @@ func TestConsolePages(t *testing.T) {
 	if err != nil || dave.User.Name != "dave" || dave.Token.Note != "laptop" {
 		t.Fatalf("the issued token %q: %v", secret, err)
 	}
-	if exp := dave.Token.ExpiresAt; exp == nil || exp.Sub(time.Now()) > 31*time.Minute {
+	if exp := dave.Token.ExpiresAt; exp == nil || time.Until(*exp) > 31*time.Minute {
 		t.Fatalf("dave's token expires %v, want in 30m", exp)
 	}
 	shot(t, admin, "users")

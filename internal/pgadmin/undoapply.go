@@ -1,4 +1,4 @@
-package undo
+package pgadmin
 
 import (
 	"context"
@@ -7,32 +7,14 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/undo"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Settings fix how rows are written as text, as the capture trigger does.
-const Settings = `SET LOCAL timezone = 'UTC'; SET LOCAL datestyle = 'ISO, YMD'; SET LOCAL intervalstyle = 'postgres';
+// undoSettings fix how rows are written as text, as the capture trigger does.
+const undoSettings = `SET LOCAL timezone = 'UTC'; SET LOCAL datestyle = 'ISO, YMD'; SET LOCAL intervalstyle = 'postgres';
 SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'`
-
-// Step reverses one image.
-type Step struct {
-	Record string // undo record id
-	Image  airlock.UndoImage
-	// SQL reverses the image; Args are its parameters.
-	SQL  string
-	Args []any
-}
-
-// Conflict is a row that no longer looks as the statement left it.
-type Conflict struct {
-	Record  string  `json:"record"`
-	Table   string  `json:"table"`
-	Op      string  `json:"op"`
-	Reason  string  `json:"reason"`
-	Current *string `json:"current,omitempty"`
-	Want    *string `json:"want,omitempty"`
-}
 
 // columns lists a table's columns that a reversal writes: not dropped, not
 // generated; alwaysIdentity reports GENERATED ALWAYS identity columns.
@@ -70,12 +52,12 @@ func fields(cols []string, param string, table string) string {
 	return "SELECT " + strings.Join(parts, ", ") + " FROM (SELECT " + param + "::" + table + " AS r) s"
 }
 
-// Plan returns the steps that reverse records, newest record first and,
+// undoPlan returns the steps that reverse records, newest record first and,
 // within a record, last image first. Tables' columns are read through tx.
-func Plan(ctx context.Context, tx pgx.Tx, recs []*airlock.UndoRecord) ([]Step, error) {
+func undoPlan(ctx context.Context, tx pgx.Tx, recs []*airlock.UndoRecord) ([]undo.Step, error) {
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].CreatedAt.After(recs[j].CreatedAt) })
 	cache := map[string]*columns{}
-	var steps []Step
+	var steps []undo.Step
 	for _, r := range recs {
 		for i := len(r.Images) - 1; i >= 0; i-- {
 			im := r.Images[i]
@@ -91,7 +73,7 @@ func Plan(ctx context.Context, tx pgx.Tx, recs []*airlock.UndoRecord) ([]Step, e
 				cache[im.Table], cols = c, c
 			}
 			pk := "(" + strings.Join(im.PK, ", ") + ")"
-			s := Step{Record: r.ID, Image: im}
+			s := undo.Step{Record: r.ID, Image: im}
 			switch im.Op {
 			case "I":
 				s.SQL = fmt.Sprintf("DELETE FROM %s WHERE %s = (%s)", im.Table, pk, fields(im.PK, "$1", im.Table))
@@ -121,27 +103,9 @@ func Plan(ctx context.Context, tx pgx.Tx, recs []*airlock.UndoRecord) ([]Step, e
 	return steps, nil
 }
 
-// Show renders steps as runnable SQL, literals inlined.
-func Show(steps []Step) string {
-	var b strings.Builder
-	last := ""
-	for _, s := range steps {
-		if s.Record != last {
-			fmt.Fprintf(&b, "-- undo %s\n", s.Record)
-			last = s.Record
-		}
-		sql := s.SQL
-		for i := len(s.Args); i >= 1; i-- {
-			sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), QuoteLiteral(fmt.Sprint(s.Args[i-1])))
-		}
-		b.WriteString(sql + ";\n")
-	}
-	return b.String()
-}
-
-// check finds whether the row a step reverses is still as the statement
+// undoCheck finds whether the row a step reverses is still as the statement
 // left it.
-func check(ctx context.Context, tx pgx.Tx, s Step) (*Conflict, error) {
+func undoCheck(ctx context.Context, tx pgx.Tx, s undo.Step) (*undo.Conflict, error) {
 	im := s.Image
 	pk := "(" + strings.Join(im.PK, ", ") + ")"
 	img := im.New
@@ -157,7 +121,7 @@ func check(ctx context.Context, tx pgx.Tx, s Step) (*Conflict, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	c := &Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Current: current}
+	c := &undo.Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Current: current}
 	switch im.Op {
 	case "I", "U":
 		if current == nil {
@@ -177,19 +141,19 @@ func check(ctx context.Context, tx pgx.Tx, s Step) (*Conflict, error) {
 	return nil, nil
 }
 
-// Apply reverses steps in tx, in order, each after checking that its row
+// undoApply reverses steps in tx, in order, each after checking that its row
 // still looks as the statement left it (earlier steps' effects included, so
 // that a row changed by several statements is followed back through them).
 // A conflicting step is reported and, unless force is set, not run; the
 // caller then rolls tx back, so that nothing is applied. With force, a
 // conflicting row is overwritten where its operation allows, else skipped.
-func Apply(ctx context.Context, tx pgx.Tx, steps []Step, force bool) ([]Conflict, error) {
-	if _, err := tx.Exec(ctx, Settings); err != nil {
+func undoApply(ctx context.Context, tx pgx.Tx, steps []undo.Step, force bool) ([]undo.Conflict, error) {
+	if _, err := tx.Exec(ctx, undoSettings); err != nil {
 		return nil, err
 	}
-	var conflicts []Conflict
+	var conflicts []undo.Conflict
 	for _, s := range steps {
-		c, err := check(ctx, tx, s)
+		c, err := undoCheck(ctx, tx, s)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %w", s.Image.Table, err)
 		}
@@ -211,7 +175,7 @@ func Apply(ctx context.Context, tx pgx.Tx, steps []Step, force bool) ([]Conflict
 			if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT airlock_undo_step"); rerr != nil {
 				return conflicts, rerr
 			}
-			conflicts = append(conflicts, Conflict{Record: s.Record, Table: s.Image.Table, Op: s.Image.Op, Reason: "skipped: " + err.Error()})
+			conflicts = append(conflicts, undo.Conflict{Record: s.Record, Table: s.Image.Table, Op: s.Image.Op, Reason: "skipped: " + err.Error()})
 		}
 		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT airlock_undo_step"); err != nil {
 			return conflicts, err

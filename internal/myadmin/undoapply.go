@@ -1,4 +1,4 @@
-package undo
+package myadmin
 
 import (
 	"context"
@@ -9,16 +9,17 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/undo"
 )
 
-// MyPlan returns the statements that reverse recs on a MySQL database
+// undoPlan returns the statements that reverse recs on a MySQL database
 // whose tables are in schema, newest record first and, within a record,
 // last image first: an insert is deleted by its primary key, a deleted
 // row is inserted again with every captured column, an updated row is set
 // back to every captured column, found by its key after the update.
-func MyPlan(schema string, recs []*airlock.UndoRecord) ([]Step, error) {
+func undoPlan(schema string, recs []*airlock.UndoRecord) ([]undo.Step, error) {
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].CreatedAt.After(recs[j].CreatedAt) })
-	var steps []Step
+	var steps []undo.Step
 	for _, r := range recs {
 		for i := len(r.Images) - 1; i >= 0; i-- {
 			im := r.Images[i]
@@ -29,7 +30,7 @@ func MyPlan(schema string, recs []*airlock.UndoRecord) ([]Step, error) {
 			if err != nil {
 				return nil, err
 			}
-			s := Step{Record: r.ID, Image: im}
+			s := undo.Step{Record: r.ID, Image: im}
 			switch im.Op {
 			case "I":
 				where, err := myWhere(im.New, im.PK)
@@ -62,15 +63,15 @@ func MyPlan(schema string, recs []*airlock.UndoRecord) ([]Step, error) {
 	return steps, nil
 }
 
-// MyShow renders steps as runnable SQL: the session's time zone first when
+// undoShow renders steps as runnable SQL: the session's time zone first when
 // a TIMESTAMP is put back (its FROM_UNIXTIME literal is read in it).
-func MyShow(steps []Step) string {
+func undoShow(steps []undo.Step) string {
 	for _, s := range steps {
 		if strings.Contains(s.SQL, "FROM_UNIXTIME(") {
-			return "SET time_zone = '" + MyTimeZone + "';\n" + Show(steps)
+			return "SET time_zone = '" + undo.MyTimeZone + "';\n" + undo.Show(steps)
 		}
 	}
-	return Show(steps)
+	return undo.Show(steps)
 }
 
 // myTarget is the quoted name of table (schema-qualified, as captured).
@@ -79,20 +80,20 @@ func myTarget(schema, table string) (string, error) {
 	if !ok || name == "" {
 		return "", fmt.Errorf("table %s is not in schema %s", table, schema)
 	}
-	return MyQuoteIdent(schema) + "." + MyQuoteIdent(name), nil
+	return undo.MyQuoteIdent(schema) + "." + undo.MyQuoteIdent(name), nil
 }
 
 func mySet(row *string) (string, error) {
 	if row == nil {
 		return "", errors.New("an image lacks its row")
 	}
-	fields, err := ParseMyRow(*row)
+	fields, err := undo.ParseMyRow(*row)
 	if err != nil {
 		return "", err
 	}
 	parts := make([]string, len(fields))
 	for i, f := range fields {
-		parts[i] = MyQuoteIdent(f.Name) + "=" + f.Value
+		parts[i] = undo.MyQuoteIdent(f.Name) + "=" + f.Value
 	}
 	return strings.Join(parts, ", "), nil
 }
@@ -101,7 +102,7 @@ func myWhere(row *string, pk []string) (string, error) {
 	if row == nil {
 		return "", errors.New("an image lacks its row")
 	}
-	fields, err := ParseMyRow(*row)
+	fields, err := undo.ParseMyRow(*row)
 	if err != nil {
 		return "", err
 	}
@@ -115,18 +116,18 @@ func myWhere(row *string, pk []string) (string, error) {
 			}
 		}
 		if v == "" {
-			return "", fmt.Errorf("the captured row lacks its key column %s", MyQuoteIdent(k))
+			return "", fmt.Errorf("the captured row lacks its key column %s", undo.MyQuoteIdent(k))
 		}
-		parts = append(parts, MyQuoteIdent(k)+"="+v)
+		parts = append(parts, undo.MyQuoteIdent(k)+"="+v)
 	}
 	return strings.Join(parts, " AND "), nil
 }
 
-// MyColumns reads the columns of schema.table that capture writes (not
+// Columns reads the columns of schema.table that capture writes (not
 // generated), in table order, or none when there is no such table.
-func MyColumns(ctx context.Context, q interface {
+func Columns(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, schema, table string) ([]MyColumn, error) {
+}, schema, table string) ([]undo.MyColumn, error) {
 	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, LOWER(DATA_TYPE), IFNULL(CHARACTER_SET_NAME, '') FROM information_schema.COLUMNS
 		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND IFNULL(GENERATION_EXPRESSION, '') = ''
 		AND EXTRA NOT LIKE '%VIRTUAL%' AND EXTRA NOT LIKE '%STORED%' AND EXTRA NOT LIKE '%PERSISTENT%'
@@ -135,9 +136,9 @@ func MyColumns(ctx context.Context, q interface {
 		return nil, err
 	}
 	defer rows.Close()
-	var cols []MyColumn
+	var cols []undo.MyColumn
 	for rows.Next() {
-		var c MyColumn
+		var c undo.MyColumn
 		if err := rows.Scan(&c.Name, &c.DataType, &c.Charset); err != nil {
 			return nil, err
 		}
@@ -149,24 +150,24 @@ func MyColumns(ctx context.Context, q interface {
 // myCheck finds whether the row a step reverses is still as the statement
 // left it, rendering it now as the trigger rendered it then; it locks the
 // row (or the gap where it would be) until the apply ends.
-func myCheck(ctx context.Context, tx *sql.Tx, schema string, s Step, cache map[string]map[string]MyColumn) (*Conflict, error) {
+func myCheck(ctx context.Context, tx *sql.Tx, schema string, s undo.Step, cache map[string]map[string]undo.MyColumn) (*undo.Conflict, error) {
 	im := s.Image
 	img := im.New
 	if im.Op == "D" {
 		img = im.Old
 	}
-	fields, err := ParseMyRow(*img)
+	fields, err := undo.ParseMyRow(*img)
 	if err != nil {
 		return nil, err
 	}
 	byName := cache[im.Table]
 	if byName == nil {
 		name := strings.TrimPrefix(im.Table, schema+".")
-		cols, err := MyColumns(ctx, tx, schema, name)
+		cols, err := Columns(ctx, tx, schema, name)
 		if err != nil {
 			return nil, fmt.Errorf("columns of %s: %w", im.Table, err)
 		}
-		byName = map[string]MyColumn{}
+		byName = map[string]undo.MyColumn{}
 		for _, c := range cols {
 			byName[strings.ToLower(c.Name)] = c
 		}
@@ -174,27 +175,27 @@ func myCheck(ctx context.Context, tx *sql.Tx, schema string, s Step, cache map[s
 	}
 	// The triggers write the columns the table had when it was prepared:
 	// if they differ now, the image does not say what the row was.
-	cols := make([]MyColumn, len(fields))
+	cols := make([]undo.MyColumn, len(fields))
 	seen := map[string]bool{}
 	var changed []string
 	for i, f := range fields {
 		c, ok := byName[strings.ToLower(f.Name)]
 		if !ok {
-			changed = append(changed, MyQuoteIdent(f.Name)+" is gone")
+			changed = append(changed, undo.MyQuoteIdent(f.Name)+" is gone")
 		}
 		cols[i], seen[strings.ToLower(f.Name)] = c, true
 	}
 	for name, c := range byName {
 		if !seen[name] {
-			changed = append(changed, MyQuoteIdent(c.Name)+" is new")
+			changed = append(changed, undo.MyQuoteIdent(c.Name)+" is new")
 		}
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		return &Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Want: img,
+		return &undo.Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Want: img,
 			Reason: "the table's columns changed since it was prepared for undo (" + strings.Join(changed, ", ") + "): the captured row does not cover them; run airlock databases prepare again for later changes"}, nil
 	}
-	expr, err := MyRowExpr("", cols)
+	expr, err := undo.MyRowExpr("", cols)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", im.Table, err)
 	}
@@ -210,7 +211,7 @@ func myCheck(ctx context.Context, tx *sql.Tx, schema string, s Step, cache map[s
 	} else if err != nil {
 		return nil, err
 	}
-	c := &Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Current: current}
+	c := &undo.Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Current: current}
 	switch im.Op {
 	case "I", "U":
 		if current == nil {
@@ -230,15 +231,15 @@ func myCheck(ctx context.Context, tx *sql.Tx, schema string, s Step, cache map[s
 	return nil, nil
 }
 
-// MyApply reverses steps in tx, in order, each after checking that its row
+// undoApply reverses steps in tx, in order, each after checking that its row
 // still looks as the statement left it (earlier steps' effects included).
 // tx's session must use MySQLMode and MyTimeZone. A conflicting step is
 // reported and, unless force is set, not run; the caller then rolls tx
 // back, so that nothing is applied. With force, a conflicting row is
 // overwritten where its operation allows, else skipped.
-func MyApply(ctx context.Context, tx *sql.Tx, schema string, steps []Step, force bool) ([]Conflict, error) {
-	cache := map[string]map[string]MyColumn{}
-	var conflicts []Conflict
+func undoApply(ctx context.Context, tx *sql.Tx, schema string, steps []undo.Step, force bool) ([]undo.Conflict, error) {
+	cache := map[string]map[string]undo.MyColumn{}
+	var conflicts []undo.Conflict
 	for _, s := range steps {
 		c, err := myCheck(ctx, tx, schema, s, cache)
 		if err != nil {
@@ -265,7 +266,7 @@ func MyApply(ctx context.Context, tx *sql.Tx, schema string, steps []Step, force
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT airlock_undo_step"); rerr != nil {
 				return conflicts, rerr
 			}
-			conflicts = append(conflicts, Conflict{Record: s.Record, Table: s.Image.Table, Op: s.Image.Op, Reason: "skipped: " + err.Error()})
+			conflicts = append(conflicts, undo.Conflict{Record: s.Record, Table: s.Image.Table, Op: s.Image.Op, Reason: "skipped: " + err.Error()})
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT airlock_undo_step"); err != nil {
 			return conflicts, err
