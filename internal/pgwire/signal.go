@@ -15,6 +15,10 @@ import (
 // a literal integer, the statement's only parameter, or pg_backend_pid().
 var signalRE = regexp.MustCompile(`(?is)^\s*select\s+(?:pg_catalog\s*\.\s*)?(pg_terminate_backend|pg_cancel_backend)\s*\(\s*([0-9]+|\$1|pg_backend_pid\s*\(\s*\))\s*\)\s*;?\s*$`)
 
+// maxSignalText bounds the statements ownSignal reads: longer ones are
+// decided by the classifier alone.
+const maxSignalText = 512
+
 // owner is who may signal this connection's upstream backend: the same
 // airlock user on the same database.
 func (c *conn) owner() string {
@@ -37,6 +41,9 @@ func (c *conn) cancelKey() [8]byte {
 // an argument that is not a literal PID, is left to the classifier, which
 // makes these functions admin (they act on other sessions).
 func (c *conn) ownSignal(text string, params []string) ([]airlock.Statement, bool) {
+	if len(text) > maxSignalText {
+		return nil, false
+	}
 	m := signalRE.FindStringSubmatch(text)
 	if m == nil {
 		return nil, false
@@ -77,7 +84,7 @@ func (c *conn) ownSignal(text string, params []string) ([]airlock.Statement, boo
 // each Execute decides it with the PID it names (bound, for $1): text only
 // signals one backend.
 func signalParse(text string) bool {
-	return signalRE.MatchString(text)
+	return len(text) <= maxSignalText && signalRE.MatchString(text)
 }
 
 // paramPID reads a bound PID: text, or binary int4 or int8 (as the bind
