@@ -152,6 +152,9 @@ func TestOwnBackendSignals(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("statement after a cancel request with a wrong secret: %v", err)
 		}
+		if !strings.Contains(a.Logs(), "cancel request with a wrong secret") {
+			t.Fatal("a wrong cancel secret for a live backend is not logged")
+		}
 		// pgx cancels with the key it was given.
 		qctx, qcancel := context.WithCancel(ctx)
 		go func() {

@@ -119,7 +119,9 @@ type Server struct {
 	// backends are the connections by the PID of their upstream backend
 	// now (several when databases live on different servers).
 	backends map[uint32][]*conn
-	acc      listen.Acceptor
+	// guessWarned is when a wrong cancel secret was last logged.
+	guessWarned time.Time
+	acc         listen.Acceptor
 	// viewCats are the view catalogues, by database (views.go).
 	viewCats map[string]*viewCatalog
 }
@@ -216,7 +218,16 @@ func (s *Server) cancel(pid uint32, secret []byte) {
 	copy(k[4:], secret)
 	s.mu.Lock()
 	c := s.keys[k]
+	// A wrong secret for a live backend's PID may be someone guessing
+	// keys (PIDs are not secret): said at most once a second.
+	guess := c == nil && len(s.backends[pid]) > 0 && time.Since(s.guessWarned) >= time.Second
+	if guess {
+		s.guessWarned = time.Now()
+	}
 	s.mu.Unlock()
+	if guess {
+		s.log.Warn("cancel request with a wrong secret for a session's backend", "pid", pid)
+	}
 	if c == nil {
 		s.log.Debug("cancel request with an unknown key")
 		return
