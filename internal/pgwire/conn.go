@@ -83,6 +83,9 @@ type conn struct {
 	sess      *gateway.Session
 	keyPID    uint32
 	keySecret []byte
+	// backendPID and backendOwner are guarded by srv.mu (Server.setBackend).
+	backendPID   uint32
+	backendOwner string
 
 	queue      queue
 	free       []*pending // popped entries, for entry
@@ -184,7 +187,8 @@ func (c *conn) serve() {
 		return
 	}
 	defer c.closeUpstream()
-	c.srv.newKey(c)
+	c.srv.newKey(c, c.up.pid)
+	c.srv.setBackend(c, c.owner(), c.up.pid)
 	c.client.SetDeadline(time.Time{})
 	sess.SetInterrupt(c.interrupt)
 	sess.SetLevelHook(c.onLevelDrop)
@@ -303,6 +307,7 @@ func (c *conn) cancelUpstream() {
 }
 
 func (c *conn) closeUpstream() {
+	c.srv.setBackend(c, "", 0)
 	c.upMu.Lock()
 	defer c.upMu.Unlock()
 	if c.up == nil {

@@ -31,7 +31,12 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		if err != nil {
 			return violation("malformed Query message")
 		}
-		ch := c.sess.Check(c.ctx, q)
+		var ch *gateway.Check
+		if facts, ok := c.ownSignal(q, nil); ok {
+			ch = c.sess.CheckPrepared(c.ctx, q, facts, nil)
+		} else {
+			ch = c.sess.Check(c.ctx, q)
+		}
 		if !ch.Decision.Allowed {
 			c.denySimple(ch.Decision)
 			return nil
@@ -58,10 +63,20 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return nil
 		}
 		stmts, cerr := c.sess.Classify(m.query)
-		ch := c.sess.Decide(m.query, stmts, cerr)
+		decided, deferred := stmts, cerr == nil && len(stmts) == 1 && signalParse(m.query)
+		if deferred {
+			// Signalling the backend the parameter names: each
+			// Execute decides with the PID bound (ownSignal).
+			decided = []airlock.Statement{stmts[0]}
+			decided[0].Level = airlock.LevelRead
+		}
+		ch := c.sess.Decide(m.query, decided, cerr)
 		if !ch.Decision.Allowed {
 			c.denyExtended(ch.Decision)
 			return nil
+		}
+		if deferred {
+			ch.Stmts = stmts
 		}
 		c.toUpstream(typ, body)
 		e := c.entry('P', nil)
@@ -93,7 +108,11 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			c.denyExtended(d)
 			return nil
 		}
-		ch := c.sess.CheckPrepared(c.ctx, p.text, p.facts, p.params)
+		facts := p.facts
+		if f, ok := c.ownSignal(p.text, p.params); ok {
+			facts = f
+		}
+		ch := c.sess.CheckPrepared(c.ctx, p.text, facts, p.params)
 		if !ch.Decision.Allowed {
 			c.denyExtended(ch.Decision)
 			return nil

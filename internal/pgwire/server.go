@@ -16,9 +16,13 @@
 // upstream with that level's credential; a read session's upstream also
 // gets default_transaction_read_only=on in its startup packet, so that
 // RESET ALL and DISCARD ALL cannot undo it. The client receives the
-// upstream's ParameterStatus messages and a BackendKeyData minted by
-// airlock; a CancelRequest carrying that key is sent on to the upstream
-// backend with the upstream's own key.
+// upstream's ParameterStatus messages and a BackendKeyData with the
+// upstream backend's PID and a secret of airlock's own; a CancelRequest
+// carrying that key comes to airlock and is sent on to the upstream backend
+// with the upstream's own key. The PID is the backend's, so that
+// pg_terminate_backend and pg_cancel_backend name it (signal.go). After an
+// upstream switch the client keeps the key it was given: cancels reach the
+// new backend, while the PID names the former one.
 //
 // # The relay
 //
@@ -64,7 +68,6 @@ package pgwire
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
@@ -112,8 +115,13 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
-	keys  map[uint32]*conn
-	acc   listen.Acceptor
+	keys  map[[8]byte]*conn // cancel keys: the upstream PID, then airlock's secret
+	// backends are the connections by the PID of their upstream backend
+	// now (several when databases live on different servers).
+	backends map[uint32][]*conn
+	// guessWarned is when a wrong cancel secret was last logged.
+	guessWarned time.Time
+	acc         listen.Acceptor
 	// viewCats are the view catalogues, by database (views.go).
 	viewCats map[string]*viewCatalog
 }
@@ -139,7 +147,9 @@ func NewServer(o Options) *Server {
 		fakeKey: fk,
 		authTO:  o.AuthTimeout, requireTLS: o.RequireTLS,
 		conns: map[*conn]struct{}{},
-		keys:  map[uint32]*conn{},
+		keys:  map[[8]byte]*conn{},
+
+		backends: map[uint32][]*conn{},
 	}
 }
 
@@ -165,38 +175,108 @@ func (s *Server) track(c *conn, on bool) {
 		s.conns[c] = struct{}{}
 	} else {
 		delete(s.conns, c)
-		if c.keyPID != 0 && s.keys[c.keyPID] == c {
-			delete(s.keys, c.keyPID)
+		if c.keySecret != nil && s.keys[c.cancelKey()] == c {
+			delete(s.keys, c.cancelKey())
 		}
+		s.dropBackend(c)
 	}
 }
 
-// newKey registers c under a fresh cancel key.
-func (s *Server) newKey(c *conn) {
+// newKey registers c under a fresh cancel key: the PID of its upstream
+// backend, which the client may use to name that backend, and a random
+// secret that no other key of this server has with the same PID (two
+// databases on different servers may hand out the same PID). Like
+// PostgreSQL's own keys under protocol 3.0, the key is as hard to guess as
+// its 32-bit secret; every session has its own, and gateways do not share
+// keys, so a cancel is answered by the gateway the client connected to.
+func (s *Server) newKey(c *conn, pid uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		var b [8]byte
-		rand.Read(b[:])
-		pid := binary.BigEndian.Uint32(b[:4]) & 0x7fffffff
-		if pid == 0 || s.keys[pid] != nil {
+		binary.BigEndian.PutUint32(b[:4], pid)
+		rand.Read(b[4:])
+		if s.keys[b] != nil {
 			continue
 		}
-		c.keyPID, c.keySecret = pid, b[4:8]
-		s.keys[pid] = c
+		c.keyPID, c.keySecret = pid, append([]byte(nil), b[4:]...)
+		s.keys[b] = c
 		return
 	}
 }
 
 // cancel handles a CancelRequest: when the key matches a session, its
-// running upstream statement is cancelled.
+// running upstream statement is cancelled (on the upstream connection it
+// has now, which after a switch is not the one the key's PID names).
 func (s *Server) cancel(pid uint32, secret []byte) {
+	var k [8]byte
+	binary.BigEndian.PutUint32(k[:4], pid)
+	if len(secret) != 4 {
+		s.log.Debug("cancel request with an unknown key")
+		return
+	}
+	copy(k[4:], secret)
 	s.mu.Lock()
-	c := s.keys[pid]
+	c := s.keys[k]
+	// A wrong secret for a live backend's PID may be someone guessing
+	// keys (PIDs are not secret): said at most once a second.
+	guess := c == nil && len(s.backends[pid]) > 0 && time.Since(s.guessWarned) >= time.Second
+	if guess {
+		s.guessWarned = time.Now()
+	}
 	s.mu.Unlock()
-	if c == nil || subtle.ConstantTimeCompare(c.keySecret, secret) != 1 {
+	if guess {
+		s.log.Warn("cancel request with a wrong secret for a session's backend", "pid", pid)
+	}
+	if c == nil {
 		s.log.Debug("cancel request with an unknown key")
 		return
 	}
 	c.cancelUpstream()
+}
+
+// setBackend records that c's upstream backend is pid now (0: none), for
+// ownBackend; owner is who may signal it, the session's user and database.
+func (s *Server) setBackend(c *conn, owner string, pid uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropBackend(c)
+	if pid == 0 {
+		return
+	}
+	c.backendPID, c.backendOwner = pid, owner
+	s.backends[pid] = append(s.backends[pid], c)
+}
+
+// dropBackend forgets c's upstream backend; s.mu is held.
+func (s *Server) dropBackend(c *conn) {
+	if c.backendPID == 0 {
+		return
+	}
+	list := s.backends[c.backendPID]
+	for i, o := range list {
+		if o == c {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(s.backends, c.backendPID)
+	} else {
+		s.backends[c.backendPID] = list
+	}
+	c.backendPID = 0
+}
+
+// ownBackend reports whether pid is the upstream backend, now, of a
+// session this server serves for owner (a user on a database).
+func (s *Server) ownBackend(owner string, pid uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.backends[pid] {
+		if o.backendOwner == owner {
+			return true
+		}
+	}
+	return false
 }

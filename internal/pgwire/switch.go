@@ -63,6 +63,7 @@ func (c *conn) maybeSwitch() error {
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
+	c.srv.setBackend(c, c.owner(), up.pid)
 	c.ur = newMsgReader(c.watch(up.conn), upBufs, 0)
 	c.uw.Reset(up.conn)
 	c.log.Info("upstream switched", "from", from, "to", want)
