@@ -19,6 +19,8 @@ import (
 	"airlock/internal/gateway"
 	"airlock/internal/server"
 	"airlock/internal/testenv"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // writeStory returns, for the INSERT statements of the audit, "text:
@@ -150,6 +152,113 @@ func rolledBackWrites(t *testing.T, pgExtra, myExtra string) {
 		rows := my.QueryInt("SELECT count(*) FROM t")
 		if rows != 2 {
 			t.Fatalf("%d rows, want 2 (1, 3)", rows)
+		}
+	})
+}
+
+// TestImplicitTransactionWrites: writes in transactions the client never
+// began are followed too. In a MySQL session with autocommit off (SET
+// autocommit = 0, or the driver's connection option), each write waits
+// for COMMIT: ROLLBACK or the client leaving records it rolled_back; COMMIT,
+// DDL, BEGIN and SET autocommit = 1 commit it. In PostgreSQL, the writes
+// of an extended-protocol batch, or of a Query of several statements, are
+// rolled back by a later error in it. Guarded or not.
+func TestImplicitTransactionWrites(t *testing.T) {
+	for _, guard := range []struct{ name, pg, my string }{
+		{"guarded", "", ""},
+		{"unguarded", unguardedPG, unguardedMy},
+	} {
+		t.Run(guard.name, func(t *testing.T) { implicitTransactionWrites(t, guard.pg, guard.my) })
+	}
+}
+
+func implicitTransactionWrites(t *testing.T, pgExtra, myExtra string) {
+	t.Run("postgres", func(t *testing.T) {
+		db := testenv.NewDB(t)
+		db.Exec("CREATE TABLE t (id int PRIMARY KEY)")
+		a := testenv.Start(t, db, testenv.Options{DatabaseExtra: pgExtra})
+		ctx := context.Background()
+		c := testenv.Connect(t, a.URL("wanda", a.Token("wanda", 0), "app"))
+		defer c.Close(ctx)
+		batch := func(qs ...string) error {
+			b := &pgx.Batch{}
+			for _, q := range qs {
+				b.Queue(q)
+			}
+			return c.SendBatch(ctx, b).Close()
+		}
+		if err := batch("INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)", "SELECT 1/0"); err == nil {
+			t.Fatal("a batch dividing by zero succeeded")
+		}
+		if err := batch("INSERT INTO t VALUES (3)", "INSERT INTO t VALUES (4)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PgConn().Exec(ctx, "INSERT INTO t VALUES (5); SELECT 1/0").ReadAll(); err == nil {
+			t.Fatal("a query dividing by zero succeeded")
+		}
+		testenv.MustExec(t, c, "INSERT INTO t VALUES (6)")
+		waitStory(t, a, []string{
+			"INSERT INTO t VALUES (1): executed",
+			"INSERT INTO t VALUES (2): executed",
+			"INSERT INTO t VALUES (1): rolled_back", "INSERT INTO t VALUES (2): rolled_back",
+			"INSERT INTO t VALUES (3): executed",
+			"INSERT INTO t VALUES (4): executed",
+			"INSERT INTO t VALUES (5): executed", "INSERT INTO t VALUES (5): rolled_back",
+			"INSERT INTO t VALUES (6): executed",
+		})
+		if n := db.QueryInt("SELECT count(*) FROM t"); n != 3 {
+			t.Fatalf("%d rows, want 3 (3, 4, 6)", n)
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		my := testenv.NewMyDB(t)
+		my.Exec("CREATE TABLE t (id int PRIMARY KEY) ENGINE=InnoDB")
+		// Standing ddl, for a DDL's implicit commit.
+		ddl := "policies:\n  - {name: writers, groups: [writers], databases: [app], standing: ddl}\n"
+		a := testenv.StartMySQL(t, my, testenv.Options{Databases: testenv.MyDatabases(my.Name, myExtra), Policies: ddl})
+		ctx := context.Background()
+		d := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", ""))
+		conn, err := d.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			"SET autocommit = 0",
+			"INSERT INTO t VALUES (1)", "COMMIT",
+			"INSERT INTO t VALUES (2)", "ROLLBACK",
+			"INSERT INTO t VALUES (3)", "CREATE TABLE u (id int)", // DDL commits
+			"INSERT INTO t VALUES (4)", "BEGIN", "COMMIT", // BEGIN commits
+			"INSERT INTO t VALUES (5)", "SET autocommit = 1", // so does autocommit
+			"INSERT INTO t VALUES (6)", "ROLLBACK", // autocommitted: nothing to roll back
+		} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		conn.Close()
+		// The driver's option, and a client leaving before COMMIT.
+		d2 := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", "autocommit=0"))
+		conn, err = d2.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "INSERT INTO t VALUES (7)"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Raw(func(dc any) error { return sql.ErrConnDone }) // drop it
+		conn.Close()
+		d2.Close()
+		waitStory(t, a, []string{
+			"INSERT INTO t VALUES (1): executed",
+			"INSERT INTO t VALUES (2): executed", "INSERT INTO t VALUES (2): rolled_back",
+			"INSERT INTO t VALUES (3): executed",
+			"INSERT INTO t VALUES (4): executed",
+			"INSERT INTO t VALUES (5): executed",
+			"INSERT INTO t VALUES (6): executed",
+			"INSERT INTO t VALUES (7): executed", "INSERT INTO t VALUES (7): rolled_back",
+		})
+		if n := my.QueryInt("SELECT count(*) FROM t"); n != 5 {
+			t.Fatalf("%d rows, want 5 (1, 3, 4, 5, 6)", n)
 		}
 	})
 }

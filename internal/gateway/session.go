@@ -256,6 +256,13 @@ type Outcome struct {
 	Err string
 	// NotRun marks statements skipped because an earlier one failed.
 	NotRun bool
+	// InTxn says that the statement ran in a transaction still open after
+	// it that the session does not see begin: a MySQL session with
+	// autocommit off (the server's in-transaction status flag), or
+	// PostgreSQL's implicit transaction of a batch that lasts until Sync.
+	// A write that ran so is followed until the adapter reports the
+	// transaction's end with Session.TxnEnded.
+	InTxn bool
 }
 
 // Classify returns the facts of text without deciding or auditing.
