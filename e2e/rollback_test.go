@@ -267,8 +267,9 @@ func implicitTransactionWrites(t *testing.T, pgExtra, myExtra string) {
 // holds an uncommitted write. Another gateway started on the same store
 // (another config, so another instance) leaves that session alone; this
 // gateway's restart closes it with reason "gateway restarted", records the
-// write rolled_back (ref: its executed event) and voids its undo record,
-// so that undo never offers it.
+// write rolled_back (ref: its executed event, or its started event when
+// the crash cut the executed one) and voids its undo record, so that undo
+// never offers it.
 func TestCrashCutTransaction(t *testing.T) {
 	db := testenv.NewDB(t)
 	db.Exec("CREATE TABLE t (id int PRIMARY KEY)")
@@ -321,9 +322,17 @@ databases:
 		t.Fatalf("prepare: %s", out)
 	}
 	tok := strings.TrimSpace(run(t, 30*time.Second, "", env, airlockBin, "tokens", "issue", "--user", "wanda"))
-	c := testenv.Connect(t, fmt.Sprintf("postgres://wanda:%s@%s/app?sslmode=disable", tok, pgAddr))
+	c := testenv.Connect(t, fmt.Sprintf("postgres://wanda:%s@%s/app?sslmode=disable&application_name=first", tok, pgAddr))
 	testenv.MustExec(t, c, "BEGIN")
 	testenv.MustExec(t, c, "INSERT INTO t VALUES (1)")
+	// A second session's write waits for the first's transaction (the
+	// same key) when the gateway dies: it has no result, only its
+	// started event.
+	c2 := testenv.Connect(t, fmt.Sprintf("postgres://wanda:%s@%s/app?sslmode=disable", tok, pgAddr))
+	go c2.Exec(context.Background(), "INSERT INTO t (id) VALUES (1)")
+	for db.QueryInt("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
@@ -348,10 +357,13 @@ databases:
 	// Another instance on the same store: the session is not its own.
 	b := start(cfgB)
 	open, err := b.Store.ListSessions(ctx, airlock.SessionFilter{Active: true})
-	if err != nil || len(open) != 1 {
-		t.Fatalf("after another gateway started: %d open sessions (%v), want the dead gateway's 1 left alone", len(open), err)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("after another gateway started: %d open sessions (%v), want the dead gateway's 2 left alone", len(open), err)
 	}
 	sid := open[0].ID
+	if open[1].Application == "first" {
+		sid = open[1].ID
+	}
 	stop(b)
 
 	// The same instance again: it closes its dead session.
@@ -362,17 +374,36 @@ databases:
 		t.Fatalf("session after the restart: %+v %v, want ended: gateway restarted", s, err)
 	}
 	a.Audit.Sync(ctx)
-	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{SessionID: sid, Ascending: true})
+	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{Type: airlock.EventStatement, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waiting []string
+	for _, e := range evs {
+		if e.Text == "INSERT INTO t (id) VALUES (1)" {
+			if e.Action == gateway.ActionRolledBack && (len(waiting) != 1 || e.Ref != waiting[0][len("started "):]) {
+				t.Fatalf("rolled_back event of the waiting write refers to %q, not to its started event (%q)", e.Ref, waiting)
+			}
+			waiting = append(waiting, e.Action+" "+fmt.Sprint(e.ID))
+		}
+	}
+	if len(waiting) != 2 || !strings.HasPrefix(waiting[0], "started ") || !strings.HasPrefix(waiting[1], "rolled_back ") {
+		t.Fatalf("events of the waiting write: %q, want started, then rolled_back", waiting)
+	}
+	evs, err = a.Store.ListEvents(ctx, airlock.EventFilter{SessionID: sid, Ascending: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The write's executed event is durable only before a commit, so the
-	// crash may have cut it: the rolled_back event then names the undo
-	// record instead of referring to it.
-	var executed, rolled *airlock.Event
+	// crash may have cut it; its started event is durable before it is
+	// forwarded, so the rolled_back event refers to the executed event,
+	// or else to the started one.
+	var started, executed, rolled *airlock.Event
 	for _, e := range evs {
 		if e.Text == "INSERT INTO t VALUES (1)" {
 			switch e.Action {
+			case airlock.ActionStarted:
+				started = e
 			case airlock.ActionExecuted:
 				executed = e
 			case gateway.ActionRolledBack:
@@ -380,8 +411,12 @@ databases:
 			}
 		}
 	}
-	if rolled == nil || (executed != nil && rolled.Ref != fmt.Sprint(executed.ID)) {
-		t.Fatalf("events of the cut write: executed %+v, rolled_back %+v", executed, rolled)
+	want := started
+	if executed != nil {
+		want = executed
+	}
+	if started == nil || rolled == nil || rolled.Ref != fmt.Sprint(want.ID) {
+		t.Fatalf("events of the cut write: started %+v, executed %+v, rolled_back %+v", started, executed, rolled)
 	}
 	recs, err := a.Store.ListUndo(ctx, airlock.UndoFilter{SessionID: sid})
 	if err != nil || len(recs) != 1 || recs[0].State != airlock.UndoVoid || rolled.Detail["undo"] != recs[0].ID {

@@ -140,6 +140,24 @@ func (s *Session) settled(ev *airlock.Event) {
 	}
 }
 
+// settleStarted forgets the started events of a check whose outcome is
+// recorded at once for all its statements (a guarded check denied after
+// it ran), and returns the id of the first, for the outcome's ref.
+func (s *Session) settleStarted(c *Check) string {
+	ref := ""
+	for _, ev := range c.started {
+		if ev == nil {
+			continue
+		}
+		s.settled(ev)
+		if ref == "" && ev.ID != 0 {
+			ref = fmt.Sprint(ev.ID)
+		}
+	}
+	c.started = nil
+	return ref
+}
+
 // unknownWrites records, when the session closes, each write forwarded
 // whose result never arrived (the upstream was lost, or the session was
 // ended while it ran) as unknown, ref its started event (durable, so its
