@@ -148,9 +148,15 @@ airlock_build() {
 # airlock_config writes the config; $1 (optional) overrides the upstream
 # address (the memory benchmark puts a pgbouncer in transaction mode there,
 # since PostgreSQL takes only max_connections sessions). With BENCH_MYSQL=1
-# it adds the MySQL listener and the sysbench database "sbtest".
+# it adds the MySQL listener and the sysbench database "sbtest". With
+# BENCH_GUARDED=1 the database "bench" keeps the defaults (blast radius on,
+# best_effort undo; not prepared, so nothing is captured): every write is
+# guarded.
 airlock_config() {
   local upstream=${1:-$PG_HOST:$PG_PORT} mylisten="" mydb="" dbs=bench
+  local guards='    undo: "off"
+    guardrails: {disable: [blast-radius]}'
+  [ -z "${BENCH_GUARDED:-}" ] || guards=""
   if [ -n "${BENCH_MYSQL:-}" ]; then
     mylisten="  mysql: \"127.0.0.1:$AIRLOCK_MY_PORT\""
     mydb="  - name: sbtest
@@ -186,8 +192,7 @@ databases:
     credentials:
       read:  {user: airlock_bench_ro, password: bench}
       write: {user: airlock_bench_rw, password: bench}
-    undo: "off"
-    guardrails: {disable: [blast-radius]}
+$guards
 $mydb
 policies:
   - {name: bench-read, groups: [readers], databases: [$dbs], standing: read}

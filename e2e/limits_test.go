@@ -123,6 +123,51 @@ func TestMaxStatementBytesPerDatabase(t *testing.T) {
 	}
 }
 
+// TestLongDataOverLimit: a MySQL parameter sent as long data
+// (COM_STMT_SEND_LONG_DATA) in a packet over max_statement_bytes is
+// refused as the server refuses long data it cannot take: the packet gets
+// no answer (the client waits for none) and the statement's execution
+// fails with ERR 1153, audited as denied with the statement's text; the
+// statement and the session stay usable. One packet below the memory
+// threshold, or a parameter split into many (audited once).
+func TestLongDataOverLimit(t *testing.T) {
+	my := testenv.NewMyDB(t)
+	my.Exec("CREATE TABLE t (id int PRIMARY KEY, v longtext)")
+	a := testenv.StartMySQL(t, my, testenv.Options{Databases: testenv.MyDatabases(my.Name, "    limits: {max_statement_bytes: 4096}\n")})
+	ctx := context.Background()
+	// With maxAllowedPacket at 16 KiB, a parameter of 8 KiB or more goes
+	// as long data, in packets of up to 16 KiB.
+	d := testenv.OpenMy(t, a.MyDSN("alice", a.Token("alice", 0), "app", "interpolateParams=false&maxAllowedPacket=16384"))
+	d.SetMaxOpenConns(1)
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sel, err := conn.PrepareContext(ctx, "SELECT LENGTH(?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sel.Close()
+	for i, size := range []int{10 << 10, 100 << 10} {
+		var n int
+		err := sel.QueryRowContext(ctx, strings.Repeat("x", size)).Scan(&n)
+		if code, _ := testenv.MyErr(err); code != 1153 || !strings.Contains(err.Error(), "max_statement_bytes") {
+			t.Fatalf("%d bytes of long data: %v, want ERROR 1153 naming max_statement_bytes", size, err)
+		}
+		if err := sel.QueryRowContext(ctx, "abc").Scan(&n); err != nil || n != 3 {
+			t.Fatalf("the statement after refused long data: %d, %v", n, err)
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT 42").Scan(&n); err != nil || n != 42 {
+			t.Fatalf("the session after refused long data: %v", err)
+		}
+		evs := deniedFor(t, a, "max-statement-bytes")
+		if len(evs) != i+1 || evs[0].Text != "SELECT LENGTH(?)" {
+			t.Fatalf("%d denial events (%+v), want %d of SELECT LENGTH(?)", len(evs), evs, i+1)
+		}
+	}
+}
+
 // freezer is a TCP proxy to an upstream that stops passing the upstream's
 // bytes on once frozen, as a hung server would (the connection stays open).
 type freezer struct {

@@ -17,6 +17,8 @@ import (
 	"airlock/internal/gateway"
 	"airlock/internal/server"
 	"airlock/internal/testenv"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // writeStory returns, for the INSERT statements of the audit, "text:
@@ -152,12 +154,120 @@ func rolledBackWrites(t *testing.T, pgExtra, myExtra string) {
 	})
 }
 
+// TestImplicitTransactionWrites: writes in transactions the client never
+// began are followed too. In a MySQL session with autocommit off (SET
+// autocommit = 0, or the driver's connection option), each write waits
+// for COMMIT: ROLLBACK or the client leaving records it rolled_back; COMMIT,
+// DDL, BEGIN and SET autocommit = 1 commit it. In PostgreSQL, the writes
+// of an extended-protocol batch, or of a Query of several statements, are
+// rolled back by a later error in it. Guarded or not.
+func TestImplicitTransactionWrites(t *testing.T) {
+	for _, guard := range []struct{ name, pg, my string }{
+		{"guarded", "", ""},
+		{"unguarded", unguardedPG, unguardedMy},
+	} {
+		t.Run(guard.name, func(t *testing.T) { implicitTransactionWrites(t, guard.pg, guard.my) })
+	}
+}
+
+func implicitTransactionWrites(t *testing.T, pgExtra, myExtra string) {
+	t.Run("postgres", func(t *testing.T) {
+		db := testenv.NewDB(t)
+		db.Exec("CREATE TABLE t (id int PRIMARY KEY)")
+		a := testenv.Start(t, db, testenv.Options{DatabaseExtra: pgExtra})
+		ctx := context.Background()
+		c := testenv.Connect(t, a.URL("wanda", a.Token("wanda", 0), "app"))
+		defer c.Close(ctx)
+		batch := func(qs ...string) error {
+			b := &pgx.Batch{}
+			for _, q := range qs {
+				b.Queue(q)
+			}
+			return c.SendBatch(ctx, b).Close()
+		}
+		if err := batch("INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)", "SELECT 1/0"); err == nil {
+			t.Fatal("a batch dividing by zero succeeded")
+		}
+		if err := batch("INSERT INTO t VALUES (3)", "INSERT INTO t VALUES (4)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PgConn().Exec(ctx, "INSERT INTO t VALUES (5); SELECT 1/0").ReadAll(); err == nil {
+			t.Fatal("a query dividing by zero succeeded")
+		}
+		testenv.MustExec(t, c, "INSERT INTO t VALUES (6)")
+		waitStory(t, a, []string{
+			"INSERT INTO t VALUES (1): executed",
+			"INSERT INTO t VALUES (2): executed",
+			"INSERT INTO t VALUES (1): rolled_back", "INSERT INTO t VALUES (2): rolled_back",
+			"INSERT INTO t VALUES (3): executed",
+			"INSERT INTO t VALUES (4): executed",
+			"INSERT INTO t VALUES (5): executed", "INSERT INTO t VALUES (5): rolled_back",
+			"INSERT INTO t VALUES (6): executed",
+		})
+		if n := db.QueryInt("SELECT count(*) FROM t"); n != 3 {
+			t.Fatalf("%d rows, want 3 (3, 4, 6)", n)
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		my := testenv.NewMyDB(t)
+		my.Exec("CREATE TABLE t (id int PRIMARY KEY) ENGINE=InnoDB")
+		// Standing ddl, for a DDL's implicit commit.
+		ddl := "policies:\n  - {name: writers, groups: [writers], databases: [app], standing: ddl}\n"
+		a := testenv.StartMySQL(t, my, testenv.Options{Databases: testenv.MyDatabases(my.Name, myExtra), Policies: ddl})
+		ctx := context.Background()
+		d := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", ""))
+		conn, err := d.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			"SET autocommit = 0",
+			"INSERT INTO t VALUES (1)", "COMMIT",
+			"INSERT INTO t VALUES (2)", "ROLLBACK",
+			"INSERT INTO t VALUES (3)", "CREATE TABLE u (id int)", // DDL commits
+			"INSERT INTO t VALUES (4)", "BEGIN", "COMMIT", // BEGIN commits
+			"INSERT INTO t VALUES (5)", "SET autocommit = 1", // so does autocommit
+			"INSERT INTO t VALUES (6)", "ROLLBACK", // autocommitted: nothing to roll back
+		} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		conn.Close()
+		// The driver's option, and a client leaving before COMMIT.
+		d2 := testenv.OpenMy(t, a.MyDSN("wanda", a.Token("wanda", 0), "app", "autocommit=0"))
+		conn, err = d2.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "INSERT INTO t VALUES (7)"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Raw(func(dc any) error { return sql.ErrConnDone }) // drop it
+		conn.Close()
+		d2.Close()
+		waitStory(t, a, []string{
+			"INSERT INTO t VALUES (1): executed",
+			"INSERT INTO t VALUES (2): executed", "INSERT INTO t VALUES (2): rolled_back",
+			"INSERT INTO t VALUES (3): executed",
+			"INSERT INTO t VALUES (4): executed",
+			"INSERT INTO t VALUES (5): executed",
+			"INSERT INTO t VALUES (6): executed",
+			"INSERT INTO t VALUES (7): executed", "INSERT INTO t VALUES (7): rolled_back",
+		})
+		if n := my.QueryInt("SELECT count(*) FROM t"); n != 5 {
+			t.Fatalf("%d rows, want 5 (1, 3, 4, 5, 6)", n)
+		}
+	})
+}
+
 // TestCrashCutTransaction: airlock is killed (SIGKILL) while a session
 // holds an uncommitted write. Another gateway started on the same store
 // (another config, so another instance) leaves that session alone; this
 // gateway's restart closes it with reason "gateway restarted", records the
-// write rolled_back (ref: its executed event) and voids its undo record,
-// so that undo never offers it.
+// write rolled_back (ref: its executed event, or its started event when
+// the crash cut the executed one) and voids its undo record, so that undo
+// never offers it.
 func TestCrashCutTransaction(t *testing.T) {
 	db := testenv.NewDB(t)
 	db.Exec("CREATE TABLE t (id int PRIMARY KEY)")
@@ -192,9 +302,17 @@ databases:
 		t.Fatalf("prepare: %s", out)
 	}
 	tok := strings.TrimSpace(run(t, 30*time.Second, "", env, airlockBin, "tokens", "issue", "--user", "wanda"))
-	c := testenv.Connect(t, fmt.Sprintf("postgres://wanda:%s@%s/app?sslmode=disable", tok, pgAddr))
+	c := testenv.Connect(t, fmt.Sprintf("postgres://wanda:%s@%s/app?sslmode=disable&application_name=first", tok, pgAddr))
 	testenv.MustExec(t, c, "BEGIN")
 	testenv.MustExec(t, c, "INSERT INTO t VALUES (1)")
+	// A second session's write waits for the first's transaction (the
+	// same key) when the gateway dies: it has no result, only its
+	// started event.
+	c2 := testenv.Connect(t, fmt.Sprintf("postgres://wanda:%s@%s/app?sslmode=disable", tok, pgAddr))
+	go c2.Exec(context.Background(), "INSERT INTO t (id) VALUES (1)")
+	for db.QueryInt("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
@@ -219,10 +337,13 @@ databases:
 	// Another instance on the same store: the session is not its own.
 	b := start(cfgB)
 	open, err := b.Store.ListSessions(ctx, airlock.SessionFilter{Active: true})
-	if err != nil || len(open) != 1 {
-		t.Fatalf("after another gateway started: %d open sessions (%v), want the dead gateway's 1 left alone", len(open), err)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("after another gateway started: %d open sessions (%v), want the dead gateway's 2 left alone", len(open), err)
 	}
 	sid := open[0].ID
+	if open[1].Application == "first" {
+		sid = open[1].ID
+	}
 	stop(b)
 
 	// The same instance again: it closes its dead session.
@@ -233,17 +354,36 @@ databases:
 		t.Fatalf("session after the restart: %+v %v, want ended: gateway restarted", s, err)
 	}
 	a.Audit.Sync(ctx)
-	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{SessionID: sid, Ascending: true})
+	evs, err := a.Store.ListEvents(ctx, airlock.EventFilter{Type: airlock.EventStatement, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waiting []string
+	for _, e := range evs {
+		if e.Text == "INSERT INTO t (id) VALUES (1)" {
+			if e.Action == gateway.ActionRolledBack && (len(waiting) != 1 || e.Ref != waiting[0][len("started "):]) {
+				t.Fatalf("rolled_back event of the waiting write refers to %q, not to its started event (%q)", e.Ref, waiting)
+			}
+			waiting = append(waiting, e.Action+" "+fmt.Sprint(e.ID))
+		}
+	}
+	if len(waiting) != 2 || !strings.HasPrefix(waiting[0], "started ") || !strings.HasPrefix(waiting[1], "rolled_back ") {
+		t.Fatalf("events of the waiting write: %q, want started, then rolled_back", waiting)
+	}
+	evs, err = a.Store.ListEvents(ctx, airlock.EventFilter{SessionID: sid, Ascending: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The write's executed event is durable only before a commit, so the
-	// crash may have cut it: the rolled_back event then names the undo
-	// record instead of referring to it.
-	var executed, rolled *airlock.Event
+	// crash may have cut it; its started event is durable before it is
+	// forwarded, so the rolled_back event refers to the executed event,
+	// or else to the started one.
+	var started, executed, rolled *airlock.Event
 	for _, e := range evs {
 		if e.Text == "INSERT INTO t VALUES (1)" {
 			switch e.Action {
+			case airlock.ActionStarted:
+				started = e
 			case airlock.ActionExecuted:
 				executed = e
 			case gateway.ActionRolledBack:
@@ -251,8 +391,12 @@ databases:
 			}
 		}
 	}
-	if rolled == nil || (executed != nil && rolled.Ref != fmt.Sprint(executed.ID)) {
-		t.Fatalf("events of the cut write: executed %+v, rolled_back %+v", executed, rolled)
+	want := started
+	if executed != nil {
+		want = executed
+	}
+	if started == nil || rolled == nil || rolled.Ref != fmt.Sprint(want.ID) {
+		t.Fatalf("events of the cut write: started %+v, executed %+v, rolled_back %+v", started, executed, rolled)
 	}
 	recs, err := a.Store.ListUndo(ctx, airlock.UndoFilter{SessionID: sid})
 	if err != nil || len(recs) != 1 || recs[0].State != airlock.UndoVoid || rolled.Detail["undo"] != recs[0].ID {

@@ -242,6 +242,7 @@ func (s *Session) RowsChanged(c *Check, changed int64) *airlock.Decision {
 	ev := s.event(airlock.EventStatement, airlock.ActionDenied, nil)
 	ev.Text, ev.Decision, ev.Rule, ev.Reason = c.Text, airlock.DecisionDenied, d.Rule, d.Reason
 	ev.Level, ev.Params, ev.Rows = d.Need.String(), c.Params, changed
+	ev.Ref = s.settleStarted(c)
 	if len(c.Stmts) > 0 {
 		ev.StatementKind = string(strongest(c.Stmts).Kind)
 		ev.Tables = unionTables(c.Stmts)

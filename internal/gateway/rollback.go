@@ -28,15 +28,14 @@ type pendingWrite struct {
 // still open, so that a rollback can be recorded against it: a guarded
 // write (airlock commits the transactions it opens for one only after its
 // event, so the commit comes after Done and settles it), and any write
-// inside an explicit transaction block (BEGIN ... COMMIT or ROLLBACK).
-// Unguarded writes outside one commit on their own; the exception is a
-// MySQL session with autocommit off, whose implicit transactions airlock
-// does not follow.
+// inside an explicit transaction block (BEGIN ... COMMIT or ROLLBACK) or
+// an implicit one the adapter saw open after it (Outcome.InTxn).
+// Unguarded writes outside any commit on their own.
 func (s *Session) notePending(c *Check, st *airlock.Statement, ev *airlock.Event, tk audit.Ticket, out Outcome) {
 	if out.Err != "" || out.NotRun {
 		return
 	}
-	if c.Guard == nil && !(s.explicitTxn && st.Level >= airlock.LevelWrite && st.Txn == airlock.TxnNone) {
+	if c.Guard == nil && !((s.explicitTxn || out.InTxn) && st.Level >= airlock.LevelWrite && st.Txn == airlock.TxnNone) {
 		return
 	}
 	s.pendingWrites = append(s.pendingWrites, pendingWrite{ev: ev, ticket: tk})
@@ -139,6 +138,24 @@ func (s *Session) settled(ev *airlock.Event) {
 			return
 		}
 	}
+}
+
+// settleStarted forgets the started events of a check whose outcome is
+// recorded at once for all its statements (a guarded check denied after
+// it ran), and returns the id of the first, for the outcome's ref.
+func (s *Session) settleStarted(c *Check) string {
+	ref := ""
+	for _, ev := range c.started {
+		if ev == nil {
+			continue
+		}
+		s.settled(ev)
+		if ref == "" && ev.ID != 0 {
+			ref = fmt.Sprint(ev.ID)
+		}
+	}
+	c.started = nil
+	return ref
 }
 
 // unknownWrites records, when the session closes, each write forwarded

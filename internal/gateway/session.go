@@ -256,6 +256,13 @@ type Outcome struct {
 	Err string
 	// NotRun marks statements skipped because an earlier one failed.
 	NotRun bool
+	// InTxn says that the statement ran in a transaction still open after
+	// it that the session does not see begin: a MySQL session with
+	// autocommit off (the server's in-transaction status flag), or
+	// PostgreSQL's implicit transaction of a batch that lasts until Sync.
+	// A write that ran so is followed until the adapter reports the
+	// transaction's end with Session.TxnEnded.
+	InTxn bool
 }
 
 // Classify returns the facts of text without deciding or auditing.
@@ -388,13 +395,25 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 	var appendErr error // the log refused a started event: deny, as for Sync
 	for i := range c.Stmts {
 		st := &c.Stmts[i]
-		if st.Level < airlock.LevelWrite || c.Guard != nil {
+		if st.Level < airlock.LevelWrite {
 			continue
 		}
 		if c.started == nil {
 			c.started = make([]*airlock.Event, len(c.Stmts))
 		}
 		ev := s.stmtEvent(c, st, airlock.ActionStarted)
+		if c.Guard != nil {
+			// Its transaction commits only after its executed event is
+			// durable: a restart after a crash that cut it records it
+			// rolled back, ref this event (and voids its undo record).
+			if ev.Detail == nil {
+				ev.Detail = map[string]string{}
+			}
+			ev.Detail["guarded"] = "true"
+			if c.Guard.Capture {
+				ev.Detail["undo_record"] = c.Guard.UndoID
+			}
+		}
 		c.started[i] = ev
 		last = ev
 		if _, err := s.g.audit.Append(ev); err != nil && appendErr == nil {
@@ -414,15 +433,18 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		for _, ev := range c.started {
 			s.settled(ev) // never forwarded
 		}
+		c.started = nil
 		s.Denied(c)
 		return
 	}
 	s.unsynced = false
 }
 
-// Denied audits a denied check.
+// Denied audits a denied check. A guarded check denied after it ran (the
+// adapter rolled it back) refers to its started event.
 func (s *Session) Denied(c *Check) {
 	ev := s.event(airlock.EventStatement, airlock.ActionDenied, nil)
+	ev.Ref = s.settleStarted(c)
 	ev.Text = c.Text
 	ev.Decision = airlock.DecisionDenied
 	ev.Rule, ev.Reason = c.Decision.Rule, c.Decision.Reason

@@ -9,6 +9,7 @@ package limit
 import (
 	"context"
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -16,12 +17,14 @@ import (
 
 // The memory large statements held goes back to the operating system
 // once the budget is idle again, after at least returnAfter bytes were
-// released, at most every returnEvery: Go's runtime keeps freed memory for
-// minutes otherwise, and a gateway that once read a few large statements
-// would look (and be accounted) as large as then.
+// released (a second later, if still idle), at most every returnEvery:
+// Go's runtime keeps freed memory for minutes otherwise, and a
+// gateway that once read a few large statements would look (and be
+// accounted) as large as then.
 const (
-	returnAfter = 32 << 20
-	returnEvery = 5 * time.Second
+	returnAfter  = 32 << 20
+	returnEvery  = 5 * time.Second
+	returnSettle = time.Second
 )
 
 // ErrBudget is returned by Reserve when n is more than the whole budget.
@@ -35,9 +38,12 @@ type Budget struct {
 	used    int64
 	waiters []*waiter
 
-	released   int64     // bytes released since memory last went back
-	returned   time.Time // when it last went back
-	freeMemory func()    // debug.FreeOSMemory; tests replace it
+	released   int64         // bytes released since memory last went back
+	returned   time.Time     // when it last went back
+	deferred   bool          // a later give-back is scheduled
+	every      time.Duration // returnEvery; tests shorten it
+	settle     time.Duration // returnSettle; tests shorten it
+	freeMemory func()        // freeOSMemory; tests replace it
 }
 
 type waiter struct {
@@ -46,7 +52,18 @@ type waiter struct {
 }
 
 // NewBudget returns a budget of size bytes.
-func NewBudget(size int64) *Budget { return &Budget{size: size, freeMemory: debug.FreeOSMemory} }
+func NewBudget(size int64) *Budget {
+	return &Budget{size: size, every: returnEvery, settle: returnSettle, freeMemory: freeOSMemory}
+}
+
+// freeOSMemory returns what the heap does not use to the operating system.
+// The first collection moves the buffers kept in sync.Pools (a large
+// statement's among them) to their victim caches, the one in
+// debug.FreeOSMemory drops them.
+func freeOSMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
 
 // Reserve takes n bytes, waiting for room until ctx is done (then it
 // returns ctx's error). The caller gives them back with Release.
@@ -99,14 +116,35 @@ func (b *Budget) Release(n int64) {
 	b.used -= n
 	b.released += n
 	b.wake()
-	giveBack := b.used == 0 && b.released >= returnAfter && time.Since(b.returned) >= returnEvery
-	if giveBack {
-		b.released, b.returned = 0, time.Now()
-	}
 	b.mu.Unlock()
-	if giveBack && b.freeMemory != nil {
-		go b.freeMemory()
+	b.giveBack()
+}
+
+// giveBack schedules the return of the memory released to the operating
+// system when the budget is idle after returnAfter bytes: returnSettle
+// later (the statements' buffers are garbage only once their connections
+// have moved on or closed), and no sooner than returnEvery after the last
+// time; the budget must still be idle then, or the next Release that
+// leaves it idle schedules it again.
+func (b *Budget) giveBack() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used != 0 || b.released < returnAfter || b.deferred {
+		return
 	}
+	b.deferred = true
+	time.AfterFunc(max(b.settle, b.every-time.Since(b.returned)), func() {
+		b.mu.Lock()
+		b.deferred = false
+		idle := b.used == 0 && b.released >= returnAfter
+		if idle {
+			b.released, b.returned = 0, time.Now()
+		}
+		b.mu.Unlock()
+		if idle && b.freeMemory != nil {
+			b.freeMemory()
+		}
+	})
 }
 
 // Used returns the bytes reserved now.

@@ -54,9 +54,11 @@ func TestBudget(t *testing.T) {
 
 // TestMemoryGoesBack: once the budget is idle after large statements, the
 // memory they held is given back to the operating system, at most every
-// few seconds; small or overlapping statements do not trigger it.
+// few seconds (then once that time has passed, if still idle); small or
+// overlapping statements do not trigger it.
 func TestMemoryGoesBack(t *testing.T) {
 	b := NewBudget(1 << 30)
+	b.every, b.settle = time.Second, 10*time.Millisecond
 	freed := make(chan struct{}, 10)
 	b.freeMemory = func() { freed <- struct{}{} }
 	ctx := context.Background()
@@ -90,4 +92,14 @@ func TestMemoryGoesBack(t *testing.T) {
 	take(40 << 20)
 	b.Release(40 << 20)
 	expect(false, "again within a few seconds")
+	take(1 << 20) // busy when the time has passed: not yet
+	time.Sleep(time.Second)
+	expect(false, "busy when the time has passed")
+	b.Release(1 << 20)
+	expect(true, "idle again after the time has passed")
+	take(40 << 20)
+	b.Release(40 << 20)
+	expect(false, "again within a few seconds")
+	time.Sleep(time.Second)
+	expect(true, "once the time has passed, still idle")
 }

@@ -130,6 +130,7 @@ func (c *conn) followTxn(st *airlock.Statement, out *gateway.Outcome, e *sqlErro
 		return wasIn
 	}
 	nowIn := c.up.status&statusInTrans != 0
+	out.InTxn = nowIn // autocommit off: the write waits for COMMIT
 	switch st.Txn {
 	case airlock.TxnCommit:
 		out.Tag = "COMMIT" // the session marks what it captured committed

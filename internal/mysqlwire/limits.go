@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -103,13 +104,17 @@ func (c *conn) nextCommand() ([]byte, byte, error) {
 		return nil, h[3], errOutOfOrder // a command starts at sequence 0
 	}
 	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
-	if n < memFrom {
+	if n < memFrom && (n <= max || !ours) {
 		return c.cr.next(max)
 	}
 	// A large packet (or the first part of a split one): keep its start
 	// for the audit in case it is refused.
 	pre, _ := c.cr.r.Peek(4 + min(n, prefixKeep+1))
 	prefix := bytes.Clone(pre[min(len(pre), 5):]) // after the command byte
+	var cmd byte
+	if len(pre) > 4 {
+		cmd = pre[4]
+	}
 	need := int64(n)
 	if n >= maxPayload {
 		need = int64(max) // a split packet is held up to the limit
@@ -139,13 +144,40 @@ func (c *conn) nextCommand() ([]byte, byte, error) {
 		if !errors.Is(err, errTooLarge) {
 			return nil, 0, err
 		}
+		if cmd == comStmtSendLongData {
+			return nil, 0, c.refuseLongData(code, state, *refused, prefix)
+		}
 		return nil, 0, c.refuseCommand(seq, code, state, *refused, prefix)
 	}
 	p, seq, err := c.cr.next(max)
 	if errors.Is(err, errTooLarge) && ours {
+		if cmd == comStmtSendLongData {
+			return nil, 0, c.refuseLongData(code, state, *c.tooLarge(), prefix)
+		}
 		return nil, 0, c.refuseCommand(seq, code, state, *c.tooLarge(), prefix)
 	}
 	return p, seq, err
+}
+
+// refuseLongData refuses a COM_STMT_SEND_LONG_DATA packet before it was
+// read, as the server does long data it cannot take: with no answer (the
+// client waits for none), the statement's next execution failing with
+// the error, and the long data sent for it dropped. prefix starts with
+// the statement id; the denial is audited with the statement's text, once
+// for the packets of one execution.
+func (c *conn) refuseLongData(code uint16, state string, d airlock.Decision, prefix []byte) error {
+	text := "COM_STMT_SEND_LONG_DATA"
+	if len(prefix) >= 4 {
+		if st := c.stmts[binary.LittleEndian.Uint32(prefix)]; st != nil {
+			if st.longErr != nil {
+				return errRefused // audited at its first packet
+			}
+			text = st.text
+			st.longErr = &sqlError{Code: code, State: state, Message: d.Message()}
+		}
+	}
+	c.sess.Deny(text, d)
+	return errRefused
 }
 
 func (c *conn) tooLarge() *airlock.Decision {

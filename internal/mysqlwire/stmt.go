@@ -32,6 +32,11 @@ type stmt struct {
 	// current upstream connection (the credential of a lower level may
 	// not prepare a write); it then fails when run.
 	gone *sqlError
+	// longErr is the error of long data airlock refused (over the
+	// statement size limit or the memory budget): the next execution
+	// fails with it, as the server fails one after long data it could not
+	// take.
+	longErr *sqlError
 }
 
 type longData struct {
@@ -158,6 +163,14 @@ func (c *conn) execute(p []byte) error {
 	if st == nil {
 		return nil
 	}
+	if e := st.longErr; e != nil {
+		st.longErr = nil
+		if err := c.dropLongData(st); err != nil {
+			return err
+		}
+		c.sendERR(e.Code, e.State, e.Message)
+		return nil
+	}
 	params, flagAt, err := st.decodeParams(p)
 	if err != nil {
 		d := airlock.Decision{Rule: "protocol", Need: airlock.LevelAdmin,
@@ -271,7 +284,7 @@ func (c *conn) resetStmt(p []byte) error {
 	if st == nil {
 		return nil
 	}
-	st.long = nil
+	st.long, st.longErr = nil, nil
 	binary.LittleEndian.PutUint32(p[1:], st.upID)
 	return c.simple(p)
 }

@@ -96,6 +96,9 @@ type conn struct {
 	// a guarded Execute; it is committed or rolled back at the Sync.
 	owned    bool
 	txStatus byte // of the last ReadyForQuery
+	// upFailed says that the upstream answered an error since the last
+	// ReadyForQuery: an implicit transaction then ended rolled back.
+	upFailed bool
 	// idle is set while the connection waits for the client at a
 	// transaction boundary with nothing in flight (read by onLevelDrop).
 	idle        atomic.Bool

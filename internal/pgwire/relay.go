@@ -306,10 +306,13 @@ func (c *conn) fromUpstream(typ byte, body []byte) error {
 			return c.resolveOwned(body[0])
 		}
 		if body[0] == 'I' {
-			// Whatever the transaction captured and did not see commit
-			// (an implicit transaction that failed) is void.
-			c.sess.TxnEnded(false)
+			// An implicit transaction (a batch up to Sync, a Query of
+			// several statements) ended: committed unless the upstream
+			// answered an error in it, which rolled it all back with
+			// what it captured and the writes that succeeded before.
+			c.sess.TxnEnded(!c.upFailed)
 		}
+		c.upFailed = false
 		c.relayMsg(typ, body)
 		c.pop()
 	case '1', '2', '3': // ParseComplete, BindComplete, CloseComplete
@@ -388,7 +391,11 @@ func (c *conn) statementDone(h *pending, rows int64, errText, tag string) {
 		h.idx++
 	}
 	h.rows = 0
-	c.sess.Done(h.check, i, gateway.Outcome{Rows: rows, Err: errText, Tag: tag})
+	// Outside a transaction block, an Execute runs in the implicit
+	// transaction of its batch, and a statement of a Query of several
+	// in that of the Query: a later error rolls it back.
+	inTxn := c.txStatus == 'I' && (h.kind == 'E' || len(h.check.Stmts) > 1)
+	c.sess.Done(h.check, i, gateway.Outcome{Rows: rows, Err: errText, Tag: tag, InTxn: inTxn})
 	if errText != "" {
 		return
 	}
@@ -406,6 +413,7 @@ func (c *conn) statementDone(h *pending, rows int64, errText, tag string) {
 
 // upstreamError handles an ErrorResponse.
 func (c *conn) upstreamError(h *pending, body []byte) error {
+	c.upFailed = true
 	if h == nil {
 		c.relayMsg('E', body)
 		return nil

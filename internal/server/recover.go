@@ -29,9 +29,10 @@ func instanceID(configPath string) string {
 // recoverSessions closes the sessions this gateway owned before it
 // stopped without closing them (a crash, a kill): each is ended with
 // reason "gateway restarted" and a closed event; the writes of its open
-// transaction (undo records still pending) are recorded rolled_back, and
-// the writes forwarded whose result never arrived (a started event
-// without its executed event) are recorded unknown. Sessions of other
+// transaction (undo records still pending, guarded writes started
+// without an executed event) are recorded rolled_back, and the other
+// writes forwarded whose result never arrived (a started event without
+// its executed event) are recorded unknown. Sessions of other
 // gateways (another instance in their opened event) are left alone;
 // sessions opened before instances were recorded count as this gateway's.
 func (s *Server) recoverSessions(ctx context.Context, instance string, now time.Time) error {
@@ -124,13 +125,23 @@ func (s *Server) closeDead(ctx context.Context, sess *airlock.Session, evs []*ai
 		case e.Action == airlock.ActionExecuted && e.Error == "" && rolled[e.Detail["undo"]] && !done[strconv.FormatInt(e.ID, 10)]:
 			s.Audit.Append(gateway.RolledBack(e, cut))
 			delete(rolled, e.Detail["undo"])
+		case e.Action == airlock.ActionStarted && e.Detail["guarded"] != "" && !done[strconv.FormatInt(e.ID, 10)]:
+			// A guarded write commits only once its executed event is
+			// durable: without one, the crash cut its transaction.
+			rb := gateway.RolledBack(e, cut)
+			if u := e.Detail["undo_record"]; rolled[u] {
+				rb.Detail = map[string]string{"undo": u}
+				delete(rolled, u)
+			}
+			s.Audit.Append(rb)
 		case e.Action == airlock.ActionStarted && !done[strconv.FormatInt(e.ID, 10)]:
 			s.Audit.Append(gateway.Unknown(e, "the gateway stopped before the write's result arrived"))
 		}
 	}
-	// A guarded write's event is made durable only before its commit, so
-	// a write cut by the crash may have its undo record and no event: it
-	// is recorded from the record (no ref: there is no event to refer to).
+	// A guarded write has a durable started event (naming its undo
+	// record) before it is forwarded; an undo record left without one
+	// comes from a gateway that did not write them, and is recorded from
+	// the record (no ref: there is no event to refer to).
 	for _, u := range pending {
 		if rolled[u.ID] {
 			s.Audit.Append(&airlock.Event{Type: airlock.EventStatement, Action: gateway.ActionRolledBack, User: sess.User, Database: sess.Database,
