@@ -56,6 +56,21 @@ func NewBudget(size int64) *Budget {
 	return &Budget{size: size, every: returnEvery, settle: returnSettle, freeMemory: freeOSMemory}
 }
 
+// AlsoFree makes f run, after the Go heap's, whenever the budget gives
+// memory back (a C library's heap). Call it before the budget is used.
+func (b *Budget) AlsoFree(f func()) {
+	if b == nil {
+		return
+	}
+	free := b.freeMemory
+	b.freeMemory = func() {
+		if free != nil {
+			free()
+		}
+		f()
+	}
+}
+
 // freeOSMemory returns what the heap does not use to the operating system.
 // The first collection moves the buffers kept in sync.Pools (a large
 // statement's among them) to their victim caches, the one in

@@ -178,6 +178,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
 	s.Gateway.SetInstance(instance)
+	// The parser's C heap goes back with the Go heap's when large
+	// statements are done.
+	s.Gateway.Memory().AlsoFree(sqlclass.TrimCHeap)
 	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
 	if pst, ok := st.(*postgres.DB); ok {
