@@ -64,7 +64,7 @@ func (Admin) RunScript(ctx context.Context, db *config.Database, level airlock.L
 			ss.RowsChanged = 0
 		}
 		if prepared {
-			imgs, err := readCaptured(ctx, tx, capture)
+			imgs, err := ReadCaptured(ctx, tx, capture)
 			if err != nil {
 				return nil, fmt.Errorf("read the capture of statement %d: %w", i+1, err)
 			}
@@ -138,37 +138,6 @@ func sequences(ctx context.Context, tx pgx.Tx) (map[string]string, error) {
 	}
 	rows.Close()
 	return out, rows.Err()
-}
-
-// readCaptured reads and clears what the capture named id saw so far.
-func readCaptured(ctx context.Context, tx pgx.Tx, id string) ([]airlock.UndoImage, error) {
-	q := undo.ReadCaptured(id)
-	rows, err := tx.Query(ctx, q[0])
-	if err != nil {
-		return nil, err
-	}
-	var raw [][]*string
-	for rows.Next() {
-		var n int64
-		var rel, op string
-		var old, nw, pk *string
-		if err := rows.Scan(&n, &rel, &op, &old, &nw, &pk); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ns := fmt.Sprint(n)
-		raw = append(raw, []*string{&ns, &rel, &op, old, nw, pk})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, s := range q[1:] {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return nil, err
-		}
-	}
-	return undo.Images(raw), nil
 }
 
 // rowChange turns a captured image into named columns: the row's text

@@ -121,24 +121,7 @@ func undoCheck(ctx context.Context, tx pgx.Tx, s undo.Step) (*undo.Conflict, err
 	} else if err != nil {
 		return nil, err
 	}
-	c := &undo.Conflict{Record: s.Record, Table: im.Table, Op: im.Op, Current: current}
-	switch im.Op {
-	case "I", "U":
-		if current == nil {
-			c.Reason, c.Want = "the row is gone", im.New
-			return c, nil
-		}
-		if *current != *im.New {
-			c.Reason, c.Want = "the row was changed since", im.New
-			return c, nil
-		}
-	case "D":
-		if current != nil {
-			c.Reason = "a row with the same key exists again"
-			return c, nil
-		}
-	}
-	return nil, nil
+	return undo.Judge(s.Record, &im, current), nil
 }
 
 // undoApply reverses steps in tx, in order, each after checking that its row

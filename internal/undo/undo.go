@@ -216,3 +216,27 @@ func Show(steps []Step) string {
 	}
 	return b.String()
 }
+
+// Judge compares a row as it is now (current, its text form; nil when it
+// is gone) with how the statement of record left it (im), and returns the
+// conflict that forbids reversing im, or nil.
+func Judge(record string, im *airlock.UndoImage, current *string) *Conflict {
+	c := &Conflict{Record: record, Table: im.Table, Op: im.Op, Current: current}
+	switch im.Op {
+	case "I", "U":
+		if current == nil {
+			c.Reason, c.Want = "the row is gone", im.New
+			return c
+		}
+		if *current != *im.New {
+			c.Reason, c.Want = "the row was changed since", im.New
+			return c
+		}
+	case "D":
+		if current != nil {
+			c.Reason = "a row with the same key exists again"
+			return c
+		}
+	}
+	return nil
+}
