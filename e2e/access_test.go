@@ -75,7 +75,7 @@ SELECT 'still connected' AS step;
 	var story []string
 	for _, e := range evs {
 		switch {
-		case e.Type == airlock.EventStatement && strings.HasPrefix(e.Text, "DELETE"):
+		case e.Type == airlock.EventStatement && strings.HasPrefix(e.Text, "DELETE") && e.Action != airlock.ActionStarted:
 			story = append(story, "delete "+e.Decision)
 		case e.Type == airlock.EventRequest || e.Type == airlock.EventGrant:
 			story = append(story, e.Type+"."+e.Action)
