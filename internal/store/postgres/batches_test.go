@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 )
 
 // chained returns n events with IDs 1..n, linked by PrevHash.
@@ -45,7 +46,7 @@ func TestScanAcrossPagesAndDelete(t *testing.T) {
 	want := func(f airlock.EventFilter, from []*airlock.Event) []int64 {
 		var ids []int64
 		for _, e := range from {
-			if matches(e, &f) {
+			if codec.EventMatches(e, &f) {
 				ids = append(ids, e.ID)
 			}
 		}

@@ -214,18 +214,6 @@ func timePtrOf(n *int64) *time.Time {
 	return &t
 }
 
-// filterTime converts a filter bound to Unix nanoseconds, clamping times
-// outside the storable range (a filter is never refused).
-func filterTime(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
 // mustAffect turns an update of no row into ENOTFOUND.
 func mustAffect(tag pgconn.CommandTag, kind, id string) error {
 	if tag.RowsAffected() == 0 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	"github.com/golang/snappy"
 	"github.com/jackc/pgx/v5"
@@ -131,7 +132,7 @@ func batchRows(evs []*airlock.Event) ([][]any, error) {
 			}
 			buf = append(buf, data...)
 			if !e.Time.IsZero() {
-				t := filterTime(e.Time)
+				t := codec.FilterTime(e.Time)
 				if minT == nil || t < *minT {
 					minT = &t
 				}
@@ -281,10 +282,10 @@ func (db *DB) ScanEvents(ctx context.Context, f airlock.EventFilter, fn func(*ai
 		add(`keys @> $%d::text[]`, keys)
 	}
 	if !f.Since.IsZero() {
-		add(`max_time >= $%d`, filterTime(f.Since))
+		add(`max_time >= $%d`, codec.FilterTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add(`min_time < $%d`, filterTime(f.Until))
+		add(`min_time < $%d`, codec.FilterTime(f.Until))
 	}
 	if f.AfterID != 0 {
 		add(`last_id > $%d`, f.AfterID)
@@ -345,7 +346,7 @@ func (db *DB) ScanEvents(ctx context.Context, f airlock.EventFilter, fn func(*ai
 				slices.Reverse(evs)
 			}
 			for _, e := range evs {
-				if !matches(e, &f) {
+				if !codec.EventMatches(e, &f) {
 					continue
 				}
 				if err := fn(e); err != nil {
@@ -408,50 +409,6 @@ func (db *DB) DeleteEventsBefore(ctx context.Context, id int64) (int64, error) {
 		return 0, fmt.Errorf("delete events: %w", err)
 	}
 	return total, nil
-}
-
-// matches reports whether e passes f: an empty filter field matches
-// anything, a set one only an equal value; Since and Until compare clamped
-// times and never match an event without one; Contains is a substring of
-// the text, case-insensitive for ASCII letters only.
-func matches(e *airlock.Event, f *airlock.EventFilter) bool {
-	eq := func(want, got string) bool { return want == "" || want == got }
-	if !eq(f.User, e.User) || !eq(f.Database, e.Database) || !eq(f.SessionID, e.SessionID) ||
-		!eq(f.Rule, e.Rule) || !eq(f.Type, e.Type) || !eq(f.StatementKind, e.StatementKind) ||
-		!eq(f.Decision, e.Decision) {
-		return false
-	}
-	if f.AfterID != 0 && e.ID <= f.AfterID || f.BeforeID != 0 && e.ID >= f.BeforeID {
-		return false
-	}
-	if !f.Since.IsZero() && (e.Time.IsZero() || filterTime(e.Time) < filterTime(f.Since)) {
-		return false
-	}
-	if !f.Until.IsZero() && (e.Time.IsZero() || filterTime(e.Time) >= filterTime(f.Until)) {
-		return false
-	}
-	return f.Contains == "" || containsFoldASCII(e.Text, f.Contains)
-}
-
-// containsFoldASCII reports whether sub is in s, ASCII letters matching
-// either case and every other byte only itself.
-func containsFoldASCII(s, sub string) bool {
-	lower := func(c byte) byte {
-		if 'A' <= c && c <= 'Z' {
-			return c + 'a' - 'A'
-		}
-		return c
-	}
-outer:
-	for i := 0; i+len(sub) <= len(s); i++ {
-		for j := 0; j < len(sub); j++ {
-			if lower(s[i+j]) != lower(sub[j]) {
-				continue outer
-			}
-		}
-		return true
-	}
-	return false
 }
 
 func decodeEvent(data string) (*airlock.Event, error) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -35,7 +36,7 @@ func TestMigrateEventsToBatches(t *testing.T) {
 			rule = e.Rule
 		}
 		_, err = pool.Exec(ctx, `INSERT INTO events (id, time, type, username, dbname, session_id, statement_kind, decision, rule, data)
-			VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9)`, e.ID, filterTime(e.Time), e.Type, e.User, e.SessionID, kind, decision, rule, string(data))
+			VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9)`, e.ID, codec.FilterTime(e.Time), e.Type, e.User, e.SessionID, kind, decision, rule, string(data))
 		must(t, err)
 	}
 	_, err = pool.Exec(ctx, `UPDATE chain_head SET last_id = 40, hash = $1`, evs[39].Hash)
@@ -53,7 +54,7 @@ func TestMigrateEventsToBatches(t *testing.T) {
 			ids = append(ids, e.ID)
 		}
 		for _, e := range evs {
-			if matches(e, &f) {
+			if codec.EventMatches(e, &f) {
 				want = append(want, e.ID)
 			}
 		}

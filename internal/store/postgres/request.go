@@ -264,7 +264,7 @@ func (db *DB) ListGrants(ctx context.Context, f airlock.GrantFilter) ([]*airlock
 		where = append(where, fmt.Sprintf(`dbname = $%d`, len(args)))
 	}
 	if !f.ActiveAt.IsZero() {
-		args = append(args, filterTime(f.ActiveAt))
+		args = append(args, codec.FilterTime(f.ActiveAt))
 		where = append(where, fmt.Sprintf(`revoked_at IS NULL AND created_at <= $%[1]d AND expires_at > $%[1]d`, len(args)))
 	}
 	q := `SELECT ` + grantColumns + ` FROM grants`

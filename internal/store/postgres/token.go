@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -86,7 +87,7 @@ func (db *DB) ListTokens(ctx context.Context, f airlock.TokenFilter) ([]*airlock
 		where = append(where, fmt.Sprintf(`username = $%d`, len(args)))
 	}
 	if !f.LiveAt.IsZero() {
-		args = append(args, filterTime(f.LiveAt))
+		args = append(args, codec.FilterTime(f.LiveAt))
 		where = append(where, fmt.Sprintf(`revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $%d)`, len(args)))
 	}
 	q := `SELECT ` + tokenColumns + ` FROM tokens`

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -137,7 +138,7 @@ func (db *DB) DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error) 
 	if err := db.injected(); err != nil {
 		return 0, err
 	}
-	tag, err := db.pool.Exec(ctx, `DELETE FROM undo WHERE created_at < $1`, filterTime(t))
+	tag, err := db.pool.Exec(ctx, `DELETE FROM undo WHERE created_at < $1`, codec.FilterTime(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete undo: %w", err)
 	}

@@ -245,18 +245,6 @@ func timePtrOf(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-// filterTime converts a filter bound to Unix nanoseconds, clamping times
-// outside the storable range (a filter is never refused).
-func filterTime(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
 // nullString stores "" as NULL.
 func nullString(s string) any {
 	if s == "" {

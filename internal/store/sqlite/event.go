@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	"github.com/golang/snappy"
 )
@@ -179,7 +180,7 @@ func batchRows(evs []*airlock.Event, all string, ends []int) []batchRow {
 		for ; j < len(evs) && j-i < batchEvents && (j == i || ends[j]-start <= batchBytes); j++ {
 			e := evs[j]
 			if !e.Time.IsZero() {
-				t := filterTime(e.Time) // clamped: data keeps the exact time
+				t := codec.FilterTime(e.Time) // clamped: data keeps the exact time
 				if r.minT == nil || t < r.minT.(int64) {
 					r.minT = t
 				}
@@ -337,7 +338,7 @@ func (db *DB) ScanEvents(ctx context.Context, f airlock.EventFilter, fn func(*ai
 			if err != nil {
 				return err
 			}
-			if !matches(e, &f) {
+			if !codec.EventMatches(e, &f) {
 				continue
 			}
 			if err := fn(e); err != nil {
@@ -367,11 +368,11 @@ func eventQuery(f airlock.EventFilter) (string, []any) {
 	}
 	if !f.Since.IsZero() {
 		where = append(where, `max_time >= ?`)
-		args = append(args, filterTime(f.Since))
+		args = append(args, codec.FilterTime(f.Since))
 	}
 	if !f.Until.IsZero() {
 		where = append(where, `min_time < ?`)
-		args = append(args, filterTime(f.Until))
+		args = append(args, codec.FilterTime(f.Until))
 	}
 	if f.AfterID != 0 {
 		// The batch holding AfterID (found through the primary key) and
@@ -393,51 +394,6 @@ func eventQuery(f airlock.EventFilter) (string, []any) {
 		q += ` ORDER BY event_batches.first_id DESC`
 	}
 	return q, args
-}
-
-// matches reports whether e passes f, with the meaning the columns of a
-// row per event had: an empty filter field matches anything, a set one
-// only an equal value; Since and Until compare clamped times and never
-// match an event without one; Contains is a substring of the text,
-// case-insensitive for ASCII letters only (SQL LIKE).
-func matches(e *airlock.Event, f *airlock.EventFilter) bool {
-	eq := func(want, got string) bool { return want == "" || want == got }
-	if !eq(f.User, e.User) || !eq(f.Database, e.Database) || !eq(f.SessionID, e.SessionID) ||
-		!eq(f.Rule, e.Rule) || !eq(f.Type, e.Type) || !eq(f.StatementKind, e.StatementKind) ||
-		!eq(f.Decision, e.Decision) {
-		return false
-	}
-	if f.AfterID != 0 && e.ID <= f.AfterID || f.BeforeID != 0 && e.ID >= f.BeforeID {
-		return false
-	}
-	if !f.Since.IsZero() && (e.Time.IsZero() || filterTime(e.Time) < filterTime(f.Since)) {
-		return false
-	}
-	if !f.Until.IsZero() && (e.Time.IsZero() || filterTime(e.Time) >= filterTime(f.Until)) {
-		return false
-	}
-	return f.Contains == "" || containsFoldASCII(e.Text, f.Contains)
-}
-
-// containsFoldASCII reports whether sub is in s, ASCII letters matching
-// either case and every other byte only itself.
-func containsFoldASCII(s, sub string) bool {
-	lower := func(c byte) byte {
-		if 'A' <= c && c <= 'Z' {
-			return c + 'a' - 'A'
-		}
-		return c
-	}
-outer:
-	for i := 0; i+len(sub) <= len(s); i++ {
-		for j := 0; j < len(sub); j++ {
-			if lower(s[i+j]) != lower(sub[j]) {
-				continue outer
-			}
-		}
-		return true
-	}
-	return false
 }
 
 func decodeEvent(data string) (*airlock.Event, error) {

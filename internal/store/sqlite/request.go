@@ -267,7 +267,7 @@ func (db *DB) ListGrants(ctx context.Context, f airlock.GrantFilter) ([]*airlock
 	}
 	if !f.ActiveAt.IsZero() {
 		// Grant.Active: not revoked, started, not yet expired.
-		at := filterTime(f.ActiveAt)
+		at := codec.FilterTime(f.ActiveAt)
 		where, args = append(where, `revoked_at IS NULL AND created_at <= ? AND expires_at > ?`), append(args, at, at)
 	}
 	q := `SELECT ` + grantColumns + ` FROM grants`

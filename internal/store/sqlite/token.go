@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -91,7 +92,7 @@ func (db *DB) ListTokens(ctx context.Context, f airlock.TokenFilter) ([]*airlock
 	if !f.LiveAt.IsZero() {
 		// Token.Live: not revoked, and now is before the expiry.
 		where = append(where, `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`)
-		args = append(args, filterTime(f.LiveAt))
+		args = append(args, codec.FilterTime(f.LiveAt))
 	}
 	q := `SELECT ` + tokenColumns + ` FROM tokens`
 	if len(where) > 0 {

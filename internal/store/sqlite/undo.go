@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 )
 
 var _ airlock.UndoStore = (*DB)(nil)
@@ -146,7 +147,7 @@ func (db *DB) DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error) 
 	if err := db.injected(); err != nil {
 		return 0, err
 	}
-	res, err := db.write.ExecContext(ctx, `DELETE FROM undo WHERE created_at < ?`, filterTime(t))
+	res, err := db.write.ExecContext(ctx, `DELETE FROM undo WHERE created_at < ?`, codec.FilterTime(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete undo: %w", err)
 	}
