@@ -367,9 +367,14 @@ func procRSS(t *testing.T, pid int) int64 {
 // accepts again.
 func TestHealthzWhileListenerDown(t *testing.T) {
 	db := testenv.NewDB(t)
-	// So low a limit that the listeners' shares (at least 4 each) exceed
-	// what is left: accept itself fails with EMFILE.
-	pgAddr, httpAddr, _ := startLimited(t, 40, db)
+	// So low a limit that the database listener's share (24 here: shares
+	// are computed as if 64 descriptors were free) is more than what the
+	// process's own descriptors (about 16: standard streams, the store, the
+	// listeners, the poller) leave: accept itself fails with EMFILE rather
+	// than the listener refusing above its share.
+	pgAddr, httpAddr, _, pid := startServe(t, 30, db, "")
+	fds := func() int { es, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); return len(es) }
+	t.Logf("baseline fds %d", fds())
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}
 	get := func() (int, string) {
 		t.Helper()
@@ -388,6 +393,8 @@ func TestHealthzWhileListenerDown(t *testing.T) {
 	// backlog.
 	pf := flood(t, pgAddr, 60)
 	defer closeAll(pf)
+	time.Sleep(500 * time.Millisecond)
+	t.Logf("flood %d fds %d", len(pf), fds())
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, body := get()
@@ -395,7 +402,7 @@ func TestHealthzWhileListenerDown(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("healthz while out of descriptors: %d %s, want 503 naming postgres", code, body)
+			t.Fatalf("healthz while out of descriptors (%d open): %d %s, want 503 naming postgres", fds(), code, body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
