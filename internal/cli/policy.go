@@ -9,7 +9,7 @@ import (
 	"airlock/internal/config"
 	"airlock/internal/gateway"
 	"airlock/internal/policy"
-	"airlock/internal/sqlclass"
+	"airlock/internal/sqlclass/pg"
 
 	"github.com/spf13/cobra"
 )
@@ -55,7 +55,7 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 					u.Groups, u.Roles = cu.Groups, cu.Roles
 				}
 			}
-			p := gateway.PreviewDecision(cfg, pol, sqlclass.NewPostgres(), u, db, level, sql, time.Now())
+			p := gateway.PreviewDecision(cfg, pol, pg.New(), u, db, level, sql, time.Now())
 			if app.json {
 				app.printJSON(p)
 			} else {
