@@ -174,7 +174,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	// A classifier for every engine, not only those configured now: a
 	// reload may add a database of another engine.
 	classifiers := map[string]gateway.Classifier{}
-	for _, engine := range engines.Names {
+	for _, engine := range engines.Names() {
 		cl, err := engines.For(engine)
 		if err != nil {
 			return nil, err

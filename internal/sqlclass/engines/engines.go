@@ -13,9 +13,9 @@ import (
 	"airlock/internal/sqlclass/pg"
 )
 
-// Names are the engines a classifier exists for, as the config names them
-// (config.Database.Engine).
-var Names = []string{"postgres", "mysql"}
+// Names returns the engines a classifier exists for, as the config names
+// them (config.Database.Engine).
+func Names() []string { return []string{"postgres", "mysql"} }
 
 // For returns a new classifier for the dialect of engine: PostgreSQL's (with
 // its cache) for "postgres", MySQL/MariaDB's for "mysql". Any other engine
@@ -27,7 +27,7 @@ func For(engine string) (sqlclass.Classifier, error) {
 	case "mysql":
 		return mysql.New(), nil
 	}
-	return nil, fmt.Errorf("no SQL classifier for engine %q (known: %s)", engine, strings.Join(Names, ", "))
+	return nil, fmt.Errorf("no SQL classifier for engine %q (known: %s)", engine, strings.Join(Names(), ", "))
 }
 
 // TrimCHeap gives the C heap's free memory back to the operating system:

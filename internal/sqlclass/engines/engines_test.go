@@ -47,7 +47,7 @@ func TestFor(t *testing.T) {
 			t.Errorf("%s classified %q", engine, text)
 		}
 	}
-	for _, name := range Names {
+	for _, name := range Names() {
 		if _, err := For(name); err != nil {
 			t.Errorf("For(%q): %v", name, err)
 		}

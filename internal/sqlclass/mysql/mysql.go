@@ -34,10 +34,10 @@ import (
 // statements. Anything else the parser refuses is a *sqlclass.ParseError.
 //
 // The classifier fails closed as pg.Postgres does: a text it cannot read
-// exactly as the server would is a *sqlclass.ParseError; a statement kind it does
-// not know is airlock.KindUnknown at airlock.LevelAdmin; a function that
-// is not a builtin of the server (mysqlbuiltins.go, generated from a real
-// MariaDB) is assumed to change data.
+// exactly as the server would is a *sqlclass.ParseError; a statement kind
+// it does not know is airlock.KindUnknown at airlock.LevelAdmin; a
+// function that is not a builtin of the server (mysqlbuiltins.go,
+// generated from a real MariaDB) is assumed to change data.
 type MySQL struct {
 	parsers sync.Pool // of *parser.Parser, which is not safe for concurrent use
 }
@@ -61,10 +61,10 @@ const myMaxConditional = 4
 // An empty text, or one with only comments and ';', returns one Statement
 // of kind airlock.KindEmpty at airlock.LevelRead. Text that does not parse,
 // or that the server could read otherwise than airlock (see mysqllex.go),
-// returns a *sqlclass.ParseError and no statements. Each Statement's Text is its own
-// text, comments included, trimmed, without the ';' that ends it, with '?'
-// for each byte that is not UTF-8 (only quoted strings may hold such
-// bytes; see mysqllex.go).
+// returns a *sqlclass.ParseError and no statements. Each Statement's Text
+// is its own text, comments included, trimmed, without the ';' that ends
+// it, with '?' for each byte that is not UTF-8 (only quoted strings may
+// hold such bytes; see mysqllex.go).
 func (m *MySQL) Classify(text string) ([]airlock.Statement, error) {
 	sts, err := m.classify(text, 0)
 	if err != nil {

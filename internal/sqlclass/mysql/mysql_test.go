@@ -476,8 +476,8 @@ func TestMySQLBinaryStrings(t *testing.T) {
 	}
 }
 
-// TestMySQLParseErrors checks the errors: a *sqlclass.ParseError with the position
-// of what it refused.
+// TestMySQLParseErrors checks the errors: a *sqlclass.ParseError with the
+// position of what it refused.
 func TestMySQLParseErrors(t *testing.T) {
 	m := New()
 	cases := []struct {
