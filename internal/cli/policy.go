@@ -9,7 +9,7 @@ import (
 	"airlock/internal/config"
 	"airlock/internal/gateway"
 	"airlock/internal/policy"
-	"airlock/internal/sqlclass"
+	"airlock/internal/sqlclass/engines"
 
 	"github.com/spf13/cobra"
 )
@@ -21,7 +21,8 @@ func policyCmd(app *App) *cobra.Command {
 	test := &cobra.Command{
 		Use:   "test --config F --database D --user U --level L --sql TEXT",
 		Short: "Show the facts of a statement and the decision airlock would make, without a database",
-		Long: `Classify SQL as the gateway does and decide it for a user at a level,
+		Long: `Classify SQL as the gateway does, in the dialect of the database's
+engine (PostgreSQL or MySQL/MariaDB), and decide it for a user at a level,
 with the config's policies, built-in rules and CEL guardrails, without
 connecting to any database. The user's groups come from the config (or
 --group). The real number of rows a write changes is only known when it
@@ -42,8 +43,9 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 			if db == nil {
 				return fmt.Errorf("no database %q in %s", dbName, cfgPath)
 			}
-			if db.Engine != "postgres" {
-				return fmt.Errorf("policy test supports postgres databases in this build")
+			cl, err := engines.For(db.Engine)
+			if err != nil {
+				return fmt.Errorf("database %q: %w", dbName, err)
 			}
 			level, err := airlock.ParseLevel(levelName)
 			if err != nil {
@@ -55,7 +57,7 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 					u.Groups, u.Roles = cu.Groups, cu.Roles
 				}
 			}
-			p := gateway.PreviewDecision(cfg, pol, sqlclass.NewPostgres(), u, db, level, sql, time.Now())
+			p := gateway.PreviewDecision(cfg, pol, cl, u, db, level, sql, time.Now())
 			if app.json {
 				app.printJSON(p)
 			} else {

@@ -18,7 +18,12 @@ import (
 var banned = []string{
 	"airlock/internal/pgwire",
 	"airlock/internal/mysqlwire",
+	// The SQL classifiers: what the dialects share, each dialect's parser
+	// and the constructor by engine that knows them all.
 	"airlock/internal/sqlclass",
+	"airlock/internal/sqlclass/pg",
+	"airlock/internal/sqlclass/mysql",
+	"airlock/internal/sqlclass/engines",
 	"github.com/jackc/pgx/",
 	"github.com/go-sql-driver/",
 	"github.com/go-mysql-org/",
@@ -49,16 +54,18 @@ var core = []struct {
 // isBanned reports whether dep matches one of the banned paths, unless allow
 // covers it.
 func isBanned(dep string, allow []string) bool {
-	match := func(list []string) bool {
-		for _, p := range list {
-			if strings.HasSuffix(p, "/") && strings.HasPrefix(dep, p) ||
-				dep == p || strings.HasPrefix(dep, p+"/") {
-				return true
-			}
+	return matches(dep, banned) && !matches(dep, allow)
+}
+
+// matches reports whether dep is one of the paths of list, or under one.
+func matches(dep string, list []string) bool {
+	for _, p := range list {
+		if strings.HasSuffix(p, "/") && strings.HasPrefix(dep, p) ||
+			dep == p || strings.HasPrefix(dep, p+"/") {
+			return true
 		}
-		return false
 	}
-	return match(banned) && !match(allow)
+	return false
 }
 
 // listDeps runs go list -deps on pattern and returns the import paths of the
@@ -107,6 +114,32 @@ func TestCoreDeps(t *testing.T) {
 	}
 }
 
+// TestDialectsApart checks that each SQL dialect links only its own parser
+// and not the other dialect, and that what they share links no parser.
+func TestDialectsApart(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		banned  []string
+	}{
+		{"airlock/internal/sqlclass", []string{"airlock/internal/sqlclass/", "github.com/pganalyze/pg_query_go/", "github.com/pingcap/"}},
+		{"airlock/internal/sqlclass/corpus", []string{"airlock/internal/sqlclass/pg", "airlock/internal/sqlclass/mysql", "github.com/pganalyze/pg_query_go/", "github.com/pingcap/"}},
+		{"airlock/internal/sqlclass/pg", []string{"airlock/internal/sqlclass/mysql", "airlock/internal/sqlclass/engines", "github.com/pingcap/"}},
+		{"airlock/internal/sqlclass/mysql", []string{"airlock/internal/sqlclass/pg", "airlock/internal/sqlclass/engines", "github.com/pganalyze/pg_query_go/"}},
+	} {
+		t.Run(c.pattern, func(t *testing.T) {
+			deps := listDeps(t, c.pattern)
+			if deps[len(deps)-1] != c.pattern {
+				t.Fatalf("go list -deps %s ended with %q; the package was not found", c.pattern, deps[len(deps)-1])
+			}
+			for _, d := range deps {
+				if matches(d, c.banned) {
+					t.Errorf("%s depends on %s", c.pattern, d)
+				}
+			}
+		})
+	}
+}
+
 // TestIsBanned pins the matching rules so that the fence above cannot pass
 // by matching nothing.
 func TestIsBanned(t *testing.T) {
@@ -117,7 +150,11 @@ func TestIsBanned(t *testing.T) {
 		want  bool
 	}{
 		{"wire package", "airlock/internal/pgwire", nil, true},
-		{"wire subpackage", "airlock/internal/sqlclass/pg", nil, true},
+		{"postgres classifier", "airlock/internal/sqlclass/pg", nil, true},
+		{"mysql classifier", "airlock/internal/sqlclass/mysql", nil, true},
+		{"classifier by engine", "airlock/internal/sqlclass/engines", nil, true},
+		{"shared classifier types", "airlock/internal/sqlclass", nil, true},
+		{"wire subpackage", "airlock/internal/pgwire/sub", nil, true},
 		{"driver subpackage", "github.com/jackc/pgx/v5/pgconn", nil, true},
 		{"mysql driver", "github.com/go-sql-driver/mysql", nil, true},
 		{"parser", "github.com/pganalyze/pg_query_go/v6", nil, true},

@@ -14,7 +14,7 @@ import (
 	"airlock/internal/cputime"
 	"airlock/internal/gateway"
 	"airlock/internal/policy"
-	"airlock/internal/sqlclass"
+	"airlock/internal/sqlclass/pg"
 	"airlock/internal/store/sqlite"
 )
 
@@ -118,7 +118,7 @@ policies:
 		st.Close()
 	})
 	gw := gateway.New(gateway.Options{Config: cfg, Store: st, Audit: al, Policy: pol, Access: acc,
-		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres()}})
+		Classifiers: map[string]gateway.Classifier{"postgres": pg.New()}})
 	_, tok, err := acc.IssueTokenDirect(ctx, user, 0, "test")
 	if err != nil {
 		tb.Fatal(err)

@@ -3,7 +3,7 @@ package mysqlwire
 import (
 	"testing"
 
-	"airlock/internal/sqlclass"
+	"airlock/internal/sqlclass/mysql"
 )
 
 // TestSessionStateFollows: what the statements a session ran leave on its
@@ -12,7 +12,7 @@ import (
 // RELEASE_ALL_LOCKS), decides whether the session can move to another
 // connection.
 func TestSessionStateFollows(t *testing.T) {
-	cl := sqlclass.NewMySQL()
+	cl := mysql.New()
 	for _, c := range []struct {
 		stmts []string
 		want  string

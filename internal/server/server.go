@@ -35,7 +35,7 @@ import (
 	"airlock/internal/pgadmin"
 	"airlock/internal/pgwire"
 	"airlock/internal/policy"
-	"airlock/internal/sqlclass"
+	"airlock/internal/sqlclass/engines"
 	"airlock/internal/store/postgres"
 	"airlock/internal/web"
 )
@@ -171,16 +171,26 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 		s.wg.Add(1)
 		go s.retain(r, o.Now)
 	}
+	// A classifier for every engine, not only those configured now: a
+	// reload may add a database of another engine.
+	classifiers := map[string]gateway.Classifier{}
+	for _, engine := range engines.Names() {
+		cl, err := engines.For(engine)
+		if err != nil {
+			return nil, err
+		}
+		classifiers[engine] = cl
+	}
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
-		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
+		Classifiers: classifiers,
 		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
 		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
 	s.Gateway.SetInstance(instance)
 	// The parser's C heap goes back with the Go heap's when large
 	// statements are done.
-	s.Gateway.Memory().AlsoFree(sqlclass.TrimCHeap)
+	s.Gateway.Memory().AlsoFree(engines.TrimCHeap)
 	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
 	if pst, ok := st.(*postgres.DB); ok {
