@@ -381,7 +381,7 @@ func (s *Session) admit(ctx context.Context, c *Check) {
 		d, err := s.veto(c)
 		if err != nil {
 			c.VetoErr = err
-			d = &airlock.Decision{Rule: "upstream", Need: c.Decision.Need, Reason: "airlock could not check this statement with the database; nothing was run"}
+			d = &airlock.Decision{Rule: airlock.RuleUpstream, Need: c.Decision.Need, Reason: "airlock could not check this statement with the database; nothing was run"}
 		}
 		if d != nil {
 			c.Decision, c.Guard = *d, nil

@@ -53,7 +53,7 @@ type Veto struct {
 func UseDenial(ch *gateway.Check, schema, dbName string) *airlock.Decision {
 	for _, st := range ch.Stmts {
 		if st.Command == "USE" && st.Name != schema && !MetadataSchema(st.Name) {
-			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
+			return &airlock.Decision{Rule: airlock.RuleSchema, Need: airlock.LevelAdmin,
 				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(schema), dbName)}
 		}
 	}
@@ -87,7 +87,7 @@ func (v *Veto) Check(ch *gateway.Check) (*airlock.Decision, error) {
 			if !errors.As(err, &qe) {
 				return nil, err
 			}
-			return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
+			return &airlock.Decision{Rule: airlock.RuleNonTransactional, Need: ch.Decision.Need,
 				Reason: "airlock could not read the storage engine of the tables this writes: " + qe.Message}, nil
 		}
 	}
@@ -103,13 +103,13 @@ func (v *Veto) Check(ch *gateway.Check) (*airlock.Decision, error) {
 				// Not a base table or view of the database (a temporary
 				// table, or none): the server answers for it.
 			case info.View:
-				return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
+				return &airlock.Decision{Rule: airlock.RuleNonTransactional, Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("%s is a view; airlock cannot tell which tables and storage engines a write through it reaches; write to the tables themselves", t)}, nil
 			case !slices.Contains(TransactionalEngines, info.Engine):
-				return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
+				return &airlock.Decision{Rule: airlock.RuleNonTransactional, Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.Engine)}, nil
 			case ch.Guard != nil && cascades(st, info):
-				return &airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
+				return &airlock.Decision{Rule: airlock.RuleBlastRadius, Need: ch.Decision.Need,
 					Reason: fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)}, nil
 			}
 		}
@@ -206,7 +206,7 @@ func (v *Veto) load(tables []string) error {
 // could turn its capture off, or make uncaptured rows look accounted for.
 func CaptureUse(ch *gateway.Check) *airlock.Decision {
 	deny := func(what string) *airlock.Decision {
-		return &airlock.Decision{Rule: "undo", Need: ch.Decision.Need,
+		return &airlock.Decision{Rule: airlock.RuleUndo, Need: ch.Decision.Need,
 			Reason: what + " is airlock's own, for undo capture; statements may not use it"}
 	}
 	if NamesCaptureVar(ch.Text) {

@@ -131,7 +131,7 @@ func (c *conn) nextCommand() ([]byte, byte, error) {
 		err := c.srv.gw.Memory().Reserve(ctx, need)
 		cancel()
 		if err != nil {
-			refused = &airlock.Decision{Rule: "statement-memory", Need: c.sess.Level(),
+			refused = &airlock.Decision{Rule: airlock.RuleStatementMemory, Need: c.sess.Level(),
 				Reason: "too many large statements are in flight on this gateway now; try again shortly"}
 			code, state = erOutOfResources, "HY000"
 			max = 0 // skip it
@@ -181,7 +181,7 @@ func (c *conn) refuseLongData(code uint16, state string, d airlock.Decision, pre
 }
 
 func (c *conn) tooLarge() *airlock.Decision {
-	return &airlock.Decision{Rule: "max-statement-bytes", Need: c.sess.Level(),
+	return &airlock.Decision{Rule: airlock.RuleMaxBytes, Need: c.sess.Level(),
 		Reason: fmt.Sprintf("the statement is more than limits.max_statement_bytes (%d bytes)", c.lim.max)}
 }
 

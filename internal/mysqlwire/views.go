@@ -9,13 +9,6 @@ import (
 	"airlock/internal/gateway"
 )
 
-// RuleViewWrite is the rule that denies, in a read session, a statement
-// reading a view whose definition needs more than read (a view over a
-// stored function that modifies data): the upstream's read-only
-// transaction would stop the write too, but airlock decides before
-// forwarding.
-const RuleViewWrite = "view-write"
-
 // viewsTTL is how long a session trusts the view definitions it read
 // (views created or replaced outside airlock).
 const viewsTTL = 30 * time.Second
@@ -84,7 +77,7 @@ func (c *conn) expandView(top, view string, level airlock.Level, depth int) *air
 		if top != view {
 			what += " (through view " + view + ")"
 		}
-		return &airlock.Decision{Rule: RuleViewWrite, Need: need,
+		return &airlock.Decision{Rule: airlock.RuleViewWrite, Need: need,
 			Reason: fmt.Sprintf("%s %s; it needs %s access and this session has %s", what, why, need, level)}
 	}
 	if def == "" {

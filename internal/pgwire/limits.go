@@ -97,7 +97,7 @@ func (c *conn) nextClient() (byte, []byte, error) {
 			return 0, nil, err
 		}
 		c.cr.release()
-		c.refuseStatement(typ, "54000", airlock.Decision{Rule: "max-statement-bytes", Need: c.sess.Level(),
+		c.refuseStatement(typ, "54000", airlock.Decision{Rule: airlock.RuleMaxBytes, Need: c.sess.Level(),
 			Reason: fmt.Sprintf("the statement is %d bytes, more than limits.max_statement_bytes (%d)", n, c.lim.max)}, prefix)
 		return 0, nil, nil
 	}
@@ -111,7 +111,7 @@ func (c *conn) nextClient() (byte, []byte, error) {
 				return 0, nil, serr
 			}
 			c.cr.release()
-			c.refuseStatement(typ, "53200", airlock.Decision{Rule: "statement-memory", Need: c.sess.Level(),
+			c.refuseStatement(typ, "53200", airlock.Decision{Rule: airlock.RuleStatementMemory, Need: c.sess.Level(),
 				Reason: "too many large statements are in flight on this gateway now; try again shortly"}, prefix)
 			return 0, nil, nil
 		}

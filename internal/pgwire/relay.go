@@ -57,7 +57,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return violation("malformed Parse message")
 		}
 		if strings.HasPrefix(m.name, denyPrefix) {
-			d := airlock.Decision{Rule: "protocol", Reason: fmt.Sprintf("statement names starting with %q are reserved by airlock", denyPrefix), Need: airlock.LevelAdmin}
+			d := airlock.Decision{Rule: airlock.RuleProtocol, Reason: fmt.Sprintf("statement names starting with %q are reserved by airlock", denyPrefix), Need: airlock.LevelAdmin}
 			c.sess.Deny(m.query, d)
 			c.denyExtended(d)
 			return nil
@@ -103,7 +103,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		}
 		p := c.portals[name]
 		if p == nil || p.facts == nil {
-			d := airlock.Decision{Rule: "protocol", Reason: fmt.Sprintf("portal %q is unknown to airlock", name), Need: airlock.LevelAdmin}
+			d := airlock.Decision{Rule: airlock.RuleProtocol, Reason: fmt.Sprintf("portal %q is unknown to airlock", name), Need: airlock.LevelAdmin}
 			c.sess.Deny("EXECUTE portal "+name, d)
 			c.denyExtended(d)
 			return nil

@@ -14,12 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// RuleViewWrite is the rule that denies, in a read session, a statement
-// reading a view whose definition needs more than the session's level (a
-// view over a function that may write): the upstream's read-only setting
-// would stop the write too, but airlock decides before forwarding.
-const RuleViewWrite = "view-write"
-
 // viewsTTL is how long a database's view definitions are trusted before
 // they are read again (views created or replaced outside airlock).
 const viewsTTL = 30 * time.Second
@@ -118,7 +112,7 @@ func (s *Server) catalog(name string) *viewCatalog {
 
 // veto is the session's last word on an allowed check (gateway.Veto): a
 // read session may not read a view whose definition needs more than read
-// (RuleViewWrite). DDL passing through airlock makes the database's view
+// (airlock.RuleViewWrite). DDL passing through airlock makes the database's view
 // definitions be read again.
 func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
 	db := c.sess.Database()
@@ -181,7 +175,7 @@ func (c *conn) expandView(views map[string]string, top, view string, level airlo
 		if top != view {
 			what += " (through view " + view + ")"
 		}
-		return &airlock.Decision{Rule: RuleViewWrite, Need: need,
+		return &airlock.Decision{Rule: airlock.RuleViewWrite, Need: need,
 			Reason: fmt.Sprintf("%s is defined as a query that %s; it needs %s access and this session has %s", what, why, need, level)}
 	}
 	if depth >= maxViewDepth {
