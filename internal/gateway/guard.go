@@ -68,8 +68,8 @@ func (s *Session) guard(c *Check) {
 		return
 	}
 	if txn && len(c.Stmts) > 1 {
-		c.Decision = airlock.Decision{Rule: airlock.RuleBlastRadius, Need: c.Decision.Need,
-			Reason: "a write sent in one query with transaction control (BEGIN, COMMIT...) cannot be checked for the rows it changes; send them as separate statements"}
+		c.Decision = BlastRadius(c.Decision.Need,
+			"a write sent in one query with transaction control (BEGIN, COMMIT...) cannot be checked for the rows it changes; send them as separate statements")
 		return
 	}
 	c.Guard = &Guard{Capture: capture}
@@ -233,8 +233,7 @@ func (s *Session) RowsChanged(c *Check, changed int64) *airlock.Decision {
 		d = airlock.Decision{Rule: airlock.RuleUnboundedWrite, Need: c.Decision.Need,
 			Reason: fmt.Sprintf("%s would have changed %d rows (more than %d without WHERE); the statement was rolled back, nothing changed", c.Guard.unboundedWhat, changed, c.Guard.Unbounded)}
 	case c.Guard.Limit > 0 && changed > c.Guard.Limit:
-		d = airlock.Decision{Rule: airlock.RuleBlastRadius, Need: c.Decision.Need,
-			Reason: fmt.Sprintf("%d rows > limit %d; the statement was rolled back, nothing changed", changed, c.Guard.Limit)}
+		d = BlastRadius(c.Decision.Need, fmt.Sprintf("%d rows > limit %d; the statement was rolled back, nothing changed", changed, c.Guard.Limit))
 	default:
 		return nil
 	}

@@ -50,8 +50,7 @@ func (c *conn) command(p []byte) error {
 		c.sendERR(erUnknownCom, "08S01", "Unknown command")
 		return nil
 	}
-	d := airlock.Decision{Rule: airlock.RuleLevel, Need: airlock.LevelAdmin,
-		Reason: name + " acts on the server, and airlock does not relay it; use SQL statements"}
+	d := gateway.ServerCommand(name)
 	c.sess.Deny(name, d)
 	c.sendDenied(d)
 	return nil

@@ -173,8 +173,7 @@ func (c *conn) execute(p []byte) error {
 	}
 	params, flagAt, err := st.decodeParams(p)
 	if err != nil {
-		d := airlock.Decision{Rule: airlock.RuleProtocol, Need: airlock.LevelAdmin,
-			Reason: "the parameters of this COM_STMT_EXECUTE could not be decoded, so they cannot be audited: " + err.Error()}
+		d := gateway.ProtocolViolation("the parameters of this COM_STMT_EXECUTE could not be decoded, so they cannot be audited: " + err.Error())
 		c.sess.Deny(st.text, d)
 		c.sendDenied(d)
 		return c.dropLongData(st)

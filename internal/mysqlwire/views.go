@@ -1,7 +1,6 @@
 package mysqlwire
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -73,12 +72,8 @@ func (c *conn) expandView(top, view string, level airlock.Level, depth int) *air
 		return nil
 	}
 	deny := func(why string, need airlock.Level) *airlock.Decision {
-		what := "view " + top
-		if top != view {
-			what += " (through view " + view + ")"
-		}
-		return &airlock.Decision{Rule: airlock.RuleViewWrite, Need: need,
-			Reason: fmt.Sprintf("%s %s; it needs %s access and this session has %s", what, why, need, level)}
+		d := gateway.ViewWrite(top, view, why, need, level)
+		return &d
 	}
 	if def == "" {
 		return deny("has a definition airlock cannot read (the read account needs SHOW VIEW)", airlock.LevelAdmin)

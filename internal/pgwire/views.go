@@ -171,12 +171,8 @@ func (c *conn) expandView(views map[string]string, top, view string, level airlo
 		return nil
 	}
 	deny := func(why string, need airlock.Level) *airlock.Decision {
-		what := "view " + top
-		if top != view {
-			what += " (through view " + view + ")"
-		}
-		return &airlock.Decision{Rule: airlock.RuleViewWrite, Need: need,
-			Reason: fmt.Sprintf("%s is defined as a query that %s; it needs %s access and this session has %s", what, why, need, level)}
+		d := gateway.ViewWrite(top, view, "is defined as a query that "+why, need, level)
+		return &d
 	}
 	if depth >= maxViewDepth {
 		return deny("nests views too deep to check", airlock.LevelAdmin)
