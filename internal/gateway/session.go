@@ -265,7 +265,10 @@ type Outcome struct {
 	InTxn bool
 }
 
-// Classify returns the facts of text without deciding or auditing.
+// Classify returns the facts of text without deciding or auditing. It is
+// not a decision: an adapter decides with Check, Prepare or
+// CheckPrepared. The MCP server uses it to refuse, before any decision,
+// what a tool does not run (several statements, transaction control).
 func (s *Session) Classify(text string) ([]airlock.Statement, error) {
 	return s.g.classifiers[s.Database().Engine].Classify(text)
 }
@@ -292,10 +295,38 @@ func (s *Session) Check(ctx context.Context, text string) *Check {
 	return c
 }
 
-// Decide returns the decision for statements classified earlier (a Parse
-// in the extended protocol) without auditing allowed ones; a denial is
-// audited with text.
-func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr error) *Check {
+// PrepareOptions are what an adapter knows of a statement being prepared
+// that the core does not.
+type PrepareOptions struct {
+	// DeferSignal says the text signals a backend whose process ID is
+	// bound only at execution (PostgreSQL's pg_cancel_backend($1) and
+	// the like): a single such statement is decided here as a read, and
+	// each execution is decided with the ID bound. The check keeps the
+	// statement's own facts for those executions.
+	DeferSignal bool
+}
+
+// Prepare classifies and decides text when it is prepared (a Parse in
+// the extended protocol, COM_STMT_PREPARE) without auditing an allowed
+// check, which is decided again and audited at each execution
+// (CheckPrepared); a denial is audited here. The allowed check's Stmts
+// are the facts to keep for those executions.
+func (s *Session) Prepare(text string, opt PrepareOptions) *Check {
+	stmts, err := s.Classify(text)
+	decided, deferred := stmts, opt.DeferSignal && err == nil && len(stmts) == 1
+	if deferred {
+		decided = []airlock.Statement{stmts[0]}
+		decided[0].Level = airlock.LevelRead
+	}
+	c := s.decidePrepared(text, decided, err)
+	if deferred && c.Decision.Allowed {
+		c.Stmts = stmts
+	}
+	return c
+}
+
+// decidePrepared decides statements classified for Prepare.
+func (s *Session) decidePrepared(text string, stmts []airlock.Statement, classifyErr error) *Check {
 	c := &Check{Text: text, Stmts: stmts, start: s.g.now()}
 	if classifyErr != nil {
 		c.Decision = s.parseDenial(classifyErr)

@@ -64,8 +64,7 @@ func (c *conn) newStmtID() uint32 {
 // the session's level now, and its facts are kept for each execution.
 func (c *conn) prepare(p []byte) error {
 	text := c.clientText(p[1:])
-	stmts, cerr := c.sess.Classify(text)
-	ch := c.sess.Decide(text, stmts, cerr)
+	ch := c.sess.Prepare(text, gateway.PrepareOptions{})
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil

@@ -62,21 +62,12 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			c.denyExtended(d)
 			return nil
 		}
-		stmts, cerr := c.sess.Classify(m.query)
-		decided, deferred := stmts, cerr == nil && len(stmts) == 1 && signalParse(m.query)
-		if deferred {
-			// Signalling the backend the parameter names: each
-			// Execute decides with the PID bound (ownSignal).
-			decided = []airlock.Statement{stmts[0]}
-			decided[0].Level = airlock.LevelRead
-		}
-		ch := c.sess.Decide(m.query, decided, cerr)
+		// Signalling the backend the parameter names: each Execute
+		// decides with the PID bound (ownSignal).
+		ch := c.sess.Prepare(m.query, gateway.PrepareOptions{DeferSignal: signalParse(m.query)})
 		if !ch.Decision.Allowed {
 			c.denyExtended(ch.Decision)
 			return nil
-		}
-		if deferred {
-			ch.Stmts = stmts
 		}
 		c.toUpstream(typ, body)
 		e := c.entry('P', nil)
