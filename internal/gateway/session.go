@@ -31,12 +31,13 @@ type Session struct {
 	accMu       sync.Mutex
 	writeTables []string
 	until       time.Time // when the level must be computed again
-	levelHook   func(old, new airlock.Level)
 
 	expiry *time.Timer
 
+	// adapter is what the protocol adapter gave at Login.
+	adapter Adapter
+
 	mu        sync.Mutex
-	interrupt func()
 	endReason string
 	ended     chan struct{}
 	closed    bool
@@ -61,20 +62,7 @@ type Session struct {
 	// COMMIT must wait for it. A transaction that only read commits
 	// nothing, so its COMMIT need not wait for the audit log.
 	unsynced bool
-	veto     Veto
 }
-
-// Veto is an adapter's last word on an allowed check, from what only the
-// adapter can know (MySQL: the storage engine of the tables a write
-// changes, which it reads from the database). It runs after the decision
-// and the guard and before anything of the check is audited as started
-// or forwarded; a decision it returns denies the check, audited as any
-// denial. An error (the adapter could not ask its database) denies the
-// check too and is kept in Check.VetoErr for the adapter to act on.
-type Veto func(*Check) (*airlock.Decision, error)
-
-// SetVeto sets the adapter's veto for the session's checks.
-func (s *Session) SetVeto(v Veto) { s.veto = v }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.info.ID }
@@ -107,14 +95,6 @@ func (s *Session) WriteTables() []string {
 	return s.writeTables
 }
 
-// SetLevelHook registers fn, called (from any goroutine) when the
-// session's level drops, with the old and the new level.
-func (s *Session) SetLevelHook(fn func(old, new airlock.Level)) {
-	s.accMu.Lock()
-	defer s.accMu.Unlock()
-	s.levelHook = fn
-}
-
 func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
 	s.accMu.Lock()
 	defer s.accMu.Unlock()
@@ -136,11 +116,8 @@ func (s *Session) refresh() {
 	}
 	s.g.appendEvent(s.event(airlock.EventSession, "level", map[string]string{"from": old.String(), "to": a.level.String()}))
 	s.g.log.Info("session level changed", "session", s.info.ID, "from", old, "to", a.level)
-	s.accMu.Lock()
-	hook := s.levelHook
-	s.accMu.Unlock()
-	if a.level < old && hook != nil {
-		hook(old, a.level)
+	if a.level < old {
+		s.adapter.LevelDropped(old, a.level)
 	}
 }
 
@@ -148,15 +125,6 @@ func (s *Session) refresh() {
 func (s *Session) Credential(l airlock.Level) (config.Credential, bool) {
 	c, ok := s.Database().Credentials[l]
 	return c, ok
-}
-
-// SetInterrupt registers fn, which End calls (from any goroutine) to make
-// the adapter notice promptly: it should cancel what runs upstream and
-// wake the connection goroutine.
-func (s *Session) SetInterrupt(fn func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.interrupt = fn
 }
 
 // End ends the session's access with reason: the adapter is interrupted and
@@ -169,11 +137,8 @@ func (s *Session) End(reason string) {
 	}
 	s.endReason = reason
 	close(s.ended)
-	fn := s.interrupt
 	s.mu.Unlock()
-	if fn != nil {
-		fn()
-	}
+	s.adapter.Interrupt()
 }
 
 // Ended is closed when End was called.
@@ -408,8 +373,8 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 // database, or is committed there, unaudited. A denied check is audited.
 func (s *Session) admit(ctx context.Context, c *Check) {
 	s.guard(c)
-	if c.Decision.Allowed && s.veto != nil {
-		d, err := s.veto(c)
+	if c.Decision.Allowed {
+		d, err := s.adapter.Veto(c)
 		if err != nil {
 			c.VetoErr = err
 			d = &airlock.Decision{Rule: airlock.RuleUpstream, Need: c.Decision.Need, Reason: "airlock could not check this statement with the database; nothing was run"}

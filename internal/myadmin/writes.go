@@ -12,7 +12,7 @@ import (
 	"airlock/internal/undo"
 )
 
-// The MySQL veto (gateway.Veto): what airlock can tell of a statement only
+// The MySQL veto (gateway.Adapter.Veto): what airlock can tell of a statement only
 // from the database, shared by every entry point that runs SQL on MySQL
 // (the wire adapter and the MCP server), so that both decide alike.
 

@@ -107,11 +107,11 @@ func (s *Server) catalog(name string) *viewCatalog {
 	return v
 }
 
-// veto is the session's last word on an allowed check (gateway.Veto):
+// Veto is the session's last word on an allowed check (gateway.Adapter):
 // the view-write rule, decided by the core (Session.CheckViews) on the
 // view definitions read here. DDL passing through airlock makes the
 // database's view definitions be read again.
-func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
+func (c *conn) Veto(ch *gateway.Check) (*airlock.Decision, error) {
 	db := c.sess.Database()
 	cat := c.srv.catalog(db.Name)
 	for i := range ch.Stmts {
