@@ -41,7 +41,7 @@ type conn struct {
 	sessMu sync.Mutex
 	sess   *gateway.Session
 
-	// busy is set while a command runs (read by interrupt); idle while the
+	// busy is set while a command runs (read by Interrupt); idle while the
 	// connection waits for a command outside a transaction (read by
 	// LevelDropped).
 	busy     atomic.Bool
@@ -250,8 +250,8 @@ func (c *conn) startupFailed(err error) {
 }
 
 // Interrupt is called by the gateway (gateway.Adapter), from another
-// goroutine, when the session is ended: it kills the running statement and wakes the
-// connection goroutine.
+// goroutine, when the session is ended: it kills the running statement
+// and wakes the connection goroutine.
 func (c *conn) Interrupt() {
 	if c.busy.Load() {
 		go c.killRunning()

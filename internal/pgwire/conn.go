@@ -284,8 +284,8 @@ func (c *conn) startupFailed(err error) {
 }
 
 // Interrupt is called by the gateway (gateway.Adapter), from another
-// goroutine, when the session is ended: it cancels the running statement and wakes the
-// connection goroutine.
+// goroutine, when the session is ended: it cancels the running statement
+// and wakes the connection goroutine.
 func (c *conn) Interrupt() {
 	go c.cancelUpstream()
 	c.client.SetReadDeadline(time.Now())

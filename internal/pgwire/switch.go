@@ -304,11 +304,10 @@ func str(v *string) string {
 }
 
 // LevelDropped is the level hook of the gateway.Adapter: when the
-// session's level drops
-// while its upstream connection holds the higher credential and a
-// statement or transaction is open, the session ends, so that nothing is
-// committed with access that is gone. An idle session is lowered at its
-// next message instead.
+// session's level drops while its upstream connection holds the higher
+// credential and a statement or transaction is open, the session ends, so
+// that nothing is committed with access that is gone. An idle session is
+// lowered at its next message instead.
 func (c *conn) LevelDropped(old, lvl airlock.Level) {
 	c.upMu.Lock()
 	up := c.up
