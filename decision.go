@@ -2,14 +2,6 @@ package airlock
 
 import "fmt"
 
-// Rule names used in decisions besides guardrail names.
-const (
-	RuleLevel = "level" // the statement needs more than the session's level
-	RuleParse = "parse" // the statement could not be parsed
-	RuleAudit = "audit" // the audit log cannot take the event
-	RuleGrant = "grant" // the grant does not cover the table
-)
-
 // Decision is the outcome of checking statements against a session.
 type Decision struct {
 	Allowed bool `json:"allowed"`

@@ -75,6 +75,11 @@ func benchSession(b *testing.B) (*gateway.Session, *audit.Log) {
 // blast-radius, undo off, the PostgreSQL classifier and its cache). The
 // upstream is never dialled.
 func newSession(tb testing.TB, user string) (*gateway.Session, *audit.Log, *sqlite.DB) {
+	return newSessionWith(tb, user, nil)
+}
+
+// newSessionWith is newSession with the adapter ad given at login.
+func newSessionWith(tb testing.TB, user string, ad gateway.Adapter) (*gateway.Session, *audit.Log, *sqlite.DB) {
 	dir := tb.TempDir()
 	path := filepath.Join(dir, "airlock.yaml")
 	yaml := `listen: {http: "127.0.0.1:0"}
@@ -127,7 +132,7 @@ policies:
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sess, err := gw.Open(ctx, gateway.Login{User: u, Token: tok, Database: cfg.DB("app"), ClientAddr: "127.0.0.1", Application: "test"})
+	sess, err := gw.Open(ctx, gateway.Login{User: u, Token: tok, Database: cfg.DB("app"), ClientAddr: "127.0.0.1", Application: "test", Adapter: ad})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -179,6 +179,9 @@ type Login struct {
 	// OnBehalfOf names the person an agent acts for (the MCP server),
 	// shown in every event of the session.
 	OnBehalfOf string
+	// Adapter is what the protocol adapter gives the session (nil:
+	// NoAdapter).
+	Adapter Adapter
 }
 
 // Open starts a session for an authenticated login. The session's level is
@@ -196,9 +199,12 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		g: g, token: l.Token, onBehalfOf: l.OnBehalfOf,
+		g: g, token: l.Token, onBehalfOf: l.OnBehalfOf, adapter: l.Adapter,
 		prepared: map[string][]airlock.Statement{},
 		ended:    make(chan struct{}),
+	}
+	if s.adapter == nil {
+		s.adapter = NoAdapter{}
 	}
 	s.user.Store(l.User)
 	s.db.Store(l.Database)

@@ -49,7 +49,7 @@ func guarded(st *airlock.Statement) bool {
 // multi-statement query that mixes guarded writes with transaction
 // control: airlock could not tell which rows each part changed.
 func (s *Session) guard(c *Check) {
-	blast, capture := s.Database().RuleEnabled("blast-radius"), s.Database().Undo != "off"
+	blast, capture := s.Database().RuleEnabled(airlock.RuleBlastRadius), s.Database().Undo != "off"
 	if !c.Decision.Allowed || (!blast && !capture) {
 		return
 	}
@@ -59,7 +59,7 @@ func (s *Session) guard(c *Check) {
 		writes = writes || guarded(st)
 		txn = txn || st.Txn != airlock.TxnNone
 		if s.Database().Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
-			c.Decision = airlock.Decision{Rule: "undo", Need: c.Decision.Need,
+			c.Decision = airlock.Decision{Rule: airlock.RuleUndo, Need: c.Decision.Need,
 				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.Database().Name)}
 			return
 		}
@@ -68,15 +68,15 @@ func (s *Session) guard(c *Check) {
 		return
 	}
 	if txn && len(c.Stmts) > 1 {
-		c.Decision = airlock.Decision{Rule: "blast-radius", Need: c.Decision.Need,
-			Reason: "a write sent in one query with transaction control (BEGIN, COMMIT...) cannot be checked for the rows it changes; send them as separate statements"}
+		c.Decision = BlastRadius(c.Decision.Need,
+			"a write sent in one query with transaction control (BEGIN, COMMIT...) cannot be checked for the rows it changes; send them as separate statements")
 		return
 	}
 	c.Guard = &Guard{Capture: capture}
 	if blast {
 		c.Guard.Limit = s.Database().MaxRowsChanged
 	}
-	if s.Database().RuleEnabled("unbounded-write") {
+	if s.Database().RuleEnabled(airlock.RuleUnboundedWrite) {
 		for i := range c.Stmts {
 			if st := &c.Stmts[i]; policy.Unbounded(st) {
 				c.Guard.Unbounded = max(s.Database().UnboundedWriteMaxRows, 1)
@@ -93,7 +93,7 @@ func (s *Session) guard(c *Check) {
 // countsRows reports whether allowed writes run guarded, their changed
 // rows counted before anything can commit.
 func (s *Session) countsRows() bool {
-	return s.Database().RuleEnabled("blast-radius") || s.Database().Undo != "off"
+	return s.Database().RuleEnabled(airlock.RuleBlastRadius) || s.Database().Undo != "off"
 }
 
 func cmdName(st *airlock.Statement) string {
@@ -149,7 +149,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 		c.undoWhy = why
 		return nil
 	}
-	d := airlock.Decision{Rule: "undo", Need: c.Decision.Need, Reason: why + "; undo is required here, so the statement was rolled back"}
+	d := airlock.Decision{Rule: airlock.RuleUndo, Need: c.Decision.Need, Reason: why + "; undo is required here, so the statement was rolled back"}
 	c.Decision = d
 	s.Denied(c)
 	return &d
@@ -230,11 +230,10 @@ func (s *Session) RowsChanged(c *Check, changed int64) *airlock.Decision {
 	case c.Guard == nil:
 		return nil
 	case c.Guard.Unbounded > 0 && changed > c.Guard.Unbounded:
-		d = airlock.Decision{Rule: "unbounded-write", Need: c.Decision.Need,
+		d = airlock.Decision{Rule: airlock.RuleUnboundedWrite, Need: c.Decision.Need,
 			Reason: fmt.Sprintf("%s would have changed %d rows (more than %d without WHERE); the statement was rolled back, nothing changed", c.Guard.unboundedWhat, changed, c.Guard.Unbounded)}
 	case c.Guard.Limit > 0 && changed > c.Guard.Limit:
-		d = airlock.Decision{Rule: "blast-radius", Need: c.Decision.Need,
-			Reason: fmt.Sprintf("%d rows > limit %d; the statement was rolled back, nothing changed", changed, c.Guard.Limit)}
+		d = BlastRadius(c.Decision.Need, fmt.Sprintf("%d rows > limit %d; the statement was rolled back, nothing changed", changed, c.Guard.Limit))
 	default:
 		return nil
 	}

@@ -286,7 +286,7 @@ func (g *Gateway) RunApprovedScript(ctx context.Context, r *airlock.Request, app
 		run.UndoID = ""
 		g.appendEvent(&airlock.Event{Type: airlock.EventStatement, Action: "script", User: r.User, Actor: approver, Database: db.Name,
 			Ref: r.ID, Text: r.Script, Level: r.Level.String(), Tables: scriptTables(stmts), Decision: airlock.DecisionDenied,
-			Rule: "script", Reason: scriptWhy(run), Error: run.Error})
+			Rule: airlock.RuleScript, Reason: scriptWhy(run), Error: run.Error})
 	}
 	return run, nil
 }

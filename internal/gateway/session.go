@@ -31,12 +31,13 @@ type Session struct {
 	accMu       sync.Mutex
 	writeTables []string
 	until       time.Time // when the level must be computed again
-	levelHook   func(old, new airlock.Level)
 
 	expiry *time.Timer
 
+	// adapter is what the protocol adapter gave at Login.
+	adapter Adapter
+
 	mu        sync.Mutex
-	interrupt func()
 	endReason string
 	ended     chan struct{}
 	closed    bool
@@ -61,20 +62,7 @@ type Session struct {
 	// COMMIT must wait for it. A transaction that only read commits
 	// nothing, so its COMMIT need not wait for the audit log.
 	unsynced bool
-	veto     Veto
 }
-
-// Veto is an adapter's last word on an allowed check, from what only the
-// adapter can know (MySQL: the storage engine of the tables a write
-// changes, which it reads from the database). It runs after the decision
-// and the guard and before anything of the check is audited as started
-// or forwarded; a decision it returns denies the check, audited as any
-// denial. An error (the adapter could not ask its database) denies the
-// check too and is kept in Check.VetoErr for the adapter to act on.
-type Veto func(*Check) (*airlock.Decision, error)
-
-// SetVeto sets the adapter's veto for the session's checks.
-func (s *Session) SetVeto(v Veto) { s.veto = v }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.info.ID }
@@ -107,14 +95,6 @@ func (s *Session) WriteTables() []string {
 	return s.writeTables
 }
 
-// SetLevelHook registers fn, called (from any goroutine) when the
-// session's level drops, with the old and the new level.
-func (s *Session) SetLevelHook(fn func(old, new airlock.Level)) {
-	s.accMu.Lock()
-	defer s.accMu.Unlock()
-	s.levelHook = fn
-}
-
 func (s *Session) setAccess(a grantAccess) (old airlock.Level) {
 	s.accMu.Lock()
 	defer s.accMu.Unlock()
@@ -136,11 +116,8 @@ func (s *Session) refresh() {
 	}
 	s.g.appendEvent(s.event(airlock.EventSession, "level", map[string]string{"from": old.String(), "to": a.level.String()}))
 	s.g.log.Info("session level changed", "session", s.info.ID, "from", old, "to", a.level)
-	s.accMu.Lock()
-	hook := s.levelHook
-	s.accMu.Unlock()
-	if a.level < old && hook != nil {
-		hook(old, a.level)
+	if a.level < old {
+		s.adapter.LevelDropped(old, a.level)
 	}
 }
 
@@ -148,15 +125,6 @@ func (s *Session) refresh() {
 func (s *Session) Credential(l airlock.Level) (config.Credential, bool) {
 	c, ok := s.Database().Credentials[l]
 	return c, ok
-}
-
-// SetInterrupt registers fn, which End calls (from any goroutine) to make
-// the adapter notice promptly: it should cancel what runs upstream and
-// wake the connection goroutine.
-func (s *Session) SetInterrupt(fn func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.interrupt = fn
 }
 
 // End ends the session's access with reason: the adapter is interrupted and
@@ -169,11 +137,8 @@ func (s *Session) End(reason string) {
 	}
 	s.endReason = reason
 	close(s.ended)
-	fn := s.interrupt
 	s.mu.Unlock()
-	if fn != nil {
-		fn()
-	}
+	s.adapter.Interrupt()
 }
 
 // Ended is closed when End was called.
@@ -265,7 +230,10 @@ type Outcome struct {
 	InTxn bool
 }
 
-// Classify returns the facts of text without deciding or auditing.
+// Classify returns the facts of text without deciding or auditing. It is
+// not a decision: an adapter decides with Check, Prepare or
+// CheckPrepared. The MCP server uses it to refuse, before any decision,
+// what a tool does not run (several statements, transaction control).
 func (s *Session) Classify(text string) ([]airlock.Statement, error) {
 	return s.g.classifiers[s.Database().Engine].Classify(text)
 }
@@ -292,10 +260,38 @@ func (s *Session) Check(ctx context.Context, text string) *Check {
 	return c
 }
 
-// Decide returns the decision for statements classified earlier (a Parse
-// in the extended protocol) without auditing allowed ones; a denial is
-// audited with text.
-func (s *Session) Decide(text string, stmts []airlock.Statement, classifyErr error) *Check {
+// PrepareOptions are what an adapter knows of a statement being prepared
+// that the core does not.
+type PrepareOptions struct {
+	// DeferSignal says the text signals a backend whose process ID is
+	// bound only at execution (PostgreSQL's pg_cancel_backend($1) and
+	// the like): a single such statement is decided here as a read, and
+	// each execution is decided with the ID bound. The check keeps the
+	// statement's own facts for those executions.
+	DeferSignal bool
+}
+
+// Prepare classifies and decides text when it is prepared (a Parse in
+// the extended protocol, COM_STMT_PREPARE) without auditing an allowed
+// check, which is decided again and audited at each execution
+// (CheckPrepared); a denial is audited here. The allowed check's Stmts
+// are the facts to keep for those executions.
+func (s *Session) Prepare(text string, opt PrepareOptions) *Check {
+	stmts, err := s.Classify(text)
+	decided, deferred := stmts, opt.DeferSignal && err == nil && len(stmts) == 1
+	if deferred {
+		decided = []airlock.Statement{stmts[0]}
+		decided[0].Level = airlock.LevelRead
+	}
+	c := s.decidePrepared(text, decided, err)
+	if deferred && c.Decision.Allowed {
+		c.Stmts = stmts
+	}
+	return c
+}
+
+// decidePrepared decides statements classified for Prepare.
+func (s *Session) decidePrepared(text string, stmts []airlock.Statement, classifyErr error) *Check {
 	c := &Check{Text: text, Stmts: stmts, start: s.g.now()}
 	if classifyErr != nil {
 		c.Decision = s.parseDenial(classifyErr)
@@ -377,11 +373,11 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 // database, or is committed there, unaudited. A denied check is audited.
 func (s *Session) admit(ctx context.Context, c *Check) {
 	s.guard(c)
-	if c.Decision.Allowed && s.veto != nil {
-		d, err := s.veto(c)
+	if c.Decision.Allowed {
+		d, err := s.adapter.Veto(c)
 		if err != nil {
 			c.VetoErr = err
-			d = &airlock.Decision{Rule: "upstream", Need: c.Decision.Need, Reason: "airlock could not check this statement with the database; nothing was run"}
+			d = &airlock.Decision{Rule: airlock.RuleUpstream, Need: c.Decision.Need, Reason: "airlock could not check this statement with the database; nothing was run"}
 		}
 		if d != nil {
 			c.Decision, c.Guard = *d, nil

@@ -35,7 +35,7 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	for _, st := range c.Stmts {
 		for _, t := range st.WriteTables {
 			if strings.HasPrefix(strings.ToLower(strings.ReplaceAll(t, "`", "")), trash.Schema+".") {
-				c.Decision = airlock.Decision{Rule: "soft-drop", Need: c.Decision.Need,
+				c.Decision = airlock.Decision{Rule: airlock.RuleSoftDrop, Need: c.Decision.Need,
 					Reason: trash.Schema + " holds what DROP and TRUNCATE kept: it changes only through airlock trash restore and purge"}
 				return
 			}
@@ -52,7 +52,7 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	}
 	st := c.Stmts[idx]
 	deny := func(why string) {
-		c.Decision = airlock.Decision{Rule: "soft-drop", Need: c.Decision.Need, Reason: why}
+		c.Decision = airlock.Decision{Rule: airlock.RuleSoftDrop, Need: c.Decision.Need, Reason: why}
 	}
 	if !simple || len(c.Stmts) > 1 {
 		deny(st.Command + " is kept in the trash on " + s.Database().Name + ": send it on its own, as a simple query")

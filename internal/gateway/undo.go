@@ -222,7 +222,7 @@ func (g *Gateway) UndoApply(ctx context.Context, a *access.Actor, id string, for
 		res.Records = append(res.Records, r.ID)
 		res.Rows += len(r.Images)
 		for _, im := range r.Images {
-			if db.RuleEnabled("protected-table") && slices.ContainsFunc(db.ProtectedTables, func(p string) bool { return strings.EqualFold(p, im.Table) }) {
+			if db.RuleEnabled(airlock.RuleProtectedTable) && slices.ContainsFunc(db.ProtectedTables, func(p string) bool { return strings.EqualFold(p, im.Table) }) {
 				return nil, airlock.Errorf(airlock.EFORBIDDEN, "airlock: denied: protected-table: %s is protected: nobody changes it through airlock", im.Table)
 			}
 		}

@@ -199,9 +199,9 @@ func (s *Server) database(name string) (*config.Database, error) {
 
 // open starts a gateway session for a call on db, as a protocol adapter
 // does after a login.
-func (s *Server) open(ctx context.Context, c *call, db *config.Database) (*gateway.Session, error) {
+func (s *Server) open(ctx context.Context, c *call, db *config.Database, ad gateway.Adapter) (*gateway.Session, error) {
 	sess, err := s.o.Gateway.Open(ctx, gateway.Login{User: c.actor.User, Token: c.actor.Token, Database: db,
-		ClientAddr: c.clientAddr, Application: "mcp", OnBehalfOf: c.onBehalfOf})
+		ClientAddr: c.clientAddr, Application: "mcp", OnBehalfOf: c.onBehalfOf, Adapter: ad})
 	switch {
 	case errors.Is(err, gateway.ErrNoAccess):
 		return nil, fmt.Errorf("airlock: %s has no access to database %s; call request_access to ask for it", c.actor.User.Name, db.Name)

@@ -25,6 +25,9 @@ type myDialer struct{}
 type myUp struct {
 	db   *sql.DB
 	conn *sql.Conn
+	// The facts only the database can tell (storage engines, views,
+	// cascades), checked before anything runs, as the wire adapter does.
+	vetoer *myadmin.Veto
 }
 
 func (myDialer) dial(ctx context.Context, sess *gateway.Session, timeout time.Duration) (upstream, error) {
@@ -69,12 +72,11 @@ func (myDialer) dial(ctx context.Context, sess *gateway.Session, timeout time.Du
 		c.ExecContext(ctx, fmt.Sprintf("SET SESSION max_execution_time = %d", timeout.Milliseconds()))
 	}
 	u := &myUp{db: db, conn: c}
-	// As the wire adapter, what only the database can tell (storage
-	// engines, views, cascades) is checked before anything runs.
-	veto := &myadmin.Veto{DBName: sess.Database().Name, Schema: sess.Database().Database, Tables: map[string]myadmin.TableInfo{}, Query: u.vetoQuery}
-	sess.SetVeto(veto.Check)
+	u.vetoer = &myadmin.Veto{DBName: sess.Database().Name, Schema: sess.Database().Database, Tables: map[string]myadmin.TableInfo{}, Query: u.vetoQuery}
 	return u, nil
 }
+
+func (u *myUp) veto(ch *gateway.Check) (*airlock.Decision, error) { return u.vetoer.Check(ch) }
 
 func (u *myUp) close() {
 	u.conn.Close()

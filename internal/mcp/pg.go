@@ -55,6 +55,8 @@ func (pgDialer) dial(ctx context.Context, sess *gateway.Session, timeout time.Du
 	return &pgUp{conn: c}, nil
 }
 
+func (u *pgUp) veto(*gateway.Check) (*airlock.Decision, error) { return nil, nil }
+
 func (u *pgUp) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

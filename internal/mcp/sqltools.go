@@ -178,21 +178,16 @@ func (cs *callSession) close() {
 // session opens a gateway session for a call on db and its upstream
 // connection at the session's level.
 func (s *Server) session(ctx context.Context, c *call, db *config.Database) (*callSession, error) {
-	sess, err := s.open(ctx, c, db)
+	cctx, cancel := context.WithCancel(ctx)
+	ad := &callAdapter{cancel: cancel}
+	armed := gateway.Arming(ad)
+	sess, err := s.open(ctx, c, db, armed)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	sess.SetInterrupt(cancel)
-	// A call's connection has the credential of the level it started
-	// at: when a grant ends under it, the call ends (what it ran is
-	// rolled back), as a wire session with a statement open does.
-	lvl := sess.Level()
-	sess.SetLevelHook(func(_, now airlock.Level) {
-		if now < lvl {
-			sess.End(fmt.Sprintf("access dropped from %s to %s", lvl, now))
-		}
-	})
+	ad.sess, ad.lvl = sess, sess.Level()
+	armed.Arm()
 	dctx, dcancel := context.WithTimeout(cctx, 10*time.Second)
 	defer dcancel()
 	up, err := dialerFor(db.Engine).dial(dctx, sess, s.o.Config.MCP.Timeout.D())
@@ -202,7 +197,35 @@ func (s *Server) session(ctx context.Context, c *call, db *config.Database) (*ca
 		cancel()
 		return nil, fmt.Errorf("airlock: cannot connect to database %s now; try again shortly", db.Name)
 	}
+	ad.up = up
 	return &callSession{ctx: cctx, cancel: cancel, sess: sess, up: up}, nil
+}
+
+// callAdapter is a call's gateway.Adapter. The session's interrupt
+// cancels the call's context. A call's connection has the credential of
+// the level it started at (lvl): when a grant ends under it, the call
+// ends (what it ran is rolled back), as a wire session with a statement
+// open does. The veto is the upstream's, once connected.
+type callAdapter struct {
+	cancel context.CancelFunc
+	sess   *gateway.Session // set before the adapter is armed
+	lvl    airlock.Level
+	up     upstream // set on the call's goroutine before any check
+}
+
+func (a *callAdapter) Veto(ch *gateway.Check) (*airlock.Decision, error) {
+	if a.up == nil {
+		return nil, nil
+	}
+	return a.up.veto(ch)
+}
+
+func (a *callAdapter) Interrupt() { a.cancel() }
+
+func (a *callAdapter) LevelDropped(_, now airlock.Level) {
+	if now < a.lvl {
+		a.sess.End(fmt.Sprintf("access dropped from %s to %s", a.lvl, now))
+	}
 }
 
 // read checks text and runs it if allowed, bounded by max rows, the

@@ -39,6 +39,10 @@ type upstream interface {
 	// events are durable. A decision is a denial after the fact (the
 	// write was rolled back).
 	write(ctx context.Context, sess *gateway.Session, ch *gateway.Check) (*WriteResult, *airlock.Decision, error)
+	// veto is the call's gateway.Adapter veto: what only the database
+	// can tell about an allowed check (MySQL: storage engines, views,
+	// cascades; nothing on PostgreSQL).
+	veto(ch *gateway.Check) (*airlock.Decision, error)
 	close()
 }
 

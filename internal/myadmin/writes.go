@@ -12,7 +12,7 @@ import (
 	"airlock/internal/undo"
 )
 
-// The MySQL veto (gateway.Veto): what airlock can tell of a statement only
+// The MySQL veto (gateway.Adapter.Veto): what airlock can tell of a statement only
 // from the database, shared by every entry point that runs SQL on MySQL
 // (the wire adapter and the MCP server), so that both decide alike.
 
@@ -53,8 +53,8 @@ type Veto struct {
 func UseDenial(ch *gateway.Check, schema, dbName string) *airlock.Decision {
 	for _, st := range ch.Stmts {
 		if st.Command == "USE" && st.Name != schema && !MetadataSchema(st.Name) {
-			return &airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
-				Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(schema), dbName)}
+			d := gateway.OtherSchema(schema, dbName)
+			return &d
 		}
 	}
 	return nil
@@ -87,8 +87,8 @@ func (v *Veto) Check(ch *gateway.Check) (*airlock.Decision, error) {
 			if !errors.As(err, &qe) {
 				return nil, err
 			}
-			return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
-				Reason: "airlock could not read the storage engine of the tables this writes: " + qe.Message}, nil
+			return vetoed(gateway.NonTransactional(ch.Decision.Need,
+				"airlock could not read the storage engine of the tables this writes: "+qe.Message))
 		}
 	}
 	for i := range ch.Stmts {
@@ -103,19 +103,22 @@ func (v *Veto) Check(ch *gateway.Check) (*airlock.Decision, error) {
 				// Not a base table or view of the database (a temporary
 				// table, or none): the server answers for it.
 			case info.View:
-				return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
-					Reason: fmt.Sprintf("%s is a view; airlock cannot tell which tables and storage engines a write through it reaches; write to the tables themselves", t)}, nil
+				return vetoed(gateway.NonTransactional(ch.Decision.Need,
+					fmt.Sprintf("%s is a view; airlock cannot tell which tables and storage engines a write through it reaches; write to the tables themselves", t)))
 			case !slices.Contains(TransactionalEngines, info.Engine):
-				return &airlock.Decision{Rule: "non-transactional", Need: ch.Decision.Need,
-					Reason: fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.Engine)}, nil
+				return vetoed(gateway.NonTransactional(ch.Decision.Need,
+					fmt.Sprintf("%s uses the %s storage engine, which cannot roll a write back", t, info.Engine)))
 			case ch.Guard != nil && cascades(st, info):
-				return &airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
-					Reason: fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)}, nil
+				return vetoed(gateway.BlastRadius(ch.Decision.Need,
+					fmt.Sprintf("foreign keys with cascading actions reference %s, and MySQL does not count the rows a cascade changes, so airlock cannot check this write against the limit", t)))
 			}
 		}
 	}
 	return nil, nil
 }
+
+// vetoed returns d as a veto's denial.
+func vetoed(d airlock.Decision) (*airlock.Decision, error) { return &d, nil }
 
 // rowWriting reports whether a statement changes rows of the tables it
 // names (DDL has its own rules; LOCK TABLES and SELECT ... FOR UPDATE only
@@ -206,8 +209,8 @@ func (v *Veto) load(tables []string) error {
 // could turn its capture off, or make uncaptured rows look accounted for.
 func CaptureUse(ch *gateway.Check) *airlock.Decision {
 	deny := func(what string) *airlock.Decision {
-		return &airlock.Decision{Rule: "undo", Need: ch.Decision.Need,
-			Reason: what + " is airlock's own, for undo capture; statements may not use it"}
+		d := gateway.CaptureReserved(ch.Decision.Need, what)
+		return &d
 	}
 	if NamesCaptureVar(ch.Text) {
 		return deny("the user variable @airlock_...")

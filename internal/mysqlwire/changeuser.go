@@ -48,7 +48,10 @@ func (c *conn) changeUser(p []byte) error {
 		return fail(refuse(erBadDB, "42000", "Unknown database '%s'", dbName))
 	}
 	old := c.session()
-	sess, err := c.srv.gw.Open(c.ctx, gateway.Login{User: u, Token: tok, Database: db, ClientAddr: hostOf(c.remote), Application: old.Info().Application})
+	// The new session acts on the connection once it has replaced the
+	// old one (armed below).
+	adapter := gateway.Arming(c)
+	sess, err := c.srv.gw.Open(c.ctx, gateway.Login{User: u, Token: tok, Database: db, ClientAddr: hostOf(c.remote), Application: old.Info().Application, Adapter: adapter})
 	switch {
 	case errors.Is(err, gateway.ErrNoAccess):
 		return fail(refuse(erDBAccessDenied, "42000", "airlock: user %q has no access to database %q", u.Name, db.Name))
@@ -72,9 +75,7 @@ func (c *conn) changeUser(p []byte) error {
 	c.setUpstream(up)
 	oldUp.quit()
 	old.Close()
-	sess.SetVeto(c.veto)
-	sess.SetInterrupt(c.interrupt)
-	sess.SetLevelHook(c.onLevelDrop)
+	adapter.Arm()
 	c.stmts = map[uint32]*stmt{}
 	c.state = sessionState{}
 	clear(c.tables)

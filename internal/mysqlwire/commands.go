@@ -25,8 +25,7 @@ func (c *conn) initDB(p []byte) error {
 		target = strings.ToLower(name)
 	}
 	if name != db.Name && name != db.Database && !metadataSchema(name) {
-		d := airlock.Decision{Rule: "schema", Need: airlock.LevelAdmin,
-			Reason: fmt.Sprintf("this session may only use schema %s of database %s", undo.MyQuoteIdent(db.Database), db.Name)}
+		d := gateway.OtherSchema(db.Database, db.Name)
 		c.sess.Deny(text, d)
 		c.sendDenied(d)
 		return nil

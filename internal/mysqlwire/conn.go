@@ -41,9 +41,9 @@ type conn struct {
 	sessMu sync.Mutex
 	sess   *gateway.Session
 
-	// busy is set while a command runs (read by interrupt); idle while the
+	// busy is set while a command runs (read by Interrupt); idle while the
 	// connection waits for a command outside a transaction (read by
-	// onLevelDrop).
+	// LevelDropped).
 	busy     atomic.Bool
 	idle     atomic.Bool
 	midWrite bool // a packet is half written to the client
@@ -153,7 +153,10 @@ func (c *conn) serve() {
 	if app == "" {
 		app = resp.attrs["_client_name"]
 	}
-	sess, err := c.srv.gw.Open(c.ctx, gateway.Login{User: user, Token: tok, Database: db, ClientAddr: hostOf(c.remote), Application: app})
+	// The session may interrupt the connection and tell it of a level
+	// drop once its upstream is connected (armed below).
+	adapter := gateway.Arming(c)
+	sess, err := c.srv.gw.Open(c.ctx, gateway.Login{User: user, Token: tok, Database: db, ClientAddr: hostOf(c.remote), Application: app, Adapter: adapter})
 	switch {
 	case errors.Is(err, gateway.ErrNoAccess):
 		c.startupFailed(refuse(erDBAccessDenied, "42000", "airlock: user %q has no access to database %q", user.Name, db.Name))
@@ -168,7 +171,6 @@ func (c *conn) serve() {
 	c.sessMu.Lock()
 	c.sess = sess
 	c.sessMu.Unlock()
-	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
 	defer func() { c.session().Close() }() // COM_CHANGE_USER replaces it
 
@@ -180,8 +182,7 @@ func (c *conn) serve() {
 	c.setUpstream(up)
 	defer c.closeUpstream()
 	c.client.SetDeadline(time.Time{})
-	sess.SetInterrupt(c.interrupt)
-	sess.SetLevelHook(c.onLevelDrop)
+	adapter.Arm()
 	writePacket(c.cw, &c.cseq, appendOK(nil, 0, 0, up.status, 0))
 	if err := c.flush(); err != nil {
 		return
@@ -248,10 +249,10 @@ func (c *conn) startupFailed(err error) {
 	}
 }
 
-// interrupt is called by the gateway, from another goroutine, when the
-// session is ended: it kills the running statement and wakes the
-// connection goroutine.
-func (c *conn) interrupt() {
+// Interrupt is called by the gateway (gateway.Adapter), from another
+// goroutine, when the session is ended: it kills the running statement
+// and wakes the connection goroutine.
+func (c *conn) Interrupt() {
 	if c.busy.Load() {
 		go c.killRunning()
 	}

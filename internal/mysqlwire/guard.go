@@ -189,8 +189,8 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 	owned := c.up.status&statusInTrans == 0 && c.up.status&statusAutocommit != 0
 	if owned && c.state.tableLocks {
 		// START TRANSACTION would release the client's table locks.
-		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
-			Reason: "under LOCK TABLES in autocommit mode airlock cannot run a write in a transaction to count its rows; SET autocommit = 0 first (and COMMIT before UNLOCK TABLES)"}
+		d := gateway.BlastRadius(ch.Decision.Need,
+			"under LOCK TABLES in autocommit mode airlock cannot run a write in a transaction to count its rows; SET autocommit = 0 first (and COMMIT before UNLOCK TABLES)")
 		c.sess.Deny(ch.Text, d)
 		c.sendDenied(d)
 		return nil
@@ -252,8 +252,7 @@ func (c *conn) runGuarded(p []byte, ch *gateway.Check) error {
 		deny = c.sess.Captured(ch, images, changed, capturing)
 	}
 	if deny == nil && h.overflow {
-		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
-			Reason: fmt.Sprintf("its answer is larger than the %d MiB airlock holds back while it counts the rows changed; the statement was rolled back", holdMax>>20)}
+		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
 		c.sess.Deny(ch.Text, d)
 		deny = &d
 	}

@@ -131,8 +131,8 @@ func (c *conn) nextCommand() ([]byte, byte, error) {
 		err := c.srv.gw.Memory().Reserve(ctx, need)
 		cancel()
 		if err != nil {
-			refused = &airlock.Decision{Rule: "statement-memory", Need: c.sess.Level(),
-				Reason: "too many large statements are in flight on this gateway now; try again shortly"}
+			d := c.sess.OutOfStatementMemory()
+			refused = &d
 			code, state = erOutOfResources, "HY000"
 			max = 0 // skip it
 		} else {
@@ -181,8 +181,8 @@ func (c *conn) refuseLongData(code uint16, state string, d airlock.Decision, pre
 }
 
 func (c *conn) tooLarge() *airlock.Decision {
-	return &airlock.Decision{Rule: "max-statement-bytes", Need: c.sess.Level(),
-		Reason: fmt.Sprintf("the statement is more than limits.max_statement_bytes (%d bytes)", c.lim.max)}
+	d := c.sess.StatementTooLarge(0, c.lim.max)
+	return &d
 }
 
 // refuseCommand audits and answers a command refused before it was read.

@@ -50,8 +50,7 @@ func (c *conn) command(p []byte) error {
 		c.sendERR(erUnknownCom, "08S01", "Unknown command")
 		return nil
 	}
-	d := airlock.Decision{Rule: airlock.RuleLevel, Need: airlock.LevelAdmin,
-		Reason: name + " acts on the server, and airlock does not relay it; use SQL statements"}
+	d := gateway.ServerCommand(name)
 	c.sess.Deny(name, d)
 	c.sendDenied(d)
 	return nil
@@ -83,11 +82,11 @@ func (c *conn) query(p []byte) error {
 	return c.response(ch, nil)
 }
 
-// veto is the session's last word on an allowed check (gateway.Veto):
+// Veto is the session's last word on an allowed check (gateway.Adapter):
 // USE of another schema, and writes airlock cannot let run (views,
 // non-transactional tables, cascades it cannot count), which it knows
 // only from the database.
-func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
+func (c *conn) Veto(ch *gateway.Check) (*airlock.Decision, error) {
 	if d, err := c.checkViews(ch); d != nil || err != nil {
 		return d, err
 	}

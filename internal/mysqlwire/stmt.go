@@ -64,8 +64,7 @@ func (c *conn) newStmtID() uint32 {
 // the session's level now, and its facts are kept for each execution.
 func (c *conn) prepare(p []byte) error {
 	text := c.clientText(p[1:])
-	stmts, cerr := c.sess.Classify(text)
-	ch := c.sess.Decide(text, stmts, cerr)
+	ch := c.sess.Prepare(text, gateway.PrepareOptions{})
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil
@@ -173,8 +172,7 @@ func (c *conn) execute(p []byte) error {
 	}
 	params, flagAt, err := st.decodeParams(p)
 	if err != nil {
-		d := airlock.Decision{Rule: "protocol", Need: airlock.LevelAdmin,
-			Reason: "the parameters of this COM_STMT_EXECUTE could not be decoded, so they cannot be audited: " + err.Error()}
+		d := gateway.ProtocolViolation("the parameters of this COM_STMT_EXECUTE could not be decoded, so they cannot be audited: " + err.Error())
 		c.sess.Deny(st.text, d)
 		c.sendDenied(d)
 		return c.dropLongData(st)

@@ -245,12 +245,12 @@ func userVarValue(v, typ string) string {
 	return undo.MyQuoteLiteral(v)
 }
 
-// onLevelDrop is the gateway's level hook: when the session's level drops
-// while its upstream connection holds the higher credential and a command
-// or transaction is open, the session ends, so that nothing is committed
-// with access that is gone. An idle session is lowered at its next
-// command instead.
-func (c *conn) onLevelDrop(old, lvl airlock.Level) {
+// LevelDropped is the level hook of the gateway.Adapter: when the
+// session's level drops while its upstream connection holds the higher
+// credential and a command or transaction is open, the session ends, so
+// that nothing is committed with access that is gone. An idle session is
+// lowered at its next command instead.
+func (c *conn) LevelDropped(old, lvl airlock.Level) {
 	c.upMu.Lock()
 	up := c.up
 	c.upMu.Unlock()

@@ -100,7 +100,7 @@ type conn struct {
 	// ReadyForQuery: an implicit transaction then ended rolled back.
 	upFailed bool
 	// idle is set while the connection waits for the client at a
-	// transaction boundary with nothing in flight (read by onLevelDrop).
+	// transaction boundary with nothing in flight (read by LevelDropped).
 	idle        atomic.Bool
 	runtimeBase map[string]string // upstream startup parameters, without the level's
 	forwarded   int
@@ -163,7 +163,10 @@ func (c *conn) serve() {
 		return
 	}
 	c.appName = params["application_name"]
-	sess, err := c.srv.gw.Open(c.ctx, gateway.Login{User: user, Token: tok, Database: db, ClientAddr: hostOf(c.remote), Application: c.appName})
+	// The session may interrupt the connection and tell it of a level
+	// drop once its upstream is connected (armed below).
+	adapter := gateway.Arming(c)
+	sess, err := c.srv.gw.Open(c.ctx, gateway.Login{User: user, Token: tok, Database: db, ClientAddr: hostOf(c.remote), Application: c.appName, Adapter: adapter})
 	switch {
 	case errors.Is(err, gateway.ErrNoAccess):
 		c.startupFailed(fatal("28000", "airlock: user %q has no access to database %q", user.Name, db.Name))
@@ -176,7 +179,6 @@ func (c *conn) serve() {
 		return
 	}
 	c.sess = sess
-	sess.SetVeto(c.veto)
 	c.log = c.log.With("session", sess.ID(), "user", user.Name, "database", db.Name)
 	defer sess.Close()
 
@@ -193,8 +195,7 @@ func (c *conn) serve() {
 	c.srv.newKey(c, c.up.pid)
 	c.srv.setBackend(c, c.owner(), c.up.pid)
 	c.client.SetDeadline(time.Time{})
-	sess.SetInterrupt(c.interrupt)
-	sess.SetLevelHook(c.onLevelDrop)
+	adapter.Arm()
 	c.greet()
 	if err := c.flush(); err != nil {
 		return
@@ -282,10 +283,10 @@ func (c *conn) startupFailed(err error) {
 	}
 }
 
-// interrupt is called by the gateway, from another goroutine, when the
-// session is ended: it cancels the running statement and wakes the
-// connection goroutine.
-func (c *conn) interrupt() {
+// Interrupt is called by the gateway (gateway.Adapter), from another
+// goroutine, when the session is ended: it cancels the running statement
+// and wakes the connection goroutine.
+func (c *conn) Interrupt() {
 	go c.cancelUpstream()
 	c.client.SetReadDeadline(time.Now())
 	c.upMu.Lock()

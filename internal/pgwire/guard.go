@@ -202,8 +202,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		deny = c.sess.Captured(ch, images, after-before, prepared)
 	}
 	if deny == nil && h.overflow {
-		d := airlock.Decision{Rule: "blast-radius", Need: ch.Decision.Need,
-			Reason: fmt.Sprintf("its answer is larger than the %d MiB airlock holds back while it counts the rows changed; the statement was rolled back", holdMax>>20)}
+		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
 		c.sess.Deny(ch.Text, d)
 		deny = &d
 	}

@@ -97,8 +97,7 @@ func (c *conn) nextClient() (byte, []byte, error) {
 			return 0, nil, err
 		}
 		c.cr.release()
-		c.refuseStatement(typ, "54000", airlock.Decision{Rule: "max-statement-bytes", Need: c.sess.Level(),
-			Reason: fmt.Sprintf("the statement is %d bytes, more than limits.max_statement_bytes (%d)", n, c.lim.max)}, prefix)
+		c.refuseStatement(typ, "54000", c.sess.StatementTooLarge(n, c.lim.max), prefix)
 		return 0, nil, nil
 	}
 	if n >= memFrom {
@@ -111,8 +110,7 @@ func (c *conn) nextClient() (byte, []byte, error) {
 				return 0, nil, serr
 			}
 			c.cr.release()
-			c.refuseStatement(typ, "53200", airlock.Decision{Rule: "statement-memory", Need: c.sess.Level(),
-				Reason: "too many large statements are in flight on this gateway now; try again shortly"}, prefix)
+			c.refuseStatement(typ, "53200", c.sess.OutOfStatementMemory(), prefix)
 			return 0, nil, nil
 		}
 		c.lim.held = int64(n)

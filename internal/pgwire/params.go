@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"airlock"
+	"airlock/internal/gateway"
 	"airlock/internal/undo"
 )
 
@@ -177,7 +177,7 @@ func (c *conn) startupSettings(params map[string]string) ([]startupSetting, erro
 	if err != nil {
 		var se *startupError
 		if errors.As(err, &se) {
-			c.sess.Deny("startup parameters", airlock.Decision{Rule: airlock.RuleLevel, Reason: strings.TrimPrefix(se.msg, "airlock: ")})
+			c.sess.Deny("startup parameters", gateway.StartupRefused(strings.TrimPrefix(se.msg, "airlock: ")))
 		}
 		return nil, err
 	}

@@ -57,26 +57,17 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return violation("malformed Parse message")
 		}
 		if strings.HasPrefix(m.name, denyPrefix) {
-			d := airlock.Decision{Rule: "protocol", Reason: fmt.Sprintf("statement names starting with %q are reserved by airlock", denyPrefix), Need: airlock.LevelAdmin}
+			d := gateway.ProtocolViolation(fmt.Sprintf("statement names starting with %q are reserved by airlock", denyPrefix))
 			c.sess.Deny(m.query, d)
 			c.denyExtended(d)
 			return nil
 		}
-		stmts, cerr := c.sess.Classify(m.query)
-		decided, deferred := stmts, cerr == nil && len(stmts) == 1 && signalParse(m.query)
-		if deferred {
-			// Signalling the backend the parameter names: each
-			// Execute decides with the PID bound (ownSignal).
-			decided = []airlock.Statement{stmts[0]}
-			decided[0].Level = airlock.LevelRead
-		}
-		ch := c.sess.Decide(m.query, decided, cerr)
+		// Signalling the backend the parameter names: each Execute
+		// decides with the PID bound (ownSignal).
+		ch := c.sess.Prepare(m.query, gateway.PrepareOptions{DeferSignal: signalParse(m.query)})
 		if !ch.Decision.Allowed {
 			c.denyExtended(ch.Decision)
 			return nil
-		}
-		if deferred {
-			ch.Stmts = stmts
 		}
 		c.toUpstream(typ, body)
 		e := c.entry('P', nil)
@@ -103,7 +94,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		}
 		p := c.portals[name]
 		if p == nil || p.facts == nil {
-			d := airlock.Decision{Rule: "protocol", Reason: fmt.Sprintf("portal %q is unknown to airlock", name), Need: airlock.LevelAdmin}
+			d := gateway.ProtocolViolation(fmt.Sprintf("portal %q is unknown to airlock", name))
 			c.sess.Deny("EXECUTE portal "+name, d)
 			c.denyExtended(d)
 			return nil
@@ -152,8 +143,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 	case 'F':
 		// A FunctionCall names a function by its OID, which airlock cannot
 		// check without the catalog: only admins may send one.
-		d := airlock.Decision{Allowed: c.sess.Level() >= airlock.LevelAdmin, Need: airlock.LevelAdmin, Rule: airlock.RuleLevel,
-			Reason: "FunctionCall messages call functions by number, which airlock cannot check; it needs admin access and this session has " + c.sess.Level().String()}
+		d := c.sess.FunctionCall()
 		if !d.Allowed {
 			c.sess.Deny("FunctionCall", d)
 			c.denySimple(d)

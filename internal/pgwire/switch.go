@@ -303,12 +303,12 @@ func str(v *string) string {
 	return *v
 }
 
-// onLevelDrop is the gateway's level hook: when the session's level drops
-// while its upstream connection holds the higher credential and a
-// statement or transaction is open, the session ends, so that nothing is
-// committed with access that is gone. An idle session is lowered at its
-// next message instead.
-func (c *conn) onLevelDrop(old, lvl airlock.Level) {
+// LevelDropped is the level hook of the gateway.Adapter: when the
+// session's level drops while its upstream connection holds the higher
+// credential and a statement or transaction is open, the session ends, so
+// that nothing is committed with access that is gone. An idle session is
+// lowered at its next message instead.
+func (c *conn) LevelDropped(old, lvl airlock.Level) {
 	c.upMu.Lock()
 	up := c.up
 	c.upMu.Unlock()

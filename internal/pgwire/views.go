@@ -14,12 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// RuleViewWrite is the rule that denies, in a read session, a statement
-// reading a view whose definition needs more than the session's level (a
-// view over a function that may write): the upstream's read-only setting
-// would stop the write too, but airlock decides before forwarding.
-const RuleViewWrite = "view-write"
-
 // viewsTTL is how long a database's view definitions are trusted before
 // they are read again (views created or replaced outside airlock).
 const viewsTTL = 30 * time.Second
@@ -28,9 +22,6 @@ const viewsTTL = 30 * time.Second
 // definitions read are used for one check only and not kept: the DDL may
 // not have run, or committed, when they were read.
 const viewsSettle = 5 * time.Second
-
-// maxViewDepth bounds the expansion of views over views.
-const maxViewDepth = 16
 
 // viewCatalog is the view definitions of one database, read from its
 // catalog on a connection of airlock's own (the read credential) and
@@ -116,14 +107,13 @@ func (s *Server) catalog(name string) *viewCatalog {
 	return v
 }
 
-// veto is the session's last word on an allowed check (gateway.Veto): a
-// read session may not read a view whose definition needs more than read
-// (RuleViewWrite). DDL passing through airlock makes the database's view
-// definitions be read again.
-func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
+// Veto is the session's last word on an allowed check (gateway.Adapter):
+// the view-write rule, decided by the core (Session.CheckViews) on the
+// view definitions read here. DDL passing through airlock makes the
+// database's view definitions be read again.
+func (c *conn) Veto(ch *gateway.Check) (*airlock.Decision, error) {
 	db := c.sess.Database()
 	cat := c.srv.catalog(db.Name)
-	reads := false
 	for i := range ch.Stmts {
 		st := &ch.Stmts[i]
 		switch {
@@ -136,75 +126,22 @@ func (c *conn) veto(ch *gateway.Check) (*airlock.Decision, error) {
 				cat.invalidate()
 			}
 		}
-		if len(st.Tables) > 0 {
-			reads = true
+	}
+	return c.sess.CheckViews(ch, func() (gateway.ViewLookup, error) {
+		cred, ok := c.sess.Credential(airlock.LevelRead)
+		if !ok {
+			return nil, fmt.Errorf("no read credential to read view definitions")
 		}
-	}
-	level := c.sess.Level()
-	if !reads || level >= airlock.LevelWrite {
-		return nil, nil
-	}
-	cred, ok := c.sess.Credential(airlock.LevelRead)
-	if !ok {
-		return nil, fmt.Errorf("no read credential to read view definitions")
-	}
-	views, err := cat.get(c.ctx, db, cred)
-	if err != nil {
-		return nil, err
-	}
-	if len(views) == 0 {
-		return nil, nil
-	}
-	for i := range ch.Stmts {
-		for _, t := range ch.Stmts[i].Tables {
-			if d := c.expandView(views, t, t, level, 0); d != nil {
-				return d, nil
+		views, err := cat.get(c.ctx, db, cred)
+		if err != nil || len(views) == 0 {
+			return nil, err
+		}
+		return func(name string) (string, bool) {
+			def, ok := views[name]
+			if !ok {
+				def, ok = views[strings.ToLower(name)]
 			}
-		}
-	}
-	return nil, nil
-}
-
-// expandView classifies the definition of view (reached from top, the view
-// the statement names) and the views it reads in turn, and returns a
-// denial when any needs more than level.
-func (c *conn) expandView(views map[string]string, top, view string, level airlock.Level, depth int) *airlock.Decision {
-	def, ok := views[view]
-	if !ok {
-		def, ok = views[strings.ToLower(view)]
-	}
-	if !ok {
-		return nil
-	}
-	deny := func(why string, need airlock.Level) *airlock.Decision {
-		what := "view " + top
-		if top != view {
-			what += " (through view " + view + ")"
-		}
-		return &airlock.Decision{Rule: RuleViewWrite, Need: need,
-			Reason: fmt.Sprintf("%s is defined as a query that %s; it needs %s access and this session has %s", what, why, need, level)}
-	}
-	if depth >= maxViewDepth {
-		return deny("nests views too deep to check", airlock.LevelAdmin)
-	}
-	stmts, err := c.sess.Classify(def)
-	if err != nil {
-		return deny("airlock cannot parse", airlock.LevelAdmin)
-	}
-	for i := range stmts {
-		st := &stmts[i]
-		if st.Level > level {
-			why := st.Why
-			if why == "" {
-				why = "needs more"
-			}
-			return deny(strings.TrimSpace(why), st.Level)
-		}
-		for _, t := range st.Tables {
-			if d := c.expandView(views, top, t, level, depth+1); d != nil {
-				return d
-			}
-		}
-	}
-	return nil
+			return def, ok
+		}, nil
+	})
 }

@@ -125,21 +125,21 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 	// off for identity changes: the upstream credential is the boundary.
 	switch st.Escape {
 	case airlock.EscapeIdentity:
-		return "escape", fmt.Sprintf("%s switches the database identity", cmd(st))
+		return airlock.RuleEscape, fmt.Sprintf("%s switches the database identity", cmd(st))
 	case airlock.EscapePinned:
 		if db.Engine == "mysql" && myCharsetSettings[st.Setting] {
-			return "escape", fmt.Sprintf("%s sets the connection charset to %s; airlock reads statements in utf8mb4, utf8mb3 and latin1 only (multibyte charsets such as gbk, sjis, big5, cp932 and gb18030 can hide a quote or backslash inside a character)", cmd(st), st.Value)
+			return airlock.RuleEscape, fmt.Sprintf("%s sets the connection charset to %s; airlock reads statements in utf8mb4, utf8mb3 and latin1 only (multibyte charsets such as gbk, sjis, big5, cp932 and gb18030 can hide a quote or backslash inside a character)", cmd(st), st.Value)
 		}
-		return "escape", fmt.Sprintf("%s changes %s, which airlock pins so that statements are read as the database reads them", cmd(st), settingName(st))
+		return airlock.RuleEscape, fmt.Sprintf("%s changes %s, which airlock pins so that statements are read as the database reads them", cmd(st), settingName(st))
 	case airlock.EscapeReadOnly:
 		if s.Level <= airlock.LevelRead {
-			return "escape", fmt.Sprintf("%s would turn read-only off in a read session", cmd(st))
+			return airlock.RuleEscape, fmt.Sprintf("%s would turn read-only off in a read session", cmd(st))
 		}
 	}
 
-	if on(RuleResource) {
+	if on(airlock.RuleResource) {
 		if why := resource(db.Engine, s.Level, st); why != "" {
-			return RuleResource, why
+			return airlock.RuleResource, why
 		}
 	}
 
@@ -149,21 +149,21 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 		// the rules say: a forged or deleted capture would lie about what
 		// a write changed.
 		if own(db, t) {
-			return "protected-table", fmt.Sprintf("%s holds airlock's undo capture: nobody changes it by hand", t)
+			return airlock.RuleProtectedTable, fmt.Sprintf("%s holds airlock's undo capture: nobody changes it by hand", t)
 		}
 	}
-	if writes && on("protected-table") {
+	if writes && on(airlock.RuleProtectedTable) {
 		for _, t := range st.WriteTables {
 			if p := e.protected(s, t); p != "" {
-				return "protected-table", fmt.Sprintf("%s is protected: nobody changes it through airlock", p)
+				return airlock.RuleProtectedTable, fmt.Sprintf("%s is protected: nobody changes it through airlock", p)
 			}
 		}
 	}
 	// Where the adapter counts the rows a write changes, a statement the
 	// session may run is judged on that count (gateway.Guard.Unbounded);
 	// one it may not run is denied here, naming this guardrail.
-	if on("unbounded-write") && Unbounded(st) && !(s.CountsRows && st.Level <= s.Level) {
-		return "unbounded-write", fmt.Sprintf("%s without WHERE would change every row of %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
+	if on(airlock.RuleUnboundedWrite) && Unbounded(st) && !(s.CountsRows && st.Level <= s.Level) {
+		return airlock.RuleUnboundedWrite, fmt.Sprintf("%s without WHERE would change every row of %s", strings.ToUpper(string(st.Kind)), strings.Join(st.WriteTables, ", "))
 	}
 	for _, r := range e.rules {
 		if !r.appliesTo(db.Name) {
@@ -191,8 +191,8 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 		}
 		return airlock.RuleLevel, fmt.Sprintf("%s; it needs %s access and this session has %s", why, st.Level, s.Level)
 	}
-	if on("drop-truncate") && (st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) && s.Level < airlock.LevelDDL {
-		return "drop-truncate", fmt.Sprintf("%s needs ddl access", strings.ToUpper(string(st.Kind)))
+	if on(airlock.RuleDropTruncate) && (st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) && s.Level < airlock.LevelDDL {
+		return airlock.RuleDropTruncate, fmt.Sprintf("%s needs ddl access", strings.ToUpper(string(st.Kind)))
 	}
 	if s.WriteTables != nil && writes {
 		for _, t := range st.WriteTables {

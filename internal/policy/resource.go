@@ -7,13 +7,12 @@ import (
 	"airlock"
 )
 
-// RuleResource is the built-in rule that denies, in read sessions,
+// The built-in rule airlock.RuleResource denies, in read sessions,
 // functions that exist to burn a shared resource: a transaction ID
 // (PostgreSQL assigns one to a read-only transaction that asks for it, and
 // running out of them stops the database), or time and CPU (sleep and
 // BENCHMARK, which hold a connection and a snapshot for as long as the
 // caller likes). Nothing a read needs calls them.
-const RuleResource = "resource"
 
 // resourceFuncs are those functions by engine, lower-case, unqualified.
 var resourceFuncs = map[string]map[string]string{
