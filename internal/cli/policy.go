@@ -34,7 +34,7 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 			if err != nil {
 				return err
 			}
-			pol, err := policy.New(cfg)
+			pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 			if err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 			if db == nil {
 				return fmt.Errorf("no database %q in %s", dbName, cfgPath)
 			}
-			if db.Engine != "postgres" {
+			if db.Engine != airlock.EnginePostgres {
 				return fmt.Errorf("policy test supports postgres databases in this build")
 			}
 			level, err := airlock.ParseLevel(levelName)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"airlock"
+
 	"airlock/internal/access"
 	"airlock/internal/audit"
 	"airlock/internal/config"
@@ -102,7 +104,7 @@ policies:
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -118,7 +120,7 @@ policies:
 		st.Close()
 	})
 	gw := gateway.New(gateway.Options{Config: cfg, Store: st, Audit: al, Policy: pol, Access: acc,
-		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres()}})
+		Classifiers: map[airlock.Engine]gateway.Classifier{"postgres": sqlclass.NewPostgres()}})
 	_, tok, err := acc.IssueTokenDirect(ctx, user, 0, "test")
 	if err != nil {
 		tb.Fatal(err)

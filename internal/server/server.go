@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +173,8 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	}
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
-		Classifiers: map[string]gateway.Classifier{"postgres": sqlclass.NewPostgres(), "mysql": sqlclass.NewMySQL()},
-		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
+		Classifiers: map[airlock.Engine]gateway.Classifier{airlock.EnginePostgres: sqlclass.NewPostgres(), airlock.EngineMySQL: sqlclass.NewMySQL()},
+		Admins:      map[airlock.Engine]gateway.DBAdmin{airlock.EnginePostgres: pgadmin.Admin{}, airlock.EngineMySQL: myadmin.Admin{}},
 		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
 	s.Gateway.SetInstance(instance)
