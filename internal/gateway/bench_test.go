@@ -18,6 +18,7 @@ import (
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass"
 	"airlock/internal/store/sqlite"
+	"airlock/internal/store/storetest"
 )
 
 // BenchmarkCheck measures the decision path of one simple query whose
@@ -73,10 +74,10 @@ func benchSession(b *testing.B) (*gateway.Session, *audit.Log) {
 
 // newSession opens a session of user (alice: standing read; wanda:
 // standing write) on database app, with the gateway wired as server.Start
-// wires it (SQLite store, audit log, policy with the built-in rules but
-// blast-radius, undo off, the PostgreSQL classifier and its cache). The
-// upstream is never dialled.
-func newSession(tb testing.TB, user string) (*gateway.Session, *audit.Log, *sqlite.DB) {
+// wires it (SQLite store, wrapped to fail writes on demand; audit log,
+// policy with the built-in rules but blast-radius, undo off, the
+// PostgreSQL classifier and its cache). The upstream is never dialled.
+func newSession(tb testing.TB, user string) (*gateway.Session, *audit.Log, *storetest.Faulty) {
 	dir := tb.TempDir()
 	path := filepath.Join(dir, "airlock.yaml")
 	yaml := `listen: {http: "127.0.0.1:0"}
@@ -96,10 +97,11 @@ policies:
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.StorePath())
+	db, err := sqlite.Open(ctx, cfg.StorePath())
 	if err != nil {
 		tb.Fatal(err)
 	}
+	st := storetest.WithFaults(db)
 	al, err := audit.Open(ctx, st, audit.Options{})
 	if err != nil {
 		tb.Fatal(err)

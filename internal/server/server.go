@@ -49,6 +49,9 @@ type Options struct {
 	// when stderr is a terminal); it is also written to BootstrapFile.
 	OnBootstrapToken func(secret, file string)
 	Now              func() time.Time
+	// WrapStore, when set, replaces the opened store by what it returns
+	// (the tests' store that fails writes on demand).
+	WrapStore func(Store) Store
 }
 
 // Server is a running airlock.
@@ -110,6 +113,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	st, err := OpenStore(ctx, cfg, gatewayID)
 	if err != nil {
 		return nil, err
+	}
+	if o.WrapStore != nil {
+		st = o.WrapStore(st)
 	}
 	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID, Metrics: metrics.New(log.With("component", "metrics"))}
 	s.cur.Store(cfg)
@@ -183,7 +189,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	s.Gateway.Memory().AlsoFree(sqlclass.TrimCHeap)
 	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
-	if pst, ok := st.(*postgres.DB); ok {
+	if pst, ok := sharedStore(st); ok {
 		if err := s.startCluster(ctx, pst, o.Now); err != nil {
 			return nil, err
 		}
@@ -410,7 +416,7 @@ func (s *Server) closeAll() error {
 	}
 	if s.stopCluster != nil {
 		s.stopCluster()
-		if pst, ok := s.Store.(*postgres.DB); ok {
+		if pst, ok := sharedStore(s.Store); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			pst.Release(ctx)
 			cancel()
