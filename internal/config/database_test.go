@@ -35,8 +35,7 @@ func TestDatabaseDomain(t *testing.T) {
     address: "127.0.0.1:3306"
     undo: %s
     strict: true
-%s    soft_drop: {retention: 72h}
-    guardrails: {disable: [resource]}
+%s    guardrails: {disable: [resource]}
     credentials:
       read: {user: ro, password: x}
   - name: crm
@@ -45,7 +44,7 @@ func TestDatabaseDomain(t *testing.T) {
     credentials:
       read: {user: ro, password: x}
 `
-	yaml := fmt.Sprintf(entry, "mysql", "required", "")
+	yaml := fmt.Sprintf(entry, "mysql", "required", "    soft_drop: {retention: 72h}\n")
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -71,7 +70,7 @@ func TestDatabaseDomain(t *testing.T) {
 	for _, c := range []struct{ engine, undo, extra, want string }{
 		{"oracle", "off", "", `c.yaml:3: databases[0].engine: want postgres or mysql, got "oracle"`},
 		{"mysql", "sometimes", "", `c.yaml:5: databases[0].undo: want required, best_effort or off, got "sometimes"`},
-		{"mysql", "off", "    protected_tables: [public.t]\n    soft_drop: {retention: 10ms}\n", `c.yaml:8: databases[0].soft_drop.retention: duration 10ms is shorter than 1s`},
+		{"mysql", "off", "    soft_drop: {retention: 10ms}\n", `c.yaml:7: databases[0].soft_drop.retention: duration 10ms is shorter than 1s`},
 		{"mysql", "off", "    colour: blue\n", "c.yaml:7: databases[0].colour: unknown key (known keys here: name, engine, address, database, tls, credentials, protected_tables,"},
 	} {
 		bad := fmt.Sprintf(entry, c.engine, c.undo, c.extra)
