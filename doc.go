@@ -1,6 +1,7 @@
 // Package airlock holds the domain of the airlock gateway: the words every
 // other package speaks (levels, users, tokens, sessions, statements,
-// decisions, audit events, errors) and the interfaces that the store
+// decisions, audit events, errors, databases with their engine and undo
+// mode, policies and guardrails) and the interfaces that the store
 // implementations satisfy.
 //
 // It imports nothing from the rest of the module. Wire protocols, SQL

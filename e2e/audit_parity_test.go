@@ -63,7 +63,7 @@ func auditFailsClosed(t *testing.T, e undoEngine) {
 	}
 
 	before := env.dump()
-	a.Store.SetFailWrites(errors.New("injected: disk full"))
+	a.SetFailWrites(errors.New("injected: disk full"))
 	denied := 0
 	for i := range 6 {
 		sql, args := env.randomWrite(r, &s)
@@ -77,7 +77,7 @@ func auditFailsClosed(t *testing.T, e undoEngine) {
 		t.Fatalf("a write reached the database while its event could not be stored:\n--- before\n%s\n--- after\n%s", before, after)
 	}
 
-	a.Store.SetFailWrites(nil)
+	a.SetFailWrites(nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		sql, args := env.randomWrite(r, &s)

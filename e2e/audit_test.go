@@ -91,7 +91,7 @@ func TestAuditFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a.Store.SetFailWrites(errors.New("injected: disk full"))
+	a.SetFailWrites(errors.New("injected: disk full"))
 	for i, s := range []string{"INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (3)", "SELECT count(*) FROM t", "UPDATE t SET id = 4 WHERE id = 1"} {
 		_, err := c.Exec(ctx, s)
 		if i == 2 && err == nil {
@@ -112,7 +112,7 @@ func TestAuditFailsClosed(t *testing.T) {
 		t.Errorf("healthz while failing: %d", code)
 	}
 
-	a.Store.SetFailWrites(nil)
+	a.SetFailWrites(nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := c.Exec(ctx, "INSERT INTO t VALUES (5)")

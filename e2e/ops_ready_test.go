@@ -50,7 +50,7 @@ func TestReadyz(t *testing.T) {
 
 	c := testenv.Connect(t, a.URL("alice", a.Token("alice", time.Hour), "app"))
 	// The store refuses writes: not ready, though nothing was written yet.
-	a.Store.SetFailWrites(errors.New("injected: disk full"))
+	a.SetFailWrites(errors.New("injected: disk full"))
 	if code, body := get(); code != 503 || !strings.Contains(body, "the store does not accept writes") || strings.Contains(body, "injected") {
 		t.Fatalf("/readyz with a failing store: %d %q", code, body)
 	}
@@ -59,7 +59,7 @@ func TestReadyz(t *testing.T) {
 	waitReady(503, "the audit log cannot record events")
 
 	// Recovered: ready again once the writer has written what it held.
-	a.Store.SetFailWrites(nil)
+	a.SetFailWrites(nil)
 	waitReady(200, "ready\n")
 	if _, err := c.Exec(context.Background(), "SELECT 1"); err != nil {
 		t.Fatalf("select after recovery: %v", err)

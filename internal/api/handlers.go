@@ -332,8 +332,8 @@ func (h *handler) listDatabases(w http.ResponseWriter, r *http.Request, a *acces
 				levels = append(levels, l.String())
 			}
 		}
-		out = append(out, DatabaseJSON{ID: db.Name, Name: db.Name, Engine: db.Engine, Address: db.Address, Database: db.Database,
-			Levels: levels, ProtectedTables: nonNil(db.ProtectedTables), MaxRowsChanged: db.MaxRowsChanged, Undo: db.Undo, Listen: h.Listeners[db.Engine]})
+		out = append(out, DatabaseJSON{ID: db.Name, Name: db.Name, Engine: string(db.Engine), Address: db.Address, Database: db.Database,
+			Levels: levels, ProtectedTables: nonNil(db.ProtectedTables), MaxRowsChanged: db.MaxRowsChanged, Undo: string(db.Undo), Listen: h.Listeners[string(db.Engine)]})
 	}
 	writeJSON(w, 200, out)
 	return nil

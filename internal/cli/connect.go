@@ -67,7 +67,7 @@ starting a client.`,
 			}
 			host, port, _ := net.SplitHostPort(addr)
 			if printURL {
-				fmt.Fprintln(app.Stdout, connectURL(db.Engine, who.Name, tok.Token, host, port, db.Name))
+				fmt.Fprintln(app.Stdout, connectURL(airlock.Engine(db.Engine), who.Name, tok.Token, host, port, db.Name))
 				return nil
 			}
 			defer func() {
@@ -76,7 +76,7 @@ starting a client.`,
 					fmt.Fprintf(app.Stderr, "airlock: could not revoke the connection's token %s: %v\n", tok.ID, err)
 				}
 			}()
-			return app.runClient(db.Engine, who.Name, tok.Token, host, port, db.Name, clientArgs)
+			return app.runClient(airlock.Engine(db.Engine), who.Name, tok.Token, host, port, db.Name, clientArgs)
 		},
 	}
 	f := cmd.Flags()
@@ -158,9 +158,9 @@ func (app *App) requestAndWait(c *Client, db, level, duration, reason string) er
 }
 
 // connectURL is a connection URL for the engine's clients.
-func connectURL(engine, user, token, host, port, db string) string {
+func connectURL(engine airlock.Engine, user, token, host, port, db string) string {
 	u := url.URL{Host: net.JoinHostPort(host, port), User: url.UserPassword(user, token), Path: "/" + db}
-	if engine == "mysql" {
+	if engine == airlock.EngineMySQL {
 		u.Scheme = "mysql"
 	} else {
 		u.Scheme = "postgres"
@@ -170,15 +170,15 @@ func connectURL(engine, user, token, host, port, db string) string {
 
 // runClient starts the engine's client with the token in its environment
 // and returns its exit status.
-func (app *App) runClient(engine, user, token, host, port, db string, extra []string) error {
+func (app *App) runClient(engine airlock.Engine, user, token, host, port, db string, extra []string) error {
 	var name string
 	var args, env []string
 	switch engine {
-	case "postgres":
+	case airlock.EnginePostgres:
 		name = "psql"
 		args = []string{"-h", host, "-p", port, "-U", user, "-d", db}
 		env = []string{"PGPASSWORD=" + token}
-	case "mysql":
+	case airlock.EngineMySQL:
 		for _, n := range []string{"mariadb", "mysql"} {
 			if _, err := exec.LookPath(n); err == nil {
 				name = n

@@ -111,16 +111,14 @@ as FILE:LINE: path: reason on stderr and exits 1.`,
 // checkPolicy compiles the config's guardrails as serve does and names the
 // first that fails by file and line.
 func checkPolicy(cfg *config.Config, file string) error {
-	if _, err := policy.New(cfg); err == nil {
+	if _, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails); err == nil {
 		return nil
 	}
 	for i := range cfg.Guardrails {
-		one := *cfg
-		one.Guardrails = cfg.Guardrails[i : i+1]
-		if _, err := policy.New(&one); err != nil {
+		if _, err := policy.New(nil, cfg.Guardrails[i:i+1]); err != nil {
 			return fmt.Errorf("%s:%d: guardrails[%d]: %w", file, cfg.Guardrails[i].Line, i, err)
 		}
 	}
-	_, err := policy.New(cfg)
+	_, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	return fmt.Errorf("%s: %w", file, err)
 }

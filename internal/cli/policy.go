@@ -35,7 +35,7 @@ Exits 0 when the statement would be allowed, 3 when denied.`,
 			if err != nil {
 				return err
 			}
-			pol, err := policy.New(cfg)
+			pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 			if err != nil {
 				return err
 			}

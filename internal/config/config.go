@@ -107,52 +107,42 @@ type User struct {
 	Roles  []string `yaml:"roles"`
 }
 
-// Database is an upstream target.
+// Database is a `databases` entry: the domain database (airlock.Database,
+// embedded as Spec, whose fields and yaml keys it shares) and what only
+// the config knows of it: where it is written, the upstream credentials,
+// the credential check's strictness and the per-database limits.
 type Database struct {
-	Line     int    `yaml:"-"`
-	Name     string `yaml:"name"`
-	Engine   string `yaml:"engine"`   // postgres | mysql
-	Address  string `yaml:"address"`  // host:port
-	Database string `yaml:"database"` // upstream database (schema for mysql)
-	// TLSMode is the upstream TLS mode: disable, prefer (default),
-	// require or verify-full.
-	TLSMode     string                       `yaml:"tls"`
+	Spec        `yaml:",inline"`
+	Line        int                          `yaml:"-"`
 	Credentials map[airlock.Level]Credential `yaml:"-"`
 	RawCreds    map[string]Credential        `yaml:"credentials"`
-	// ProtectedTables are schema-qualified tables nobody writes through
-	// airlock.
-	ProtectedTables []string `yaml:"protected_tables"`
-	MaxRowsChanged  int64    `yaml:"max_rows_changed"`
-	Undo            string   `yaml:"undo"` // required | best_effort | off
 	// Strict refuses to start when the credential check finds a problem.
 	Strict bool `yaml:"strict"`
-	// AuditParameters stores bind parameters in the audit (default true).
-	AuditParameters *bool              `yaml:"audit_parameters"`
-	Guardrails      DatabaseGuardrails `yaml:"guardrails"`
 	// Limits overrides the global limits for this database; see
 	// Config.LimitsFor.
 	Limits *Limits `yaml:"limits"`
-
-	// UnboundedWriteMaxRows is how many rows an UPDATE or DELETE without
-	// WHERE may change where airlock counts the rows a write changes
-	// (blast radius or undo on); default 1.
-	UnboundedWriteMaxRows int64 `yaml:"unbounded_write_max_rows"`
-	// SoftDrop, when set, keeps what DROP TABLE and TRUNCATE remove in a
-	// trash for its retention instead of destroying it.
-	SoftDrop *SoftDrop `yaml:"soft_drop"`
 }
 
-// SoftDrop is the trash of a database: DROP TABLE moves the table there,
-// TRUNCATE copies the rows there first; items older than Retention are
-// purged.
-type SoftDrop struct {
-	Retention Duration `yaml:"retention"`
+// Spec is the domain database a config entry embeds. It is an alias so
+// that the embedded field has a name of its own: airlock.Database has a
+// field called Database (the upstream database's name), which an embedded
+// field of that name would hide.
+type Spec = airlock.Database
+
+// knownKeys lists the keys of a database entry in the order the file
+// documents them, for the unknown-key error.
+func (*Database) knownKeys() []string {
+	return []string{"name", "engine", "address", "database", "tls", "credentials", "protected_tables",
+		"max_rows_changed", "undo", "strict", "audit_parameters", "guardrails", "limits",
+		"unbounded_write_max_rows", "soft_drop"}
 }
 
-// DatabaseGuardrails switches built-in rules off for one database.
-type DatabaseGuardrails struct {
-	Disable []string `yaml:"disable"`
-}
+// SoftDrop is the trash of a database (airlock.SoftDrop).
+type SoftDrop = airlock.SoftDrop
+
+// DatabaseGuardrails switches built-in rules off for one database
+// (airlock.DatabaseGuardrails).
+type DatabaseGuardrails = airlock.DatabaseGuardrails
 
 // Credential is an upstream login. Exactly one of Password, PasswordEnv and
 // PasswordFile may be set; Load resolves it into Password.
@@ -163,27 +153,24 @@ type Credential struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-// Policy grants groups standing and requestable levels on databases.
+// Policy is a `policies` entry: the domain policy (airlock.Policy) and
+// how long a grant it gives may last.
 type Policy struct {
-	Line        int             `yaml:"-"`
-	Name        string          `yaml:"name"`
-	Groups      []string        `yaml:"groups"`
-	Databases   []string        `yaml:"databases"`
-	Standing    airlock.Level   `yaml:"standing"`
-	Requestable []airlock.Level `yaml:"requestable"`
-	Approvers   []string        `yaml:"approvers"`
-	Approvals   int             `yaml:"approvals"`
-	MaxDuration Duration        `yaml:"max_duration"`
+	Line           int `yaml:"-"`
+	airlock.Policy `yaml:",inline"`
+	MaxDuration    Duration `yaml:"max_duration"`
 }
 
-// Guardrail is a custom rule written in CEL.
-type Guardrail struct {
-	Line      int      `yaml:"-"`
-	Name      string   `yaml:"name"`
-	Databases []string `yaml:"databases"` // empty: every database
-	When      string   `yaml:"when"`
-	Action    string   `yaml:"action"` // deny | warn
-	Message   string   `yaml:"message"`
+// Guardrail is a custom rule written in CEL (airlock.Guardrail).
+type Guardrail = airlock.Guardrail
+
+// PolicySpecs returns the domain policies of the config, in order.
+func (c *Config) PolicySpecs() []airlock.Policy {
+	out := make([]airlock.Policy, len(c.Policies))
+	for i := range c.Policies {
+		out[i] = c.Policies[i].Policy
+	}
+	return out
 }
 
 // Notifications configures outgoing webhooks.
@@ -368,14 +355,6 @@ func (c *Config) DB(name string) *Database {
 	return nil
 }
 
-// RuleEnabled reports whether built-in rule is on for the database.
-func (db *Database) RuleEnabled(rule string) bool {
-	return !slices.Contains(db.Guardrails.Disable, rule)
-}
-
-// ParamsAudited reports whether bind parameters are stored in the audit.
-func (db *Database) ParamsAudited() bool { return db.AuditParameters == nil || *db.AuditParameters }
-
 // PGConnString returns the libpq connection string that reaches a
 // PostgreSQL database as user (no password: callers set it on the parsed
 // config). It fails when the address is not host:port.
@@ -432,7 +411,7 @@ func (c *Config) defaults() {
 			db.UnboundedWriteMaxRows = 1
 		}
 		if db.Undo == "" {
-			db.Undo = "best_effort"
+			db.Undo = airlock.UndoBestEffort
 		}
 		if db.Database == "" {
 			db.Database = db.Name
@@ -449,7 +428,7 @@ func (c *Config) defaults() {
 	}
 	for i := range c.Guardrails {
 		if c.Guardrails[i].Action == "" {
-			c.Guardrails[i].Action = "deny"
+			c.Guardrails[i].Action = airlock.GuardrailDeny
 		}
 	}
 	for i := range c.Notifications.Webhooks {

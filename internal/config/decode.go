@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ func (d *decoder) err() error { return errors.Join(d.errs...) }
 
 var (
 	durationType  = reflect.TypeOf(Duration(0))
+	stdDuration   = reflect.TypeOf(time.Duration(0))
 	textUnmarshal = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 	nodeDecoder   = reflect.TypeOf((*nodeUnmarshaler)(nil)).Elem()
 )
@@ -92,7 +94,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch {
-	case v.Type() == durationType:
+	case v.Type() == durationType || v.Type() == stdDuration:
 		d.decodeDuration(n, v, path)
 		return
 	case v.Kind() != reflect.Pointer && v.CanAddr() && v.Addr().Type().Implements(textUnmarshal):
@@ -187,6 +189,34 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 	v.SetInt(int64(dur))
 }
 
+// keyLister is implemented by config types whose unknown-key error lists
+// the known keys in an order of their own.
+type keyLister interface {
+	knownKeys() []string
+}
+
+// structFields maps the `yaml` keys of struct type t to the index paths
+// of their fields, in field order. A field tagged `yaml:",inline"` (an
+// embedded struct) contributes its own keys as if they were t's.
+func structFields(t reflect.Type, prefix []int, fields map[string][]int, names []string) []string {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		idx := append(slices.Clone(prefix), i)
+		if name == "" && opts == "inline" && f.Type.Kind() == reflect.Struct {
+			names = structFields(f.Type, idx, fields, names)
+			continue
+		}
+		if name == "" || name == "-" {
+			continue
+		}
+		fields[name] = idx
+		names = append(names, name)
+	}
+	return names
+}
+
 // decodeStruct fills a struct from a mapping. Fields are matched by their
 // `yaml` tag; a field tagged `yaml:"-"` named Line receives the line of the
 // mapping.
@@ -196,16 +226,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	t := v.Type()
-	fields := map[string]int{}
-	var names []string
-	for i := 0; i < t.NumField(); i++ {
-		tag := t.Field(i).Tag.Get("yaml")
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" || name == "-" {
-			continue
+	fields := map[string][]int{}
+	names := structFields(t, nil, fields, nil)
+	if v.CanAddr() {
+		if k, ok := v.Addr().Interface().(keyLister); ok {
+			names = k.knownKeys()
 		}
-		fields[name] = i
-		names = append(names, name)
 	}
 	if f, ok := t.FieldByName("Line"); ok && f.Type.Kind() == reflect.Int {
 		v.FieldByIndex(f.Index).SetInt(int64(n.Line))
@@ -227,7 +253,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = true
-		d.decode(val, v.Field(idx), p)
+		d.decode(val, v.FieldByIndex(idx), p)
 	}
 }
 

@@ -141,7 +141,7 @@ func (c *Config) validate(d *decoder, secrets bool) {
 			at(db.Line, p+".name", "database %q is declared twice", db.Name)
 		}
 		dbs[db.Name] = db
-		if db.Engine != "postgres" && db.Engine != "mysql" {
+		if !db.Engine.Valid() {
 			at(db.Line, p+".engine", "want postgres or mysql, got %q", db.Engine)
 		}
 		if _, _, err := net.SplitHostPort(db.Address); err != nil {
@@ -150,7 +150,7 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if !slices.Contains([]string{"disable", "prefer", "require", "verify-full"}, db.TLSMode) {
 			at(db.Line, p+".tls", "want disable, prefer, require or verify-full, got %q", db.TLSMode)
 		}
-		if !slices.Contains([]string{"required", "best_effort", "off"}, db.Undo) {
+		if !db.Undo.Valid() {
 			at(db.Line, p+".undo", "want required, best_effort or off, got %q", db.Undo)
 		}
 		if db.MaxRowsChanged < 0 {
@@ -159,7 +159,7 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if db.UnboundedWriteMaxRows < 0 {
 			at(db.Line, p+".unbounded_write_max_rows", "must not be negative")
 		}
-		if db.SoftDrop != nil && db.SoftDrop.Retention.D() <= 0 {
+		if db.SoftDrop != nil && db.SoftDrop.Retention <= 0 {
 			at(db.Line, p+".soft_drop.retention", "set how long dropped tables are kept, e.g. 72h")
 		}
 
@@ -269,7 +269,7 @@ func (c *Config) validate(d *decoder, secrets bool) {
 		if strings.TrimSpace(g.When) == "" {
 			at(g.Line, p+".when", "missing CEL expression")
 		}
-		if g.Action != "deny" && g.Action != "warn" {
+		if g.Action != airlock.GuardrailDeny && g.Action != airlock.GuardrailWarn {
 			at(g.Line, p+".action", "want deny or warn, got %q", g.Action)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"airlock"
+
 	"airlock/internal/access"
 	"airlock/internal/audit"
 	"airlock/internal/config"
@@ -16,6 +18,7 @@ import (
 	"airlock/internal/policy"
 	"airlock/internal/sqlclass/pg"
 	"airlock/internal/store/sqlite"
+	"airlock/internal/store/storetest"
 )
 
 // BenchmarkCheck measures the decision path of one simple query whose
@@ -71,15 +74,15 @@ func benchSession(b *testing.B) (*gateway.Session, *audit.Log) {
 
 // newSession opens a session of user (alice: standing read; wanda:
 // standing write) on database app, with the gateway wired as server.Start
-// wires it (SQLite store, audit log, policy with the built-in rules but
-// blast-radius, undo off, the PostgreSQL classifier and its cache). The
-// upstream is never dialled.
-func newSession(tb testing.TB, user string) (*gateway.Session, *audit.Log, *sqlite.DB) {
+// wires it (SQLite store, wrapped to fail writes on demand; audit log,
+// policy with the built-in rules but blast-radius, undo off, the
+// PostgreSQL classifier and its cache). The upstream is never dialled.
+func newSession(tb testing.TB, user string) (*gateway.Session, *audit.Log, *storetest.Faulty) {
 	return newSessionWith(tb, user, nil)
 }
 
 // newSessionWith is newSession with the adapter ad given at login.
-func newSessionWith(tb testing.TB, user string, ad gateway.Adapter) (*gateway.Session, *audit.Log, *sqlite.DB) {
+func newSessionWith(tb testing.TB, user string, ad gateway.Adapter) (*gateway.Session, *audit.Log, *storetest.Faulty) {
 	dir := tb.TempDir()
 	path := filepath.Join(dir, "airlock.yaml")
 	yaml := `listen: {http: "127.0.0.1:0"}
@@ -99,15 +102,16 @@ policies:
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.StorePath())
+	db, err := sqlite.Open(ctx, cfg.StorePath())
 	if err != nil {
 		tb.Fatal(err)
 	}
+	st := storetest.WithFaults(db)
 	al, err := audit.Open(ctx, st, audit.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -123,7 +127,7 @@ policies:
 		st.Close()
 	})
 	gw := gateway.New(gateway.Options{Config: cfg, Store: st, Audit: al, Policy: pol, Access: acc,
-		Classifiers: map[string]gateway.Classifier{"postgres": pg.New()}})
+		Classifiers: map[airlock.Engine]gateway.Classifier{airlock.EnginePostgres: pg.New()}})
 	_, tok, err := acc.IssueTokenDirect(ctx, user, 0, "test")
 	if err != nil {
 		tb.Fatal(err)

@@ -135,7 +135,7 @@ func (s *Session) qualify(st *airlock.Statement) {
 }
 
 func (s *Session) defaultSchema(table string) string {
-	if s.Database().Engine == "mysql" {
+	if s.Database().Engine == airlock.EngineMySQL {
 		if s.schema != "" {
 			return s.schema
 		}

@@ -43,8 +43,8 @@ type Options struct {
 	Audit       *audit.Log
 	Policy      *policy.Engine
 	Access      *access.Service
-	Classifiers map[string]Classifier // by engine: "postgres", "mysql"
-	Admins      map[string]DBAdmin    // by engine
+	Classifiers map[airlock.Engine]Classifier // by engine
+	Admins      map[airlock.Engine]DBAdmin    // by engine
 	Logger      *slog.Logger
 	Now         func() time.Time
 	// Observer, when set, receives measurements (see Observer).
@@ -57,8 +57,8 @@ type Gateway struct {
 	store       airlock.Store
 	audit       *audit.Log
 	access      *access.Service
-	classifiers map[string]Classifier
-	admins      map[string]DBAdmin
+	classifiers map[airlock.Engine]Classifier
+	admins      map[airlock.Engine]DBAdmin
 	log         *slog.Logger
 	now         func() time.Time
 	observe     Observer
@@ -138,7 +138,7 @@ var (
 
 // Database returns the configured database called name for engine, or
 // ErrUnknownDatabase.
-func (g *Gateway) Database(name, engine string) (*config.Database, error) {
+func (g *Gateway) Database(name string, engine airlock.Engine) (*config.Database, error) {
 	db := g.config().DB(name)
 	if db == nil || db.Engine != engine {
 		return nil, ErrUnknownDatabase
@@ -218,7 +218,7 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	}
 	s.setAccess(acc)
 	s.info = airlock.Session{
-		ID: airlock.NewID("s_"), User: l.User.Name, Database: l.Database.Name, Engine: l.Database.Engine,
+		ID: airlock.NewID("s_"), User: l.User.Name, Database: l.Database.Name, Engine: string(l.Database.Engine),
 		ClientAddr: l.ClientAddr, Application: l.Application, Level: lvl, StartedAt: g.now().UTC(),
 	}
 	if err := g.store.CreateSession(ctx, &s.info); err != nil {
@@ -231,7 +231,7 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	g.sessions[s.info.ID] = s
 	g.mu.Unlock()
 	if g.observe != nil {
-		g.observe.SessionOpened(l.Database.Engine, lvl)
+		g.observe.SessionOpened(string(l.Database.Engine), lvl)
 	}
 	if exp := l.Token.ExpiresAt; exp != nil {
 		s.expiry = time.AfterFunc(exp.Sub(g.now()), func() { s.End("the token expired") })

@@ -49,7 +49,7 @@ func guarded(st *airlock.Statement) bool {
 // multi-statement query that mixes guarded writes with transaction
 // control: airlock could not tell which rows each part changed.
 func (s *Session) guard(c *Check) {
-	blast, capture := s.Database().RuleEnabled(airlock.RuleBlastRadius), s.Database().Undo != "off"
+	blast, capture := s.Database().RuleEnabled(airlock.RuleBlastRadius), s.Database().Undo != airlock.UndoOff
 	if !c.Decision.Allowed || (!blast && !capture) {
 		return
 	}
@@ -58,7 +58,7 @@ func (s *Session) guard(c *Check) {
 		st := &c.Stmts[i]
 		writes = writes || guarded(st)
 		txn = txn || st.Txn != airlock.TxnNone
-		if s.Database().Undo == "required" && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
+		if s.Database().Undo == airlock.UndoRequired && (st.Kind == airlock.KindDDL || st.Kind == airlock.KindDrop || st.Kind == airlock.KindTruncate) {
 			c.Decision = airlock.Decision{Rule: airlock.RuleUndo, Need: c.Decision.Need,
 				Reason: fmt.Sprintf("%s cannot be undone, and undo is required on %s", cmdName(st), s.Database().Name)}
 			return
@@ -93,7 +93,7 @@ func (s *Session) guard(c *Check) {
 // countsRows reports whether allowed writes run guarded, their changed
 // rows counted before anything can commit.
 func (s *Session) countsRows() bool {
-	return s.Database().RuleEnabled(airlock.RuleBlastRadius) || s.Database().Undo != "off"
+	return s.Database().RuleEnabled(airlock.RuleBlastRadius) || s.Database().Undo != airlock.UndoOff
 }
 
 func cmdName(st *airlock.Statement) string {
@@ -130,7 +130,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 		if err := s.g.store.SaveUndo(s.ctx(), rec); err != nil {
 			s.g.log.Error("store undo data", "session", s.info.ID, "err", err)
 			why = "its undo data could not be stored"
-			if s.Database().Undo != "required" {
+			if s.Database().Undo != airlock.UndoRequired {
 				why = ""
 				c.undoWhy = "its undo data could not be stored"
 				return nil
@@ -145,7 +145,7 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 	if why == "" {
 		return nil // nothing changed
 	}
-	if s.Database().Undo != "required" {
+	if s.Database().Undo != airlock.UndoRequired {
 		c.undoWhy = why
 		return nil
 	}

@@ -28,7 +28,7 @@ type Observer interface {
 // adapter calls it when it cannot dial or authenticate upstream.
 func (s *Session) UpstreamFailed() {
 	if o := s.g.observe; o != nil {
-		o.UpstreamConnectFailed(s.Database().Engine, s.Database().Name)
+		o.UpstreamConnectFailed(string(s.Database().Engine), s.Database().Name)
 	}
 }
 
@@ -39,5 +39,5 @@ func (s *Session) observeCheck(c *Check, decided time.Time) {
 		return
 	}
 	now := s.g.now()
-	o.Checked(s.Database().Engine, decided.Sub(c.start), now.Sub(c.start))
+	o.Checked(string(s.Database().Engine), decided.Sub(c.start), now.Sub(c.start))
 }

@@ -29,7 +29,7 @@ type Preview struct {
 // exactly as a session would (the same classifier, qualification, policy
 // and guard), without a database. searchPath may be empty.
 func PreviewDecision(cfg *config.Config, pol *policy.Engine, cl Classifier, u *airlock.User, db *config.Database, level airlock.Level, text string, now time.Time) Preview {
-	g := &Gateway{classifiers: map[string]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
+	g := &Gateway{classifiers: map[airlock.Engine]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
 	g.live.Store(&live{cfg: cfg, policy: pol})
 	s := &Session{g: g, prepared: map[string][]airlock.Statement{}}
 	s.user.Store(u)

@@ -69,7 +69,7 @@ func (s *Session) softDrop(c *Check, simple bool) {
 	}
 	id := airlock.NewID("tr_")
 	at := s.g.now()
-	if s.Database().Engine == "mysql" {
+	if s.Database().Engine == airlock.EngineMySQL {
 		s.mySoftDrop(c, st, words, last, id, at, deny)
 		return
 	}

@@ -67,7 +67,7 @@ func (g *Gateway) TrashList(ctx context.Context, a *access.Actor, name string) (
 			return nil, airlock.Errorf(airlock.EUNAVAILABLE, "list the trash of %s: %v", db.Name, err)
 		}
 		for _, it := range items {
-			it.ExpiresAt = it.CreatedAt.Add(db.SoftDrop.Retention.D())
+			it.ExpiresAt = it.CreatedAt.Add(db.SoftDrop.Retention)
 			out = append(out, it)
 		}
 	}
@@ -93,7 +93,7 @@ func (g *Gateway) trashOp(ctx context.Context, id string, op func(TrashAdmin, *c
 		case err != nil:
 			return nil, nil, airlock.Errorf(airlock.EUNAVAILABLE, "trash of %s: %v", db.Name, err)
 		}
-		it.ExpiresAt = it.CreatedAt.Add(db.SoftDrop.Retention.D())
+		it.ExpiresAt = it.CreatedAt.Add(db.SoftDrop.Retention)
 		return it, db, nil
 	}
 	return nil, nil, airlock.Errorf(airlock.ENOTFOUND, "no trash item %s", id)
@@ -154,10 +154,10 @@ func (g *Gateway) PurgeExpiredTrash(ctx context.Context) (int, error) {
 			continue
 		}
 		for _, it := range items {
-			if g.now().Before(it.CreatedAt.Add(db.SoftDrop.Retention.D())) {
+			if g.now().Before(it.CreatedAt.Add(db.SoftDrop.Retention)) {
 				continue
 			}
-			if _, err := g.purge(ctx, it.ID, "", "retention "+db.SoftDrop.Retention.D().String()); err != nil {
+			if _, err := g.purge(ctx, it.ID, "", "retention "+db.SoftDrop.Retention.String()); err != nil {
 				errs = append(errs, err)
 				continue
 			}

@@ -99,7 +99,7 @@ func (s *Server) listDatabases(ctx context.Context, req *mcp.CallToolRequest, in
 		if err != nil {
 			return nil, nil, errors.New("airlock: cannot read your access now; try again shortly")
 		}
-		out = append(out, DatabaseInfo{Name: db.Name, Engine: db.Engine, Level: l.String()})
+		out = append(out, DatabaseInfo{Name: db.Name, Engine: string(db.Engine), Level: l.String()})
 	}
 	res := map[string]any{"databases": out}
 	return textResult(res), res, nil

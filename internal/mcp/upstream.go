@@ -46,8 +46,8 @@ type upstream interface {
 	close()
 }
 
-func dialerFor(engine string) dialer {
-	if engine == "mysql" {
+func dialerFor(engine airlock.Engine) dialer {
+	if engine == airlock.EngineMySQL {
 		return myDialer{}
 	}
 	return pgDialer{}

@@ -231,7 +231,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		type key struct{ engine, level string }
 		n := map[key]int{}
 		for _, s := range g.Sessions() {
-			n[key{s.Database().Engine, s.Level().String()}]++
+			n[key{string(s.Database().Engine), s.Level().String()}]++
 		}
 		for k, v := range n {
 			ch <- prometheus.MustNewConstMetric(sessionsDesc, prometheus.GaugeValue, float64(v), k.engine, k.level)

@@ -47,7 +47,7 @@ func TestUndoCaptureMySQL(t *testing.T) {
 
 	exec("UPDATE t SET x = 2 WHERE id = 100")
 	unprepared := rowCount()
-	dbc := &config.Database{Name: "app", Engine: "mysql", Address: mydb.Addr, Database: db.Name, TLSMode: "disable",
+	dbc := &config.Database{Spec: config.Spec{Name: "app", Engine: airlock.EngineMySQL, Address: mydb.Addr, Database: db.Name, TLSMode: "disable"},
 		Credentials: map[airlock.Level]config.Credential{airlock.LevelDDL: {User: "root"}, airlock.LevelWrite: {User: mydb.RoleRW, Password: mydb.Password}}}
 	for range 2 { // preparing again replaces the triggers
 		n, err := myadmin.Admin{}.Prepare(ctx, dbc)

@@ -144,7 +144,7 @@ func (c *conn) serve() {
 		}
 		resp.db = names[0]
 	}
-	db, err := c.srv.gw.Database(resp.db, "mysql")
+	db, err := c.srv.gw.Database(resp.db, airlock.EngineMySQL)
 	if err != nil {
 		c.startupFailed(refuse(erBadDB, "42000", "Unknown database '%s'", resp.db))
 		return

@@ -16,7 +16,7 @@ type RawConn struct{ u *upstream }
 func RawDial(addr, user, password, db string, caps uint32) (*RawConn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	u, err := dialUpstream(ctx, dialOptions{db: &config.Database{Address: addr, Database: db, TLSMode: "disable"},
+	u, err := dialUpstream(ctx, dialOptions{db: &config.Database{Spec: config.Spec{Address: addr, Database: db, TLSMode: "disable"}},
 		cred: config.Credential{User: user, Password: password}, caps: caps, collation: 45})
 	if err != nil {
 		return nil, err

@@ -144,7 +144,7 @@ policies: [{name: p, groups: [eng], databases: [app], standing: read}]
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func startEnv(t testing.TB, db *mydb.DB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func startEnv(t testing.TB, db *mydb.DB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	gw := gateway.New(gateway.Options{Config: cfg, Store: vs, Audit: al, Policy: pol, Access: acc,
-		Classifiers: map[string]gateway.Classifier{"mysql": standIn{}}, Logger: log})
+		Classifiers: map[airlock.Engine]gateway.Classifier{"mysql": standIn{}}, Logger: log})
 	if err := acc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

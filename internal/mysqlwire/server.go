@@ -106,6 +106,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"airlock"
 	"airlock/internal/config"
 	"airlock/internal/gateway"
 	"airlock/internal/listen"
@@ -254,7 +255,7 @@ func (s *Server) serverVersion() string {
 	}
 	for i := range s.databases() {
 		db := &s.cfg.Databases[i]
-		if db.Engine != "mysql" {
+		if db.Engine != airlock.EngineMySQL {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -274,7 +275,7 @@ func (s *Server) serverVersion() string {
 func (s *Server) mysqlDatabases() []string {
 	var out []string
 	for _, db := range s.databases() {
-		if db.Engine == "mysql" {
+		if db.Engine == airlock.EngineMySQL {
 			out = append(out, db.Name)
 		}
 	}

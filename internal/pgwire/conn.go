@@ -157,7 +157,7 @@ func (c *conn) serve() {
 	if dbName == "" {
 		dbName = params["user"]
 	}
-	db, err := c.srv.gw.Database(dbName, "postgres")
+	db, err := c.srv.gw.Database(dbName, airlock.EnginePostgres)
 	if err != nil {
 		c.startupFailed(fatal("3D000", "database %q does not exist", dbName))
 		return

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"airlock"
-	"airlock/internal/config"
 )
 
 // Rule is a compiled custom guardrail.
@@ -39,7 +38,7 @@ func Facts(s *Session, st *airlock.Statement, now time.Time) map[string]any {
 		"user.name":      s.User.Name,
 		"user.groups":    nonNil(s.User.Groups),
 		"db.name":        s.Database.Name,
-		"db.engine":      s.Database.Engine,
+		"db.engine":      string(s.Database.Engine),
 		"session.level":  s.Level.String(),
 		"now":            now,
 
@@ -57,7 +56,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func compileRule(g *config.Guardrail) (*Rule, error) {
+func compileRule(g *airlock.Guardrail) (*Rule, error) {
 	prog, err := compileCEL(g.When)
 	if err != nil {
 		return nil, fmt.Errorf("guardrail %q (line %d): %w", g.Name, g.Line, err)
@@ -66,5 +65,5 @@ func compileRule(g *config.Guardrail) (*Rule, error) {
 	if msg == "" {
 		msg = "denied by rule " + g.Name
 	}
-	return &Rule{name: g.Name, databases: g.Databases, warn: g.Action == "warn", message: msg, prog: prog}, nil
+	return &Rule{name: g.Name, databases: g.Databases, warn: g.Action == airlock.GuardrailWarn, message: msg, prog: prog}, nil
 }

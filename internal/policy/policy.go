@@ -12,13 +12,12 @@ import (
 	"time"
 
 	"airlock"
-	"airlock/internal/config"
 )
 
 // Session is what a decision needs to know about the session.
 type Session struct {
 	User     *airlock.User
-	Database *config.Database
+	Database *airlock.Database
 	// Level is the session's level now.
 	Level airlock.Level
 	// WriteTables, when not nil, are the only tables the session may
@@ -41,16 +40,17 @@ type Session struct {
 
 // Engine decides statements. It is safe for concurrent use.
 type Engine struct {
-	cfg   *config.Config
-	rules []*Rule // custom rules, compiled at New
+	policies []airlock.Policy
+	rules    []*Rule // custom rules, compiled at New
 }
 
-// New compiles the custom guardrails of cfg. A rule that does not compile
-// is an error naming the rule and the position.
-func New(cfg *config.Config) (*Engine, error) {
-	e := &Engine{cfg: cfg}
-	for i := range cfg.Guardrails {
-		r, err := compileRule(&cfg.Guardrails[i])
+// New compiles the custom guardrails rules (in order) and keeps the
+// standing levels policies give. A rule that does not compile is an error
+// naming the rule and the position.
+func New(policies []airlock.Policy, rules []airlock.Guardrail) (*Engine, error) {
+	e := &Engine{policies: slices.Clone(policies)}
+	for i := range rules {
+		r, err := compileRule(&rules[i])
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func New(cfg *config.Config) (*Engine, error) {
 // StandingLevel is the highest standing level any policy gives user on db.
 func (e *Engine) StandingLevel(u *airlock.User, db string) airlock.Level {
 	lvl := airlock.LevelNone
-	for _, p := range e.cfg.Policies {
+	for _, p := range e.policies {
 		if p.Standing > lvl && matchesPolicy(&p, u, db) {
 			lvl = p.Standing
 		}
@@ -70,7 +70,7 @@ func (e *Engine) StandingLevel(u *airlock.User, db string) airlock.Level {
 	return lvl
 }
 
-func matchesPolicy(p *config.Policy, u *airlock.User, db string) bool {
+func matchesPolicy(p *airlock.Policy, u *airlock.User, db string) bool {
 	if !slices.Contains(p.Databases, db) && !slices.Contains(p.Databases, "*") {
 		return false
 	}
@@ -127,7 +127,7 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 	case airlock.EscapeIdentity:
 		return airlock.RuleEscape, fmt.Sprintf("%s switches the database identity", cmd(st))
 	case airlock.EscapePinned:
-		if db.Engine == "mysql" && myCharsetSettings[st.Setting] {
+		if db.Engine == airlock.EngineMySQL && myCharsetSettings[st.Setting] {
 			return airlock.RuleEscape, fmt.Sprintf("%s sets the connection charset to %s; airlock reads statements in utf8mb4, utf8mb3 and latin1 only (multibyte charsets such as gbk, sjis, big5, cp932 and gb18030 can hide a quote or backslash inside a character)", cmd(st), st.Value)
 		}
 		return airlock.RuleEscape, fmt.Sprintf("%s changes %s, which airlock pins so that statements are read as the database reads them", cmd(st), settingName(st))
@@ -275,9 +275,9 @@ func settingName(st *airlock.Statement) string {
 }
 
 // own reports whether t is airlock's own undo capture table.
-func own(db *config.Database, t string) bool {
+func own(db *airlock.Database, t string) bool {
 	t = strings.ToLower(t)
-	if db.Engine == "mysql" {
+	if db.Engine == airlock.EngineMySQL {
 		return t == "airlock_capture" || strings.HasSuffix(t, ".airlock_capture")
 	}
 	return strings.HasPrefix(t, "airlock.")

@@ -33,7 +33,7 @@ func TestDecide(t *testing.T) {
   - {name: keep-users, databases: [shop], when: 'stmt.kind == "delete" && "public.users" in stmt.tables', message: "users are never deleted by hand"}
   - {name: no-select-star, when: 'stmt.kind == "select" && stmt.text.contains("*")', action: warn, message: "name the columns"}
 `)
-	e, err := New(cfg)
+	e, err := New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Session{User: alice, Database: cfg.DB("shop"), Level: tc.level, WriteTables: tc.tables}
+			s := &Session{User: alice, Database: &cfg.DB("shop").Spec, Level: tc.level, WriteTables: tc.tables}
 			// "counted ..." cases run where the adapter counts the rows
 			// a write changes; the rest is the expected rule.
 			if r, ok := strings.CutPrefix(tc.rule, "counted"); ok {
@@ -106,7 +106,7 @@ func TestDecide(t *testing.T) {
 	}
 
 	// Multi-statement: denied whole, and warn rules warn.
-	s := &Session{User: alice, Database: cfg.DB("shop"), Level: airlock.LevelRead}
+	s := &Session{User: alice, Database: &cfg.DB("shop").Spec, Level: airlock.LevelRead}
 	d := e.Decide(s, []airlock.Statement{{Kind: airlock.KindSelect, Level: airlock.LevelRead, Text: "SELECT *"}, del([]string{"t"}, true)}, time.Now())
 	if d.Allowed || d.Need != airlock.LevelWrite {
 		t.Fatalf("multi = %+v", d)
@@ -131,7 +131,7 @@ func TestRuleCompileErrors(t *testing.T) {
 		{`stmt.kind`, "must be true or false"},
 	} {
 		cfg := testConfig(t, "guardrails: [{name: broken, when: '"+tc.when+"'}]\n")
-		_, err := New(cfg)
+		_, err := New(cfg.PolicySpecs(), cfg.Guardrails)
 		if err == nil || !strings.Contains(err.Error(), `guardrail "broken"`) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("when %q: err = %v, want %q", tc.when, err, tc.want)
 		}
@@ -145,7 +145,7 @@ func TestAgentFacts(t *testing.T) {
   - {name: agents-no-ddl, when: 'session.agent && stmt.level == "ddl"', message: "agents never change the schema"}
   - {name: agents-for-someone, when: 'session.agent && stmt.level == "write" && session.on_behalf_of == ""', message: "say whom you act for"}
 `)
-	e, err := New(cfg)
+	e, err := New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestAgentFacts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Session{User: tc.user, Database: cfg.DB("shop"), Level: airlock.LevelAdmin, Agent: tc.user.IsAgent(), OnBehalfOf: tc.behalf}
+			s := &Session{User: tc.user, Database: &cfg.DB("shop").Spec, Level: airlock.LevelAdmin, Agent: tc.user.IsAgent(), OnBehalfOf: tc.behalf}
 			d := e.Decide(s, []airlock.Statement{tc.st}, time.Now())
 			if d.Rule != tc.rule || d.Allowed != (tc.rule == "") {
 				t.Fatalf("decision = %+v, want rule %q", d, tc.rule)

@@ -15,15 +15,15 @@ import (
 // caller likes). Nothing a read needs calls them.
 
 // resourceFuncs are those functions by engine, lower-case, unqualified.
-var resourceFuncs = map[string]map[string]string{
-	"postgres": {
+var resourceFuncs = map[airlock.Engine]map[string]string{
+	airlock.EnginePostgres: {
 		"txid_current":       "assigns a transaction ID",
 		"pg_current_xact_id": "assigns a transaction ID",
 		"pg_sleep":           "only waits",
 		"pg_sleep_for":       "only waits",
 		"pg_sleep_until":     "only waits",
 	},
-	"mysql": {
+	airlock.EngineMySQL: {
 		"sleep":     "only waits",
 		"benchmark": "only burns CPU",
 	},
@@ -31,7 +31,7 @@ var resourceFuncs = map[string]map[string]string{
 
 // resource returns the denial reason when st calls a resource-burning
 // function of engine in a read session, or "".
-func resource(engine string, level airlock.Level, st *airlock.Statement) string {
+func resource(engine airlock.Engine, level airlock.Level, st *airlock.Statement) string {
 	if level > airlock.LevelRead {
 		return ""
 	}
@@ -39,7 +39,7 @@ func resource(engine string, level airlock.Level, st *airlock.Statement) string 
 	for _, f := range st.Functions {
 		name := strings.ToLower(f)
 		if schema, fn, ok := strings.Cut(name, "."); ok {
-			if engine != "postgres" || schema != "pg_catalog" {
+			if engine != airlock.EnginePostgres || schema != "pg_catalog" {
 				continue // a function of the user's own
 			}
 			name = fn

@@ -106,7 +106,7 @@ func (s *Server) applyChange(topic, id string) {
 
 // endKilled ends session id if it lives here and an admin asked to kill it.
 func (s *Server) endKilled(ctx context.Context, id string) {
-	st, ok := s.Store.(*postgres.DB)
+	st, ok := sharedStore(s.Store)
 	if !ok {
 		return
 	}

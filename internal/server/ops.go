@@ -129,7 +129,7 @@ func (s *Server) reload(ctx context.Context, old *config.Config) error {
 			return fmt.Errorf("%s: %s cannot change while airlock runs; restart it to apply this change", cfg.Path, f.name)
 		}
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Path, err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
-	"airlock/internal/store/postgres"
 )
 
 // reasonRestarted ends the sessions a gateway owned when it died.
@@ -36,7 +35,7 @@ func instanceID(configPath string) string {
 // gateways (another instance in their opened event) are left alone;
 // sessions opened before instances were recorded count as this gateway's.
 func (s *Server) recoverSessions(ctx context.Context, instance string, now time.Time) error {
-	if _, shared := s.Store.(*postgres.DB); shared {
+	if _, shared := sharedStore(s.Store); shared {
 		// Gateways sharing a store end each other's sessions when a
 		// lease expires (cluster.go), whatever host they ran on.
 		return nil

@@ -49,6 +49,9 @@ type Options struct {
 	// when stderr is a terminal); it is also written to BootstrapFile.
 	OnBootstrapToken func(secret, file string)
 	Now              func() time.Time
+	// WrapStore, when set, replaces the opened store by what it returns
+	// (the tests' store that fails writes on demand).
+	WrapStore func(Store) Store
 }
 
 // Server is a running airlock.
@@ -102,7 +105,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	pol, err := policy.New(cfg)
+	pol, err := policy.New(cfg.PolicySpecs(), cfg.Guardrails)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +113,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	st, err := OpenStore(ctx, cfg, gatewayID)
 	if err != nil {
 		return nil, err
+	}
+	if o.WrapStore != nil {
+		st = o.WrapStore(st)
 	}
 	s := &Server{Config: cfg, Store: st, Policy: pol, log: log, GatewayID: gatewayID, Metrics: metrics.New(log.With("component", "metrics"))}
 	s.cur.Store(cfg)
@@ -173,7 +179,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	}
 	// A classifier for every engine, not only those configured now: a
 	// reload may add a database of another engine.
-	classifiers := map[string]gateway.Classifier{}
+	classifiers := map[airlock.Engine]gateway.Classifier{}
 	for _, engine := range engines.Names() {
 		cl, err := engines.For(engine)
 		if err != nil {
@@ -184,7 +190,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	s.Gateway = gateway.New(gateway.Options{
 		Config: cfg, Store: st, Audit: s.Audit, Policy: pol, Access: s.Access,
 		Classifiers: classifiers,
-		Admins:      map[string]gateway.DBAdmin{"postgres": pgadmin.Admin{}, "mysql": myadmin.Admin{}},
+		Admins:      map[airlock.Engine]gateway.DBAdmin{airlock.EnginePostgres: pgadmin.Admin{}, airlock.EngineMySQL: myadmin.Admin{}},
 		Logger:      log, Now: o.Now, Observer: s.Metrics,
 	})
 	s.Gateway.SetInstance(instance)
@@ -193,7 +199,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err e
 	s.Gateway.Memory().AlsoFree(engines.TrimCHeap)
 	s.Metrics.Watch(metrics.Sources{Gateway: s.Gateway, Store: st, Audit: s.Audit, Now: o.Now})
 
-	if pst, ok := st.(*postgres.DB); ok {
+	if pst, ok := sharedStore(st); ok {
 		if err := s.startCluster(ctx, pst, o.Now); err != nil {
 			return nil, err
 		}
@@ -420,7 +426,7 @@ func (s *Server) closeAll() error {
 	}
 	if s.stopCluster != nil {
 		s.stopCluster()
-		if pst, ok := s.Store.(*postgres.DB); ok {
+		if pst, ok := sharedStore(s.Store); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			pst.Release(ctx)
 			cancel()

@@ -13,13 +13,12 @@ import (
 )
 
 // Store is what a gateway needs of its store: every record, retention of
-// audit events, and the fault-injection hook of the tests (SPEC §12).
+// audit events, and whether it takes writes now.
 type Store interface {
 	airlock.Store
 	DeleteEventsBefore(ctx context.Context, id int64) (int64, error)
 	// CheckWritable reports whether the store accepts writes now (/readyz).
 	CheckWritable(ctx context.Context) error
-	SetFailWrites(err error)
 }
 
 // OpenStore opens the store of cfg: the SQLite file of "sqlite:PATH"
@@ -43,6 +42,22 @@ func OpenStore(ctx context.Context, cfg *config.Config, gateway string) (Store, 
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// sharedStore returns the PostgreSQL store gateways share, when st is one
+// or wraps one (a store of the tests, Options.WrapStore).
+func sharedStore(st Store) (*postgres.DB, bool) {
+	var s airlock.Store = st
+	for {
+		switch v := s.(type) {
+		case *postgres.DB:
+			return v, true
+		case interface{ Unwrap() airlock.Store }:
+			s = v.Unwrap()
+		default:
+			return nil, false
+		}
+	}
 }
 
 // stateDir is where a gateway keeps files beside its store (the generated

@@ -22,6 +22,7 @@ import (
 	"airlock/internal/access"
 	"airlock/internal/config"
 	"airlock/internal/server"
+	"airlock/internal/store/storetest"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -152,7 +153,13 @@ type Airlock struct {
 	// UpstreamPassword is the password configured for the upstream roles.
 	UpstreamPassword string
 	logs             *logBuffer
+	faults           *storetest.Faulty
 }
+
+// SetFailWrites makes every write of the server's store fail with err, as
+// a full disk or a lost store would (SPEC §12); reads keep working. nil
+// restores normal operation.
+func (a *Airlock) SetFailWrites(err error) { a.faults.SetFailWrites(err) }
 
 // Logs returns everything the server logged so far.
 func (a *Airlock) Logs() string { return a.logs.String() }
@@ -263,11 +270,16 @@ func Start(t testing.TB, db *DB, o Options) *Airlock {
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(level))
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: lvl}))
-	srv, err := server.Start(context.Background(), cfg, server.Options{Logger: logger, BootstrapToken: admin, Now: o.Now})
+	var faults *storetest.Faulty
+	wrap := func(st server.Store) server.Store {
+		faults = storetest.WithFaults(st)
+		return faults
+	}
+	srv, err := server.Start(context.Background(), cfg, server.Options{Logger: logger, BootstrapToken: admin, Now: o.Now, WrapStore: wrap})
 	if err != nil {
 		t.Fatalf("start airlock: %v", err)
 	}
-	a := &Airlock{Server: srv, t: t, Dir: dir, AdminToken: admin, UpstreamPassword: pw, logs: logs}
+	a := &Airlock{Server: srv, t: t, Dir: dir, AdminToken: admin, UpstreamPassword: pw, logs: logs, faults: faults}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 
+	"airlock"
+
 	"airlock/internal/sqlclass"
 	"airlock/internal/sqlclass/mysql"
 	"airlock/internal/sqlclass/pg"
@@ -15,21 +17,30 @@ import (
 
 // Names returns the engines a classifier exists for, as the config names
 // them (config.Database.Engine).
-func Names() []string { return []string{"postgres", "mysql"} }
+func Names() []airlock.Engine { return []airlock.Engine{airlock.EnginePostgres, airlock.EngineMySQL} }
 
 // For returns a new classifier for the dialect of engine: PostgreSQL's (with
 // its cache) for "postgres", MySQL/MariaDB's for "mysql". Any other engine
 // is an error.
-func For(engine string) (sqlclass.Classifier, error) {
+func For(engine airlock.Engine) (sqlclass.Classifier, error) {
 	switch engine {
-	case "postgres":
+	case airlock.EnginePostgres:
 		return pg.New(), nil
-	case "mysql":
+	case airlock.EngineMySQL:
 		return mysql.New(), nil
 	}
-	return nil, fmt.Errorf("no SQL classifier for engine %q (known: %s)", engine, strings.Join(Names(), ", "))
+	return nil, fmt.Errorf("no SQL classifier for engine %q (known: %s)", engine, names())
 }
 
 // TrimCHeap gives the C heap's free memory back to the operating system:
 // the PostgreSQL parser allocates there (see pg.TrimCHeap).
 func TrimCHeap() { pg.TrimCHeap() }
+
+// names lists the known engines for an error message.
+func names() string {
+	var ns []string
+	for _, e := range Names() {
+		ns = append(ns, string(e))
+	}
+	return strings.Join(ns, ", ")
+}

@@ -19,7 +19,7 @@ func TestFor(t *testing.T) {
 		{"postgres", `SELECT "a b" FROM t`, airlock.KindSelect},
 		{"mysql", "REPLACE INTO `t` VALUES (1)", airlock.KindInsert},
 	} {
-		c, err := For(tc.engine)
+		c, err := For(airlock.Engine(tc.engine))
 		if err != nil {
 			t.Fatalf("For(%q): %v", tc.engine, err)
 		}
@@ -41,7 +41,7 @@ func TestFor(t *testing.T) {
 		}
 	}
 	// Each dialect refuses what only the other reads.
-	for engine, text := range map[string]string{"postgres": "REPLACE INTO `t` VALUES (1)", "mysql": "SELECT 1::int"} {
+	for engine, text := range map[airlock.Engine]string{"postgres": "REPLACE INTO `t` VALUES (1)", "mysql": "SELECT 1::int"} {
 		c, _ := For(engine)
 		if _, err := c.Classify(text); err == nil {
 			t.Errorf("%s classified %q", engine, text)
@@ -52,7 +52,7 @@ func TestFor(t *testing.T) {
 			t.Errorf("For(%q): %v", name, err)
 		}
 	}
-	for _, bad := range []string{"", "sqlite", "Postgres", "mariadb"} {
+	for _, bad := range []airlock.Engine{"", "sqlite", "Postgres", "mariadb"} {
 		c, err := For(bad)
 		if err == nil || c != nil {
 			t.Errorf("For(%q) = %v, %v; want an error", bad, c, err)

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -38,8 +37,6 @@ import (
 type DB struct {
 	pool    *pgxpool.Pool
 	gateway string // Options.Gateway
-
-	failWrites atomic.Pointer[error] // test hook, see SetFailWrites
 }
 
 var _ airlock.Store = (*DB)(nil)
@@ -108,37 +105,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// CheckWritable reports whether the store accepts writes now: it answers,
-// it is not a read-only standby, and SetFailWrites holds no error.
+// CheckWritable reports whether the store accepts writes now: it answers
+// and it is not a read-only standby.
 func (db *DB) CheckWritable(ctx context.Context) error {
-	if err := db.injected(); err != nil {
-		return fmt.Errorf("store not writable: %w", err)
-	}
 	var standby bool
 	if err := db.pool.QueryRow(ctx, "SELECT pg_catalog.pg_is_in_recovery()").Scan(&standby); err != nil {
 		return fmt.Errorf("store not writable: %w", err)
 	}
 	if standby {
 		return fmt.Errorf("store not writable: the PostgreSQL server is a read-only standby")
-	}
-	return nil
-}
-
-// SetFailWrites is a test hook (SPEC §12): while err is non-nil, every
-// write method returns err without touching the database; reads keep
-// working. SetFailWrites(nil) restores normal operation.
-func (db *DB) SetFailWrites(err error) {
-	if err == nil {
-		db.failWrites.Store(nil)
-		return
-	}
-	db.failWrites.Store(&err)
-}
-
-// injected returns the error set by SetFailWrites, if any.
-func (db *DB) injected() error {
-	if p := db.failWrites.Load(); p != nil {
-		return *p
 	}
 	return nil
 }

@@ -113,24 +113,6 @@ func TestSchemaTooNewRefused(t *testing.T) {
 	}
 }
 
-func TestSetFailWrites(t *testing.T) {
-	db, _ := open(t, Options{})
-	ctx := t.Context()
-	injected := errors.New("injected")
-	db.SetFailWrites(injected)
-	if err := db.CreateUser(ctx, &airlock.User{Name: "bob"}); !errors.Is(err, injected) {
-		t.Fatalf("create user while failing: %v", err)
-	}
-	if err := db.AppendEvents(ctx, []*airlock.Event{{ID: 1, Type: "system", Hash: "h"}}); !errors.Is(err, injected) {
-		t.Fatalf("append while failing: %v", err)
-	}
-	if _, err := db.ListUsers(ctx); err != nil {
-		t.Fatalf("reads keep working: %v", err)
-	}
-	db.SetFailWrites(nil)
-	must(t, db.CreateUser(ctx, &airlock.User{Name: "bob"}))
-}
-
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

@@ -17,9 +17,6 @@ const tokenColumns = `id, username, created_by, created_at, expires_at, revoked_
 // CreateToken stores t. ENOTFOUND when its user does not exist, ECONFLICT
 // when its ID or hash is taken, EINVALID without a hash.
 func (db *DB) CreateToken(ctx context.Context, t *airlock.Token) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	created, err := timeArg(t.CreatedAt)
 	if err != nil {
 		return err
@@ -109,9 +106,6 @@ func (db *DB) ListTokens(ctx context.Context, f airlock.TokenFilter) ([]*airlock
 // RevokeToken marks the token revoked at at by by, keeping the first
 // revocation; ENOTFOUND if there is none. Every gateway hears of it.
 func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, by string) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	when, err := timeArg(at)
 	if err != nil {
 		return err

@@ -17,9 +17,6 @@ var _ airlock.UndoStore = (*DB)(nil)
 
 // SaveUndo stores r with its images; ECONFLICT if its ID exists.
 func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	imgs, err := json.Marshal(r.Images)
 	if err != nil {
 		return err
@@ -42,9 +39,6 @@ func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
 // SetUndoState moves the records ids to state; only those in one of from
 // move (none given: any).
 func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from ...string) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -63,9 +57,6 @@ func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from
 // MarkApplied records that record id was reversed by record by;
 // ENOTFOUND if there is none.
 func (db *DB) MarkApplied(ctx context.Context, id, by string) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	tag, err := db.pool.Exec(ctx, `UPDATE undo SET state = $1, applied_by = $2 WHERE id = $3`, airlock.UndoApplied, by, id)
 	if err != nil {
 		return fmt.Errorf("mark undo applied: %w", err)
@@ -135,9 +126,6 @@ func (db *DB) ListUndo(ctx context.Context, f airlock.UndoFilter) ([]*airlock.Un
 
 // DeleteUndoBefore deletes records created before t (retention).
 func (db *DB) DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error) {
-	if err := db.injected(); err != nil {
-		return 0, err
-	}
 	tag, err := db.pool.Exec(ctx, `DELETE FROM undo WHERE created_at < $1`, codec.FilterTime(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete undo: %w", err)
@@ -159,9 +147,6 @@ func (db *DB) UndoBytes(ctx context.Context, sessionID string) (int64, error) {
 
 // MarkSeen records key and reports whether it was new.
 func (db *DB) MarkSeen(ctx context.Context, key string, at time.Time) (bool, error) {
-	if err := db.injected(); err != nil {
-		return false, err
-	}
 	when, err := timeArg(at)
 	if err != nil {
 		return false, err

@@ -31,7 +31,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -54,8 +53,6 @@ type DB struct {
 
 	// AppendEvents' statements, prepared on the write connection.
 	insertBatch, insertData, insertKeys, lastBatch *sql.Stmt
-
-	failWrites atomic.Pointer[error] // test hook, see SetFailWrites
 }
 
 var _ airlock.Store = (*DB)(nil)
@@ -164,26 +161,6 @@ func (db *DB) Close() error {
 
 // Path returns the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
-
-// SetFailWrites is a test hook (SPEC §12): while err is non-nil, every write
-// method (Create*, Update*, Delete*, Revoke*, End*, AppendEvents) returns err
-// without touching the file; reads keep working. SetFailWrites(nil) restores
-// normal operation. It is safe to call concurrently with the store's methods.
-func (db *DB) SetFailWrites(err error) {
-	if err == nil {
-		db.failWrites.Store(nil)
-		return
-	}
-	db.failWrites.Store(&err)
-}
-
-// injected returns the error set by SetFailWrites, if any.
-func (db *DB) injected() error {
-	if p := db.failWrites.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
 
 // isConstraint reports whether err is an SQLite constraint violation with
 // the given extended code (sqlite3.SQLITE_CONSTRAINT_*).

@@ -7,12 +7,9 @@ import (
 
 // CheckWritable reports whether the store accepts writes now: it takes the
 // write lock (BEGIN IMMEDIATE) and rolls back, changing nothing. It fails
-// while SetFailWrites holds an error, when the file cannot be locked for
-// writing within ctx or busy_timeout, or when the store is closed.
+// when the file cannot be locked for writing within ctx or busy_timeout, or
+// when the store is closed.
 func (db *DB) CheckWritable(ctx context.Context) error {
-	if err := db.injected(); err != nil {
-		return fmt.Errorf("store not writable: %w", err)
-	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store not writable: %w", err)

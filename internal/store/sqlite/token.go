@@ -19,9 +19,6 @@ const tokenColumns = `id, username, created_by, created_at, expires_at, revoked_
 // CreateToken stores t. The token's user must exist (ENOTFOUND otherwise);
 // its ID and its Hash must be new (ECONFLICT otherwise).
 func (db *DB) CreateToken(ctx context.Context, t *airlock.Token) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	created, err := timeArg(t.CreatedAt)
 	if err != nil {
 		return err
@@ -122,9 +119,6 @@ func (db *DB) ListTokens(ctx context.Context, f airlock.TokenFilter) ([]*airlock
 // token succeeds and keeps the first time and revoker. It fails with
 // ENOTFOUND when there is no such token.
 func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, by string) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	when, err := timeArg(at)
 	if err != nil {
 		return err

@@ -17,9 +17,6 @@ var _ airlock.UndoStore = (*DB)(nil)
 
 // SaveUndo stores a record (ECONFLICT if its ID exists).
 func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	imgs, err := json.Marshal(r.Images)
 	if err != nil {
 		return err
@@ -41,9 +38,6 @@ func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
 
 // SetUndoState moves records to state, only from the given states.
 func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from ...string) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -66,9 +60,6 @@ func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from
 
 // MarkApplied records that id was reversed by the record by.
 func (db *DB) MarkApplied(ctx context.Context, id, by string) error {
-	if err := db.injected(); err != nil {
-		return err
-	}
 	res, err := db.write.ExecContext(ctx, `UPDATE undo SET state = ?, applied_by = ? WHERE id = ?`, airlock.UndoApplied, by, id)
 	if err != nil {
 		return fmt.Errorf("mark undo applied: %w", err)
@@ -144,9 +135,6 @@ func (db *DB) ListUndo(ctx context.Context, f airlock.UndoFilter) ([]*airlock.Un
 
 // DeleteUndoBefore deletes undo records created before t (retention).
 func (db *DB) DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error) {
-	if err := db.injected(); err != nil {
-		return 0, err
-	}
 	res, err := db.write.ExecContext(ctx, `DELETE FROM undo WHERE created_at < ?`, codec.FilterTime(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete undo: %w", err)
