@@ -247,7 +247,7 @@ type Log struct {
 }
 
 // Built-in guardrail names.
-var BuiltinRules = []string{"unbounded-write", "protected-table", "drop-truncate", "blast-radius", "escape", "resource"}
+var BuiltinRules = []string{airlock.RuleUnboundedWrite, airlock.RuleProtectedTable, airlock.RuleDropTruncate, airlock.RuleBlastRadius, airlock.RuleEscape, airlock.RuleResource}
 
 // Load reads, decodes, defaults and validates the config file at path.
 func Load(path string) (*Config, error) {
