@@ -35,6 +35,7 @@ var core = []struct {
 	{pattern: "airlock"},
 	{pattern: "airlock/internal/policy"},
 	{pattern: "airlock/internal/audit"},
+	{pattern: "airlock/internal/audit/seglog"},
 	{pattern: "airlock/internal/access"},
 	{pattern: "airlock/internal/gateway"},
 	{pattern: "airlock/internal/store/codec"},
