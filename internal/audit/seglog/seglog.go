@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"airlock"
@@ -59,6 +60,11 @@ type Options struct {
 	// IndexBatch is the most events handed to the inner store at once;
 	// default 4096.
 	IndexBatch int
+	// IndexDelay is how long the indexer waits for more events before it
+	// hands what it has to the inner store, unless a reader waits or a
+	// full batch is there; default 100 ms. Each hand-over is a commit of
+	// the inner store: fewer, larger ones cost less per event.
+	IndexDelay time.Duration
 	// ReadWait bounds how long ListEvents and ScanEvents wait for the
 	// indexer to catch up before they fail; default 10 s.
 	ReadWait time.Duration
@@ -128,9 +134,13 @@ type Log struct {
 	injected error
 	closed   bool
 
-	kick chan struct{}
-	quit chan struct{}
-	done chan struct{}
+	kick chan struct{} // events to index
+	// urgent cuts the indexer's wait short: a reader waits, or a full
+	// batch is there.
+	urgent  chan struct{}
+	readers atomic.Int32 // readers waiting for the indexer
+	quit    chan struct{}
+	done    chan struct{}
 	// deadline is when a closing indexer gives up (set before quit closes).
 	deadline time.Time
 }
@@ -151,6 +161,9 @@ func Open(ctx context.Context, dir string, inner airlock.EventStore, opts Option
 	if opts.IndexBatch <= 0 {
 		opts.IndexBatch = 4096
 	}
+	if opts.IndexDelay <= 0 {
+		opts.IndexDelay = 100 * time.Millisecond
+	}
 	if opts.ReadWait <= 0 {
 		opts.ReadWait = 10 * time.Second
 	}
@@ -170,7 +183,7 @@ func Open(ctx context.Context, dir string, inner airlock.EventStore, opts Option
 	l := &Log{
 		dir: dir, inner: inner, opts: opts, log: opts.Logger, lock: lock,
 		sync: datasync,
-		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		kick: make(chan struct{}, 1), urgent: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.cond = sync.NewCond(&l.mu)
 	if err := l.recover(ctx); err != nil {
@@ -238,6 +251,11 @@ func (l *Log) Backlog() int64 {
 // current segment. Events arrive chained, with IDs above the head's; it
 // fails with ECONFLICT, writing nothing, when one is not. On a failed
 // write or sync the segment is cut back to its last durable size.
+//
+// The indexer hands these same events to the inner store later (or, past
+// MemoryBytes, what it reads back from the segment): they must not change
+// once appended, as the audit log never changes a chained event (its live
+// subscribers share them too).
 func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -272,18 +290,15 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 
 	// Encode every record into one buffer.
 	buf := l.buf[:0]
-	copies := make([]airlock.Event, len(evs))
 	ends := make([]int, len(evs))
 	for i, ev := range evs {
-		c := normalize(ev)
-		copies[i] = c
 		start := len(buf)
-		buf = append(buf, make([]byte, headerBytes)...)
-		p, err := json.Marshal(&c)
-		if err != nil {
-			return fmt.Errorf("audit segment log: encode event %d: %w", ev.ID, err)
+		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0) // the header, below
+		buf = appendEventJSON(buf, ev)
+		p := buf[start+headerBytes:]
+		if len(p) > maxRecord {
+			return fmt.Errorf("audit segment log: event %d is %d bytes of JSON, over %d", ev.ID, len(p), maxRecord)
 		}
-		buf = append(buf, p...)
 		binary.LittleEndian.PutUint32(buf[start:], uint32(len(p)))
 		binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(p, crcTable))
 		ends[i] = len(buf)
@@ -312,25 +327,34 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 
 	l.mu.Lock()
 	seg.size = off + int64(len(buf))
-	last := copies[len(copies)-1]
+	last := normalize(evs[len(evs)-1])
 	l.head = &last
 	if !l.spilled && l.memBytes+int64(len(buf)) <= l.opts.MemoryBytes {
 		prev := 0
-		for i := range copies {
+		for i, ev := range evs {
 			n := int64(ends[i] - prev)
-			l.pending = append(l.pending, entry{ev: &copies[i], seg: seg, end: off + int64(ends[i]), n: n})
+			l.pending = append(l.pending, entry{ev: ev, seg: seg, end: off + int64(ends[i]), n: n})
 			l.memBytes += n
 			prev = ends[i]
 		}
 	} else {
 		l.spilled = true
 	}
+	full := l.spilled || len(l.pending) >= l.opts.IndexBatch
 	l.mu.Unlock()
-	select {
-	case l.kick <- struct{}{}:
-	default:
+	signal(l.kick)
+	if full {
+		signal(l.urgent)
 	}
 	return nil
+}
+
+// signal leaves a token in c unless one is there.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // normalize returns a copy of ev as it reads back from its JSON: the time
@@ -475,10 +499,9 @@ func (l *Log) caughtUp(ctx context.Context) error {
 		l.mu.Unlock()
 	})
 	defer stop()
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.readers.Add(1)
+	defer l.readers.Add(-1)
+	signal(l.urgent)
 	for l.indexed < target {
 		if err := ctx.Err(); err != nil {
 			return airlock.Errorf(airlock.EUNAVAILABLE, "audit events up to %d are durable but not yet readable (store: %v): %v", target, l.idxErr, err)
@@ -538,6 +561,19 @@ func (l *Log) Close() error {
 func (l *Log) run() {
 	defer close(l.done)
 	for {
+		select {
+		case <-l.kick:
+			l.linger()
+		case <-l.urgent:
+		case <-l.quit:
+			l.mu.Lock()
+			caught := l.head == nil || l.indexed >= l.head.ID
+			l.mu.Unlock()
+			if caught || time.Now().After(l.deadline) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		for {
 			batch, seg, end, err := l.take()
 			if err != nil {
@@ -574,17 +610,24 @@ func (l *Log) run() {
 			l.cond.Broadcast()
 			l.mu.Unlock()
 		}
-		select {
-		case <-l.kick:
-		case <-l.quit:
-			l.mu.Lock()
-			caught := l.head == nil || l.indexed >= l.head.ID
-			l.mu.Unlock()
-			if caught || time.Now().After(l.deadline) {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+	}
+}
+
+// linger waits up to IndexDelay for more events unless a reader waits, a
+// full batch is there or the log closes.
+func (l *Log) linger() {
+	l.mu.Lock()
+	full := l.spilled || len(l.pending) >= l.opts.IndexBatch
+	l.mu.Unlock()
+	if full || l.readers.Load() > 0 {
+		return
+	}
+	t := time.NewTimer(l.opts.IndexDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-l.urgent:
+	case <-l.quit:
 	}
 }
 

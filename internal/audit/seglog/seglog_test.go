@@ -2,6 +2,7 @@ package seglog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -463,11 +464,17 @@ func TestInnerFailureBoundsTheBacklog(t *testing.T) {
 	if b := l.Backlog(); b <= 8<<10 || b > 9<<10 {
 		t.Errorf("backlog %d", b)
 	}
+	if segs := segments(t, dir); len(segs) < 3 {
+		t.Fatalf("segments: %v", segs)
+	}
 	inner.setFail(nil)
 	if _, err := l.ListEvents(context.Background(), airlock.EventFilter{}); err != nil {
 		t.Fatal(err)
 	}
 	wantIDs(t, inner.ids(), 1, int64(n))
+	if segs := segments(t, dir); len(segs) != 1 {
+		t.Errorf("after indexing from the segments: %v", segs)
+	}
 	head = appendN(t, l, head, 10, 2)
 	if _, err := l.ListEvents(context.Background(), airlock.EventFilter{}); err != nil {
 		t.Fatal(err)
@@ -561,5 +568,31 @@ func TestAppendRefusesOldIDs(t *testing.T) {
 	again := *head
 	if err := l.AppendEvents(context.Background(), []*airlock.Event{&again}); airlock.ErrorCode(err) != airlock.ECONFLICT {
 		t.Fatalf("append of event %d again: %v", head.ID, err)
+	}
+}
+
+// TestRecordJSONIsEncodingJSON: a record's payload decodes to what
+// encoding/json's form of the event decodes to, for odd text too.
+func TestRecordJSONIsEncodingJSON(t *testing.T) {
+	full := fullEvent(t)
+	odd := &airlock.Event{ID: 3, Text: "a\x00b\x1f\"\\\u2028\xff\xfe<>&é", Detail: map[string]string{"\xff": "\t"}, DurationMS: 1e-7, Rows: -5,
+		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))}
+	for _, ev := range []*airlock.Event{full, odd, {}} {
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b airlock.Event
+		if err := json.Unmarshal(want, &a); err != nil {
+			t.Fatal(err)
+		}
+		got := appendEventJSON(nil, ev)
+		if err := json.Unmarshal(got, &b); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		a.Time, b.Time = a.Time.UTC(), b.Time.UTC()
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
 	}
 }
