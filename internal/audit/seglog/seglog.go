@@ -52,7 +52,9 @@ type Options struct {
 	// default 64 MiB. A batch larger than it makes one larger segment.
 	SegmentBytes int64
 	// MaxBacklog bounds the bytes of durable events the inner store has not
-	// taken yet; above it AppendEvents fails. Default 256 MiB.
+	// taken yet; above it AppendEvents waits for the indexer (at most
+	// ReadWait) while the inner store takes events, and fails while it
+	// refuses them. Default 256 MiB.
 	MaxBacklog int64
 	// MemoryBytes bounds the events kept in memory for the indexer; beyond
 	// it the indexer reads them back from the segments. Default 16 MiB.
@@ -65,8 +67,8 @@ type Options struct {
 	// full batch is there; default 100 ms. Each hand-over is a commit of
 	// the inner store: fewer, larger ones cost less per event.
 	IndexDelay time.Duration
-	// ReadWait bounds how long ListEvents and ScanEvents wait for the
-	// indexer to catch up before they fail; default 10 s.
+	// ReadWait bounds how long ListEvents and ScanEvents, and appends
+	// over MaxBacklog, wait for the indexer before they fail; default 10 s.
 	ReadWait time.Duration
 	// FlushTimeout bounds how long Close waits for the indexer; default
 	// 10 s. Events not indexed by then are replayed at the next Open.
@@ -114,10 +116,9 @@ type Log struct {
 	lock  *os.File
 
 	// wmu serializes appends; the fields under it belong to the writer.
-	wmu    sync.Mutex
-	f      *os.File // the current segment, open for writing; nil: start one
-	buf    []byte
-	broken error // a segment that could not be cut back: no more appends
+	wmu sync.Mutex
+	f   *os.File // the current segment, open for writing; nil: start one
+	buf []byte
 	// sync makes a segment's data durable (a test replaces it).
 	sync func(*os.File) error
 
@@ -132,6 +133,7 @@ type Log struct {
 	spilled  bool  // events after pending are on disk only
 	idxErr   error // the inner store's last refusal, nil once it takes events again
 	injected error
+	broken   error // a segment that could not be cut back: no more appends
 	closed   bool
 
 	kick chan struct{} // events to index
@@ -203,21 +205,15 @@ func (l *Log) SetFailAppends(err error) {
 }
 
 // Err returns why AppendEvents would fail now (nil when it would not):
-// a backlog over the bound, a segment that could not be repaired, or the
-// test hook's error.
+// the inner store refuses events and the backlog is over the bound, a
+// segment could not be repaired, or the test hook's error.
 func (l *Log) Err() error {
-	l.wmu.Lock()
-	broken := l.broken
-	l.wmu.Unlock()
-	if broken != nil {
-		return broken
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.refuseLocked()
 }
 
-// refuseLocked is the error AppendEvents returns before writing, or nil.
+// refuseLocked is the error AppendEvents returns at once, or nil.
 func (l *Log) refuseLocked() error {
 	if l.closed {
 		return errors.New("audit segment log is closed")
@@ -225,8 +221,43 @@ func (l *Log) refuseLocked() error {
 	if l.injected != nil {
 		return l.injected
 	}
-	if b := l.backlogLocked(); b > l.opts.MaxBacklog {
-		return airlock.Errorf(airlock.EUNAVAILABLE, "audit segment log: %d bytes of events wait for the store, over the bound of %d (store: %v)", b, l.opts.MaxBacklog, l.idxErr)
+	if l.broken != nil {
+		return l.broken
+	}
+	if b := l.backlogLocked(); b > l.opts.MaxBacklog && l.idxErr != nil {
+		return airlock.Errorf(airlock.EUNAVAILABLE, "audit segment log: %d bytes of events wait for the store, over the bound of %d; the store refuses them: %v", b, l.opts.MaxBacklog, l.idxErr)
+	}
+	return nil
+}
+
+// admitLocked returns nil when a batch may be written: at once under the
+// backlog bound; over it, once the indexer brought the backlog under it
+// (backpressure, as a store slower than the sessions gives), unless the
+// inner store refuses events or ReadWait passes.
+func (l *Log) admitLocked(ctx context.Context) error {
+	if err := l.refuseLocked(); err != nil {
+		return err
+	}
+	if l.backlogLocked() <= l.opts.MaxBacklog {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.opts.ReadWait)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	})
+	defer stop()
+	signal(l.urgent)
+	for l.backlogLocked() > l.opts.MaxBacklog {
+		if err := l.refuseLocked(); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return airlock.Errorf(airlock.EUNAVAILABLE, "audit segment log: %d bytes of events wait for the store, over the bound of %d: %v", l.backlogLocked(), l.opts.MaxBacklog, err)
+		}
+		l.cond.Wait()
 	}
 	return nil
 }
@@ -266,11 +297,8 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	}
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	if l.broken != nil {
-		return l.broken
-	}
 	l.mu.Lock()
-	err := l.refuseLocked()
+	err := l.admitLocked(ctx)
 	var headID int64
 	if l.head != nil {
 		headID = l.head.ID
@@ -318,9 +346,12 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		// Nothing of this batch counts: cut the segment back so that a
 		// later write does not follow half a record.
 		if terr := l.cutBack(seg, off); terr != nil {
-			l.broken = fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
-			l.log.Error("audit segment log is unusable", "err", l.broken)
-			return l.broken
+			broken := fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
+			l.mu.Lock()
+			l.broken = broken
+			l.mu.Unlock()
+			l.log.Error("audit segment log is unusable", "err", broken)
+			return broken
 		}
 		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
 	}

@@ -596,3 +596,19 @@ func TestRecordJSONIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowStoreSlowsAppends: over the backlog bound, appends wait for a
+// store that takes events (backpressure) instead of failing.
+func TestSlowStoreSlowsAppends(t *testing.T) {
+	inner := &memStore{delay: 2 * time.Millisecond}
+	l := open(t, t.TempDir(), inner, Options{MaxBacklog: 2 << 10, IndexBatch: 2, IndexDelay: time.Millisecond})
+	defer l.Close()
+	head := appendN(t, l, nil, 200, 1)
+	if b := l.Backlog(); b > 3<<10 {
+		t.Errorf("backlog %d over the bound", b)
+	}
+	if _, err := l.ListEvents(context.Background(), airlock.EventFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, inner.ids(), 1, head.ID)
+}
