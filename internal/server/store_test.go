@@ -10,6 +10,7 @@ import (
 	"airlock"
 	"airlock/internal/audit"
 	"airlock/internal/config"
+	"airlock/internal/store/storetest"
 )
 
 // TestSQLiteStoreHasASegmentLog: events of the SQLite store go through the
@@ -81,4 +82,17 @@ func TestSQLiteStoreHasASegmentLog(t *testing.T) {
 	if _, err := os.Stat(SegmentDir(path)); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestSQLiteStoreWithSegmentLogConforms: the SQLite store with the segment
+// log in front is still an airlock.Store by the conformance suite.
+func TestSQLiteStoreWithSegmentLogConforms(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) airlock.Store {
+		dir := t.TempDir()
+		st, err := OpenStore(context.Background(), &config.Config{Store: "sqlite:" + filepath.Join(dir, "airlock.db"), Path: filepath.Join(dir, "airlock.yaml")}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
 }
