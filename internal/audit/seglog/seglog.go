@@ -135,6 +135,7 @@ type Log struct {
 	injected error
 	broken   error // a segment that could not be cut back: no more appends
 	closed   bool
+	stopped  bool // the indexer has stopped (after closed)
 
 	kick chan struct{} // events to index
 	// urgent cuts the indexer's wait short: a reader waits, or a full
@@ -534,6 +535,9 @@ func (l *Log) caughtUp(ctx context.Context) error {
 	defer l.readers.Add(-1)
 	signal(l.urgent)
 	for l.indexed < target {
+		if l.stopped {
+			return airlock.Errorf(airlock.EUNAVAILABLE, "audit events up to %d are durable but not yet readable: the segment log is closed (they are replayed at the next start)", target)
+		}
 		if err := ctx.Err(); err != nil {
 			return airlock.Errorf(airlock.EUNAVAILABLE, "audit events up to %d are durable but not yet readable (store: %v): %v", target, l.idxErr, err)
 		}
@@ -565,6 +569,8 @@ func (l *Log) Close() error {
 	l.wmu.Unlock()
 
 	l.mu.Lock()
+	l.stopped = true
+	l.cond.Broadcast()
 	var left int64
 	if l.head != nil {
 		left = l.head.ID - l.indexed
