@@ -612,3 +612,63 @@ func TestSlowStoreSlowsAppends(t *testing.T) {
 	}
 	wantIDs(t, inner.ids(), 1, head.ID)
 }
+
+// TestFailedFirstWriteOfASegment: a batch that fails as the first of its
+// segment leaves the segment empty; the retry writes into it.
+func TestFailedFirstWriteOfASegment(t *testing.T) {
+	dir := t.TempDir()
+	inner := &memStore{}
+	l := open(t, dir, inner, Options{})
+	fails := 1
+	l.sync = func(f *os.File) error {
+		if fails > 0 {
+			fails--
+			return errors.New("EIO")
+		}
+		return datasync(f)
+	}
+	evs := []*airlock.Event{event(1), event(2)}
+	head := chain(nil, evs...)
+	if err := l.AppendEvents(context.Background(), evs); err == nil {
+		t.Fatal("a failed sync was acknowledged")
+	}
+	if last, _ := l.LastEvent(context.Background()); last != nil {
+		t.Fatalf("head %+v after a failed first batch", last)
+	}
+	segs := segments(t, dir)
+	if fi, err := os.Stat(segs[0]); len(segs) != 1 || err != nil || fi.Size() != 0 {
+		t.Fatalf("segments %v: %v %v", segs, fi, err)
+	}
+	if err := l.AppendEvents(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if got := segments(t, dir); !slices.Equal(got, segs) {
+		t.Errorf("segments %v, want %v", got, segs)
+	}
+	appendN(t, l, head, 3, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, inner.ids(), 1, 5)
+}
+
+// TestSegmentThatCannotBeCutBack: when a failed write cannot be undone
+// either, the log refuses every later append instead of writing after it.
+func TestSegmentThatCannotBeCutBack(t *testing.T) {
+	l := open(t, t.TempDir(), &memStore{}, Options{})
+	defer l.Close()
+	head := appendN(t, l, nil, 2, 1)
+	l.sync = func(*os.File) error { return errors.New("EIO") }
+	evs := []*airlock.Event{event(3)}
+	chain(head, evs...)
+	if err := l.AppendEvents(context.Background(), evs); err == nil {
+		t.Fatal("a failed sync was acknowledged")
+	}
+	l.sync = datasync
+	if err := l.AppendEvents(context.Background(), evs); err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("append after a failed cut: %v", err)
+	}
+	if err := l.Err(); err == nil {
+		t.Error("Err is nil for a log that refuses appends")
+	}
+}
