@@ -270,6 +270,11 @@ func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.
 		return "", nil, err
 	}
 	defer st.Close()
+	// A store that cannot record the token's event (a running gateway
+	// holds its audit segment log) must not get the token either.
+	if err := st.CheckWritable(ctx); err != nil {
+		return "", nil, err
+	}
 	log, err := audit.Open(ctx, st, audit.Options{})
 	if err != nil {
 		return "", nil, err

@@ -44,6 +44,7 @@ var core = []struct {
 	// the config file's structs.
 	{pattern: "airlock/internal/policy", deny: []string{"airlock/internal/config"}},
 	{pattern: "airlock/internal/audit"},
+	{pattern: "airlock/internal/audit/seglog"},
 	{pattern: "airlock/internal/access"},
 	{pattern: "airlock/internal/gateway"},
 	{pattern: "airlock/internal/store/codec"},

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"airlock"
+	"airlock/internal/audit/seglog"
 	"airlock/internal/config"
 	"airlock/internal/store/postgres"
 	"airlock/internal/store/sqlite"
@@ -41,7 +43,91 @@ func OpenStore(ctx context.Context, cfg *config.Config, gateway string) (Store, 
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return st, nil
+	dir := SegmentDir(path)
+	seg, err := seglog.Open(ctx, dir, st, seglog.Options{})
+	if errors.Is(err, seglog.ErrLocked) {
+		// A running gateway writes this store: what it has indexed can
+		// be read, nothing can be recorded.
+		return &segStore{DB: st, busy: err}, nil
+	}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &segStore{DB: st, seg: seg}, nil
+}
+
+// SegmentDir is the directory of the audit segment log in front of the
+// SQLite store at path.
+func SegmentDir(path string) string { return path + ".audit" }
+
+// segStore is the SQLite store with the audit segment log in front of its
+// events: an event is durable once its segment is fdatasynced (one sync
+// shared by a batch, far cheaper than a SQLite commit), and the log indexes
+// events into SQLite behind. SQLite keeps synchronous=FULL, so a segment is
+// deleted only once SQLite has its events durably. The PostgreSQL store
+// writes directly: several gateways share its chain head.
+type segStore struct {
+	*sqlite.DB
+	seg *seglog.Log
+	// busy is set instead of seg when another process holds the segment
+	// log: events are read from SQLite as far as it was indexed, and
+	// recording fails.
+	busy error
+}
+
+func (s *segStore) refused() error {
+	return airlock.Errorf(airlock.EUNAVAILABLE, "audit events cannot be recorded here: %v", s.busy)
+}
+
+func (s *segStore) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
+	if s.seg == nil {
+		return s.refused()
+	}
+	return s.seg.AppendEvents(ctx, evs)
+}
+
+func (s *segStore) LastEvent(ctx context.Context) (*airlock.Event, error) {
+	if s.seg == nil {
+		return s.DB.LastEvent(ctx)
+	}
+	return s.seg.LastEvent(ctx)
+}
+
+func (s *segStore) ListEvents(ctx context.Context, f airlock.EventFilter) ([]*airlock.Event, error) {
+	if s.seg == nil {
+		return s.DB.ListEvents(ctx, f)
+	}
+	return s.seg.ListEvents(ctx, f)
+}
+
+func (s *segStore) ScanEvents(ctx context.Context, f airlock.EventFilter, fn func(*airlock.Event) error) error {
+	if s.seg == nil {
+		return s.DB.ScanEvents(ctx, f, fn)
+	}
+	return s.seg.ScanEvents(ctx, f, fn)
+}
+
+// CheckWritable fails while the segment log refuses events (its backlog
+// over the bound) or SQLite refuses writes.
+func (s *segStore) CheckWritable(ctx context.Context) error {
+	if s.seg == nil {
+		return fmt.Errorf("store not writable: %w", s.refused())
+	}
+	if err := s.seg.Err(); err != nil {
+		return fmt.Errorf("store not writable: %w", err)
+	}
+	return s.DB.CheckWritable(ctx)
+}
+
+// Close lets the segment log hand SQLite what it lacks (bounded; the rest
+// is replayed at the next start), then closes SQLite.
+func (s *segStore) Close() error {
+	var err error
+	if s.seg != nil {
+		err = s.seg.Close()
+	}
+	return errors.Join(err, s.DB.Close())
 }
 
 // sharedStore returns the PostgreSQL store gateways share, when st is one
