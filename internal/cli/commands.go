@@ -273,7 +273,7 @@ func breakGlassIssue(cfgPath, user string, ttl time.Duration) (string, *airlock.
 	// A store that cannot record the token's event (a running gateway
 	// holds its audit segment log) must not get the token either.
 	if err := st.CheckWritable(ctx); err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("%w (break-glass issues tokens only while no gateway runs on this store: stop it, or issue through it with `airlock tokens issue --server`)", err)
 	}
 	log, err := audit.Open(ctx, st, audit.Options{})
 	if err != nil {
