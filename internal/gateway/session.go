@@ -358,7 +358,7 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.User(), Database: &s.Database().Spec, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+	ps := &policy.Subject{User: s.User(), Database: &s.Database().Spec, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
 		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf, CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])
