@@ -231,8 +231,8 @@ type Outcome struct {
 }
 
 // Classify returns the facts of text without deciding or auditing. It is
-// not a decision: an adapter decides with Check, Prepare or
-// CheckPrepared. The MCP server uses it to refuse, before any decision,
+// not a decision: an adapter decides with Check, Prepare, CheckPrepared or
+// CheckCommand. The MCP server uses it to refuse, before any decision,
 // what a tool does not run (several statements, transaction control).
 func (s *Session) Classify(text string) ([]airlock.Statement, error) {
 	return s.g.classifiers[s.Database().Engine].Classify(text)

@@ -63,11 +63,10 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return nil
 		}
 		// Signalling the backend the parameter names: each Execute
-		// decides with the PID bound (ownSignal).
-		// An allowed statement is known by its name at once, so that
-		// later messages of the same batch see it; the entry's undo
-		// forgets it again if the upstream fails or skips the Parse.
-		// Skipping is safe to follow: after an error the upstream skips
+		// decides with the PID bound (ownSignal). An allowed statement
+		// is known by its name at once, so that later messages of the
+		// same batch see it; the entry's undo puts back what the name
+		// held if the upstream fails or skips the Parse. Skipping is safe to follow: after an error the upstream skips
 		// every message up to Sync, so a Bind or Execute never runs
 		// against a Parse that failed.
 		ch, revert := c.sess.Prepare(m.name, m.query, gateway.PrepareOptions{DeferSignal: signalParse(m.query)})
