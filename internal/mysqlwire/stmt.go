@@ -16,10 +16,9 @@ type stmt struct {
 	id   uint32 // the id the client knows
 	upID uint32 // the id on the current upstream connection
 	text string
-	// key names it among the session's prepared statements, prep is the
-	// statement the core recorded there, on which executions are decided.
+	// key names it among the session's prepared statements: the core
+	// keeps its facts there and decides each execution on them.
 	key     string
-	prep    *gateway.Prepared
 	params  int
 	columns int
 	// types are the parameter types of the last execution that sent them
@@ -93,7 +92,7 @@ func (c *conn) prepare(p []byte) error {
 		revert()
 		return err
 	}
-	st.key, st.prep = key, c.sess.Prepared(key)
+	st.key = key
 	c.stmts[st.id] = st
 	return nil
 }
@@ -189,7 +188,7 @@ func (c *conn) execute(p []byte) error {
 		c.sendDenied(d)
 		return c.dropLongData(st)
 	}
-	ch := c.sess.CheckPrepared(c.ctx, st.prep, st.text, params)
+	ch := c.sess.CheckPrepared(c.ctx, c.sess.Prepared(st.key), st.text, params)
 	if ch.VetoErr != nil {
 		return ch.VetoErr
 	}
