@@ -9,7 +9,8 @@ import (
 // Adapter is what a protocol adapter (pgwire, mysqlwire, the MCP server)
 // gives the core for one session, in Login: the three things only the
 // adapter can do. The core gives back, per statement, a Check (Check,
-// Prepare, CheckPrepared) to act on, and takes the outcome with Done.
+// Prepare, CheckPrepared, CheckCommand) to act on, and takes the outcome
+// with Done.
 type Adapter interface {
 	// Veto is the adapter's last word on an allowed check, from what
 	// only the adapter can read of its database (the view definitions of

@@ -34,7 +34,10 @@ func (s *Session) substitute(c *Check) {
 		case "EXECUTE":
 			facts, ok := c.prepares[st.Name]
 			if !ok {
-				facts, ok = s.prepared[st.Name]
+				var p *Prepared
+				if p, ok = s.prepared[st.Name]; ok {
+					facts = p.stmts
+				}
 			}
 			if !ok {
 				// Unknown to airlock: keep the classifier's admin level,
@@ -58,7 +61,7 @@ func (s *Session) substitute(c *Check) {
 func (s *Session) applyEffects(c *Check, st *airlock.Statement) {
 	switch st.Command {
 	case "PREPARE":
-		s.prepared[st.Name] = c.prepares[st.Name]
+		s.prepared[st.Name] = &Prepared{stmts: c.prepares[st.Name]}
 	case "DEALLOCATE", "DEALLOCATE PREPARE":
 		delete(s.prepared, st.Name)
 	case "DEALLOCATE ALL", "DISCARD ALL":
@@ -69,18 +72,68 @@ func (s *Session) applyEffects(c *Check, st *airlock.Statement) {
 	}
 }
 
-// Prepared returns the facts of a prepared statement known by name.
-func (s *Session) Prepared(name string) ([]airlock.Statement, bool) {
-	f, ok := s.prepared[name]
-	return f, ok
+// Prepared is a statement prepared under a name in a session (SQL
+// PREPARE, PostgreSQL's Parse, MySQL's COM_STMT_PREPARE): the facts the
+// core decided it on, on which it decides each execution. They stay in
+// the core; an adapter holds the handle (a PostgreSQL portal binds one)
+// and passes it to CheckPrepared. A handle never changes.
+type Prepared struct {
+	stmts []airlock.Statement
 }
 
-// SetPrepared records a prepared statement created by the protocol
-// (PostgreSQL Parse, MySQL COM_STMT_PREPARE) once the database confirmed it.
-func (s *Session) SetPrepared(name string, stmts []airlock.Statement) { s.prepared[name] = stmts }
+// Text returns the text of the statement's facts, as an execution of it
+// is audited (several statements joined by "; ").
+func (p *Prepared) Text() string {
+	if p == nil {
+		return ""
+	}
+	if len(p.stmts) == 1 {
+		return p.stmts[0].Text
+	}
+	parts := make([]string, len(p.stmts))
+	for i, st := range p.stmts {
+		parts[i] = st.Text
+	}
+	return strings.Join(parts, "; ")
+}
 
-// DropPrepared forgets a prepared statement the database closed.
-func (s *Session) DropPrepared(name string) { delete(s.prepared, name) }
+// CursorFetch returns the prepared statement of a cursor's portal (a
+// PostgreSQL DECLARE ... CURSOR that succeeded): executing it by name
+// only fetches rows of a query decided when it was declared.
+func CursorFetch(text string) *Prepared {
+	return &Prepared{stmts: []airlock.Statement{{Kind: airlock.KindSelect, Level: airlock.LevelRead, Command: "FETCH", Text: text}}}
+}
+
+// Prepared returns the statement prepared under name, or nil.
+func (s *Session) Prepared(name string) *Prepared { return s.prepared[name] }
+
+// Revert undoes a change to the session's prepared statements (an allowed
+// Prepare, ClosePrepared): the name holds again what it held before. An
+// adapter calls it when its database failed or skipped the message that
+// made the change.
+type Revert func()
+
+// record makes name hold p (nil: nothing), and returns how to undo that.
+func (s *Session) record(name string, p *Prepared) Revert {
+	old, had := s.prepared[name]
+	if p == nil {
+		delete(s.prepared, name)
+	} else {
+		s.prepared[name] = p
+	}
+	return func() {
+		if had {
+			s.prepared[name] = old
+		} else {
+			delete(s.prepared, name)
+		}
+	}
+}
+
+// ClosePrepared forgets the statement prepared under name, as the
+// client closed it (PostgreSQL's Close, COM_STMT_CLOSE) or the database
+// forgot it (COM_RESET_CONNECTION).
+func (s *Session) ClosePrepared(name string) Revert { return s.record(name, nil) }
 
 // strongest returns the statement with the highest level (the first one on
 // ties), used to describe a multi-statement unit in one event.

@@ -200,7 +200,7 @@ func (g *Gateway) Open(ctx context.Context, l Login) (*Session, error) {
 	}
 	s := &Session{
 		g: g, token: l.Token, onBehalfOf: l.OnBehalfOf, adapter: l.Adapter,
-		prepared: map[string][]airlock.Statement{},
+		prepared: map[string]*Prepared{},
 		ended:    make(chan struct{}),
 	}
 	if s.adapter == nil {

@@ -31,7 +31,7 @@ type Preview struct {
 func PreviewDecision(cfg *config.Config, pol *policy.Engine, cl Classifier, u *airlock.User, db *config.Database, level airlock.Level, text string, now time.Time) Preview {
 	g := &Gateway{classifiers: map[airlock.Engine]Classifier{db.Engine: cl}, now: func() time.Time { return now }}
 	g.live.Store(&live{cfg: cfg, policy: pol})
-	s := &Session{g: g, prepared: map[string][]airlock.Statement{}}
+	s := &Session{g: g, prepared: map[string]*Prepared{}}
 	s.user.Store(u)
 	s.db.Store(db)
 	s.level.Store(int32(level))

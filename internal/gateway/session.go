@@ -43,7 +43,7 @@ type Session struct {
 	closed    bool
 
 	// Owned by the adapter goroutine.
-	prepared   map[string][]airlock.Statement // prepared statements by name, SQL and protocol level alike
+	prepared   map[string]*Prepared // prepared statements by name, SQL and protocol level alike
 	searchPath []string
 	schema     string // MySQL: the current schema when not the database's own
 	// Undo records captured in the open transaction, and its savepoints.
@@ -231,8 +231,8 @@ type Outcome struct {
 }
 
 // Classify returns the facts of text without deciding or auditing. It is
-// not a decision: an adapter decides with Check, Prepare or
-// CheckPrepared. The MCP server uses it to refuse, before any decision,
+// not a decision: an adapter decides with Check, Prepare, CheckPrepared or
+// CheckCommand. The MCP server uses it to refuse, before any decision,
 // what a tool does not run (several statements, transaction control).
 func (s *Session) Classify(text string) ([]airlock.Statement, error) {
 	return s.g.classifiers[s.Database().Engine].Classify(text)
@@ -271,12 +271,15 @@ type PrepareOptions struct {
 	DeferSignal bool
 }
 
-// Prepare classifies and decides text when it is prepared (a Parse in
-// the extended protocol, COM_STMT_PREPARE) without auditing an allowed
-// check, which is decided again and audited at each execution
-// (CheckPrepared); a denial is audited here. The allowed check's Stmts
-// are the facts to keep for those executions.
-func (s *Session) Prepare(text string, opt PrepareOptions) *Check {
+// Prepare classifies and decides text when it is prepared under name (a
+// Parse in the extended protocol, COM_STMT_PREPARE) without auditing an
+// allowed check, which is decided again and audited at each execution
+// (CheckPrepared); a denial is audited here. When the check is allowed,
+// name holds the statement from now on (Prepared), replacing any before
+// it, so that later messages see it; the Revert puts back what name held
+// if the database fails or skips the statement. After a denial it does
+// nothing.
+func (s *Session) Prepare(name, text string, opt PrepareOptions) (*Check, Revert) {
 	stmts, err := s.Classify(text)
 	decided, deferred := stmts, opt.DeferSignal && err == nil && len(stmts) == 1
 	if deferred {
@@ -284,10 +287,17 @@ func (s *Session) Prepare(text string, opt PrepareOptions) *Check {
 		decided[0].Level = airlock.LevelRead
 	}
 	c := s.decidePrepared(text, decided, err)
-	if deferred && c.Decision.Allowed {
+	if !c.Decision.Allowed {
+		return c, func() {}
+	}
+	if deferred {
 		c.Stmts = stmts
 	}
-	return c
+	var p *Prepared
+	if c.Stmts != nil {
+		p = &Prepared{stmts: c.Stmts}
+	}
+	return c, s.record(name, p)
 }
 
 // decidePrepared decides statements classified for Prepare.
@@ -308,9 +318,27 @@ func (s *Session) decidePrepared(text string, stmts []airlock.Statement, classif
 	return c
 }
 
-// CheckPrepared decides one execution of a prepared statement at the
-// session's level now, and admits it like Check.
-func (s *Session) CheckPrepared(ctx context.Context, text string, stmts []airlock.Statement, params []string) *Check {
+// CheckPrepared decides one execution of the prepared statement p (nil:
+// one with no statements) at the session's level now, and admits it like
+// Check. text is the execution as audited.
+func (s *Session) CheckPrepared(ctx context.Context, p *Prepared, text string, params []string) *Check {
+	var stmts []airlock.Statement
+	if p != nil {
+		stmts = p.stmts
+	}
+	return s.checkFacts(ctx, text, stmts, params)
+}
+
+// CheckCommand decides and admits, like CheckPrepared, a protocol command
+// that acts on the session like a statement but is not SQL airlock
+// classifies (MySQL's COM_INIT_DB, COM_FIELD_LIST and the like), or a
+// statement the adapter alone can tell is harmless (a signal to one of
+// the user's own backends): facts are what the adapter knows of it.
+func (s *Session) CheckCommand(ctx context.Context, text string, facts []airlock.Statement, params []string) *Check {
+	return s.checkFacts(ctx, text, facts, params)
+}
+
+func (s *Session) checkFacts(ctx context.Context, text string, stmts []airlock.Statement, params []string) *Check {
 	c := &Check{Text: text, Stmts: stmts, Params: s.auditParams(params), start: s.g.now()}
 	c.Decision = s.decide(stmts)
 	s.softDrop(c, false)
@@ -358,7 +386,7 @@ func (s *Session) decide(stmts []airlock.Statement) airlock.Decision {
 	if len(stmts) == 0 {
 		return airlock.Decision{Allowed: true}
 	}
-	ps := &policy.Session{User: s.User(), Database: &s.Database().Spec, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
+	ps := &policy.Subject{User: s.User(), Database: &s.Database().Spec, Level: s.Level(), WriteTables: s.WriteTables(), SearchPath: s.searchPath,
 		Agent: s.User().IsAgent(), OnBehalfOf: s.onBehalfOf, CountsRows: s.countsRows()}
 	for i := range stmts {
 		s.qualify(&stmts[i])

@@ -60,17 +60,17 @@ func TestCheckViews(t *testing.T) {
 func TestPrepareDeferSignal(t *testing.T) {
 	sess, _, _ := newSession(t, "alice") // read
 	const q = "SELECT pg_cancel_backend($1)"
-	if ch := sess.Prepare(q, gateway.PrepareOptions{}); ch.Decision.Allowed {
+	if ch, _ := sess.Prepare("p", q, gateway.PrepareOptions{}); ch.Decision.Allowed {
 		t.Fatalf("without DeferSignal: allowed %+v", ch.Stmts)
 	}
-	ch := sess.Prepare(q, gateway.PrepareOptions{DeferSignal: true})
+	ch, _ := sess.Prepare("p", q, gateway.PrepareOptions{DeferSignal: true})
 	if !ch.Decision.Allowed {
 		t.Fatalf("with DeferSignal: denied %+v", ch.Decision)
 	}
 	if len(ch.Stmts) != 1 || ch.Stmts[0].Level <= airlock.LevelRead {
 		t.Fatalf("facts kept: %+v, want the statement's own level", ch.Stmts)
 	}
-	if ch := sess.Prepare("SELECT 1; SELECT pg_cancel_backend($1)", gateway.PrepareOptions{DeferSignal: true}); ch.Decision.Allowed {
+	if ch, _ := sess.Prepare("p", "SELECT 1; SELECT pg_cancel_backend($1)", gateway.PrepareOptions{DeferSignal: true}); ch.Decision.Allowed {
 		t.Fatalf("several statements: allowed %+v", ch.Stmts)
 	}
 }

@@ -31,7 +31,7 @@ func (c *conn) initDB(p []byte) error {
 		return nil
 	}
 	facts := []airlock.Statement{{Kind: airlock.KindSet, Level: airlock.LevelRead, Command: "USE", Name: target, Text: text}}
-	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
+	ch := c.sess.CheckCommand(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil
@@ -51,7 +51,7 @@ func (c *conn) fieldList(p []byte) error {
 	}
 	text := "SHOW COLUMNS FROM " + undo.MyQuoteIdent(table)
 	facts := []airlock.Statement{{Kind: airlock.KindShow, Level: airlock.LevelRead, Command: "SHOW COLUMNS", Text: text, Tables: []string{table}}}
-	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
+	ch := c.sess.CheckCommand(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil
@@ -129,7 +129,7 @@ func (c *conn) setOption(p []byte) error {
 // answers a denial and returns nil.
 func (c *conn) protocolCheck(text string, kind airlock.Kind, command string) *gateway.Check {
 	facts := []airlock.Statement{{Kind: kind, Level: airlock.LevelRead, Command: command, Text: text}}
-	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
+	ch := c.sess.CheckCommand(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil
@@ -173,11 +173,11 @@ func (c *conn) resetConnection(p []byte) error {
 		return errEnded
 	}
 	for id, st := range c.stmts {
-		c.sess.DropPrepared(st.key())
+		c.sess.ClosePrepared(st.key)
 		delete(c.stmts, id)
 	}
 	for _, name := range c.state.sqlPrepared.names() {
-		c.sess.DropPrepared(name)
+		c.sess.ClosePrepared(name)
 	}
 	c.state = sessionState{}
 	c.emit(nil, ok, -1)

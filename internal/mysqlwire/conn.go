@@ -50,6 +50,7 @@ type conn struct {
 
 	stmts    map[uint32]*stmt // prepared statements by client id
 	lastStmt uint32
+	lastKey  uint64 // the last key a COM_STMT_PREPARE was recorded under
 	// checkPins is set when a statement changed a setting airlock pins
 	// (its value may have come from a parameter): the upstream is checked
 	// once the command is answered.

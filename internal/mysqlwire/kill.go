@@ -32,7 +32,7 @@ func (c *conn) killQuery(text string) (bool, error) {
 	}
 	facts := []airlock.Statement{{Kind: airlock.KindUtility, Level: airlock.LevelRead, Command: "KILL QUERY",
 		Text: strings.TrimSpace(text), Why: "cancels a statement of the user's own session"}}
-	ch := c.sess.CheckPrepared(c.ctx, text, facts, nil)
+	ch := c.sess.CheckCommand(c.ctx, text, facts, nil)
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return true, nil

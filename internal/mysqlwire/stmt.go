@@ -7,17 +7,18 @@ import (
 	"math"
 	"strconv"
 
-	"airlock"
 	"airlock/internal/gateway"
 	"airlock/internal/myadmin"
 )
 
 // stmt is a prepared statement made with COM_STMT_PREPARE.
 type stmt struct {
-	id      uint32 // the id the client knows
-	upID    uint32 // the id on the current upstream connection
-	text    string
-	facts   []airlock.Statement
+	id   uint32 // the id the client knows
+	upID uint32 // the id on the current upstream connection
+	text string
+	// key names it among the session's prepared statements: the core
+	// keeps its facts there and decides each execution on them.
+	key     string
 	params  int
 	columns int
 	// types are the parameter types of the last execution that sent them
@@ -47,9 +48,14 @@ type longData struct {
 // longAudit bounds what the audit keeps of a long parameter.
 const longAudit = 4 << 10
 
-// key names the statement among the session's prepared statements. SQL
-// names cannot hold a NUL, so protocol statements never collide with them.
-func (s *stmt) key() string { return "\x00stmt" + strconv.FormatUint(uint64(s.id), 10) }
+// newKey names a statement being prepared among the session's prepared
+// statements (before the client's id is known: the server may refuse the
+// statement). SQL names cannot hold a NUL, so protocol statements never
+// collide with them.
+func (c *conn) newKey() string {
+	c.lastKey++
+	return "\x00stmt" + strconv.FormatUint(c.lastKey, 10)
+}
 
 func (c *conn) newStmtID() uint32 {
 	for {
@@ -61,35 +67,40 @@ func (c *conn) newStmtID() uint32 {
 }
 
 // prepare handles COM_STMT_PREPARE: the text is classified and decided at
-// the session's level now, and its facts are kept for each execution.
+// the session's level now, and the session keeps its facts for each
+// execution, unless the server refuses it.
 func (c *conn) prepare(p []byte) error {
 	text := c.clientText(p[1:])
-	ch := c.sess.Prepare(text, gateway.PrepareOptions{})
+	key := c.newKey()
+	ch, revert := c.sess.Prepare(key, text, gateway.PrepareOptions{})
 	if !ch.Decision.Allowed {
 		c.sendDenied(ch.Decision)
 		return nil
 	}
 	if d := myadmin.UseDenial(ch, c.sess.Database().Database, c.sess.Database().Name); d != nil {
+		revert()
 		c.sess.Deny(text, *d)
 		c.sendDenied(*d)
 		return nil
 	}
 	if err := c.forward(p); err != nil {
+		revert()
 		return err
 	}
-	st, err := c.prepared(text, ch.Stmts, true)
+	st, err := c.prepared(text, true)
 	if err != nil || st == nil {
+		revert()
 		return err
 	}
+	st.key = key
 	c.stmts[st.id] = st
-	c.sess.SetPrepared(st.key(), st.facts)
 	return nil
 }
 
 // prepared reads the answer to a COM_STMT_PREPARE, relaying it to the
 // client under a new airlock id when relay is set; it returns nil when
 // the server refused the statement.
-func (c *conn) prepared(text string, facts []airlock.Statement, relay bool) (*stmt, error) {
+func (c *conn) prepared(text string, relay bool) (*stmt, error) {
 	q, err := c.upNext()
 	if err != nil {
 		return nil, err
@@ -104,7 +115,7 @@ func (c *conn) prepared(text string, facts []airlock.Statement, relay bool) (*st
 	if q[0] != hdrOK || len(q) < 12 {
 		return nil, c.upstreamErr(errMalformed)
 	}
-	st := &stmt{upID: binary.LittleEndian.Uint32(q[1:]), text: text, facts: facts,
+	st := &stmt{upID: binary.LittleEndian.Uint32(q[1:]), text: text,
 		columns: int(binary.LittleEndian.Uint16(q[5:])), params: int(binary.LittleEndian.Uint16(q[7:]))}
 	if relay {
 		st.id = c.newStmtID()
@@ -177,7 +188,7 @@ func (c *conn) execute(p []byte) error {
 		c.sendDenied(d)
 		return c.dropLongData(st)
 	}
-	ch := c.sess.CheckPrepared(c.ctx, st.text, st.facts, params)
+	ch := c.sess.CheckPrepared(c.ctx, c.sess.Prepared(st.key), st.text, params)
 	if ch.VetoErr != nil {
 		return ch.VetoErr
 	}
@@ -268,7 +279,7 @@ func (c *conn) closeStmt(p []byte) error {
 		return nil
 	}
 	delete(c.stmts, st.id)
-	c.sess.DropPrepared(st.key())
+	c.sess.ClosePrepared(st.key)
 	if st.gone != nil {
 		return nil
 	}

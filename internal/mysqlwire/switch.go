@@ -210,7 +210,7 @@ func (c *conn) replay(settings, vars *result) error {
 		if err := c.forward(append([]byte{comStmtPrepare}, st.text...)); err != nil {
 			return err
 		}
-		n, err := c.prepared(st.text, st.facts, false)
+		n, err := c.prepared(st.text, false)
 		st.upTypes, st.gone = nil, nil
 		switch {
 		case errors.As(err, &se):

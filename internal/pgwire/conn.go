@@ -58,10 +58,12 @@ type pending struct {
 	undo func()
 }
 
-// portal is a bound statement ready to execute.
+// portal is a bound statement ready to execute: the statement as it was
+// when bound (a later Parse of its name does not change it), its text
+// and the parameters.
 type portal struct {
+	stmt   *gateway.Prepared
 	text   string
-	facts  []airlock.Statement
 	params []string
 }
 

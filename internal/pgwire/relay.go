@@ -33,7 +33,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		}
 		var ch *gateway.Check
 		if facts, ok := c.ownSignal(q, nil); ok {
-			ch = c.sess.CheckPrepared(c.ctx, q, facts, nil)
+			ch = c.sess.CheckCommand(c.ctx, q, facts, nil)
 		} else {
 			ch = c.sess.Check(c.ctx, q)
 		}
@@ -63,15 +63,20 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return nil
 		}
 		// Signalling the backend the parameter names: each Execute
-		// decides with the PID bound (ownSignal).
-		ch := c.sess.Prepare(m.query, gateway.PrepareOptions{DeferSignal: signalParse(m.query)})
+		// decides with the PID bound (ownSignal). An allowed statement
+		// is known by its name at once, so that later messages of the
+		// same batch see it; the entry's undo puts back what the name
+		// held if the upstream fails or skips the Parse. Skipping is safe to follow: after an error the upstream skips
+		// every message up to Sync, so a Bind or Execute never runs
+		// against a Parse that failed.
+		ch, revert := c.sess.Prepare(m.name, m.query, gateway.PrepareOptions{DeferSignal: signalParse(m.query)})
 		if !ch.Decision.Allowed {
 			c.denyExtended(ch.Decision)
 			return nil
 		}
 		c.toUpstream(typ, body)
 		e := c.entry('P', nil)
-		e.undo = c.setPrepared(m.name, ch.Stmts)
+		e.undo = revert
 		c.push(e)
 	case 'B':
 		m, err := decodeBind(body, true)
@@ -79,11 +84,8 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return violation("malformed Bind message")
 		}
 		c.toUpstream(typ, body)
-		facts := c.stmtFacts(m.stmt)
-		p := &portal{facts: facts, params: m.params}
-		if len(facts) > 0 {
-			p.text = joinText(facts)
-		}
+		stmt := c.sess.Prepared(m.stmt)
+		p := &portal{stmt: stmt, text: stmt.Text(), params: m.params}
 		e := c.entry('B', nil)
 		e.undo = c.setPortal(m.portal, p)
 		c.push(e)
@@ -93,17 +95,18 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 			return violation("malformed Execute message")
 		}
 		p := c.portals[name]
-		if p == nil || p.facts == nil {
+		if p == nil || p.stmt == nil {
 			d := gateway.ProtocolViolation(fmt.Sprintf("portal %q is unknown to airlock", name))
 			c.sess.Deny("EXECUTE portal "+name, d)
 			c.denyExtended(d)
 			return nil
 		}
-		facts := p.facts
-		if f, ok := c.ownSignal(p.text, p.params); ok {
-			facts = f
+		var ch *gateway.Check
+		if facts, ok := c.ownSignal(p.text, p.params); ok {
+			ch = c.sess.CheckCommand(c.ctx, p.text, facts, p.params)
+		} else {
+			ch = c.sess.CheckPrepared(c.ctx, p.stmt, p.text, p.params)
 		}
-		ch := c.sess.CheckPrepared(c.ctx, p.text, facts, p.params)
 		if !ch.Decision.Allowed {
 			c.denyExtended(ch.Decision)
 			return nil
@@ -122,7 +125,7 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 		c.toUpstream(typ, body)
 		e := c.entry(typ, nil)
 		if typ == 'C' && kind == 'S' {
-			e.undo = c.setPrepared(name, nil)
+			e.undo = c.sess.ClosePrepared(name)
 		} else if typ == 'C' {
 			e.undo = c.setPortal(name, nil)
 		}
@@ -162,35 +165,9 @@ func (c *conn) fromClient(typ byte, body []byte) error {
 	return nil
 }
 
-// stmtFacts returns the facts and text of a prepared statement.
-func (c *conn) stmtFacts(name string) []airlock.Statement {
-	f, _ := c.sess.Prepared(name)
-	return f
-}
-
-// setPrepared records (facts != nil) or forgets a prepared statement as
-// soon as its Parse or Close is forwarded, so that later messages of the
-// same batch see it, and returns how to undo that if the upstream fails or
-// skips the message. Skipping is safe to follow: after an error the
-// upstream skips every message up to Sync, so a Bind or Execute never runs
-// against a Parse that failed.
-func (c *conn) setPrepared(name string, facts []airlock.Statement) func() {
-	old, had := c.sess.Prepared(name)
-	if facts == nil {
-		c.sess.DropPrepared(name)
-	} else {
-		c.sess.SetPrepared(name, facts)
-	}
-	return func() {
-		if had {
-			c.sess.SetPrepared(name, old)
-		} else {
-			c.sess.DropPrepared(name)
-		}
-	}
-}
-
-// setPortal is setPrepared for portals (Bind and Close of a portal).
+// setPortal records (p != nil) or forgets a portal as soon as its Bind or
+// Close is forwarded, and returns how to undo that if the upstream fails
+// or skips the message, as Session.Prepare does for statements.
 func (c *conn) setPortal(name string, p *portal) func() {
 	old, had := c.portals[name]
 	if p == nil {
@@ -395,7 +372,7 @@ func (c *conn) statementDone(h *pending, rows int64, errText, tag string) {
 		c.listening = true
 	case "DECLARE CURSOR":
 		// A cursor is a portal; executing it by name only fetches.
-		c.portals[st.Name] = &portal{text: st.Text, facts: []airlock.Statement{{Kind: airlock.KindSelect, Level: airlock.LevelRead, Command: "FETCH", Text: st.Text}}}
+		c.portals[st.Name] = &portal{stmt: gateway.CursorFetch(st.Text), text: st.Text}
 	case "DISCARD ALL":
 		clear(c.portals)
 	}
@@ -476,17 +453,6 @@ func errorText(body []byte) string {
 		return "error"
 	}
 	return e.Code + ": " + e.Message
-}
-
-func joinText(stmts []airlock.Statement) string {
-	if len(stmts) == 1 {
-		return stmts[0].Text
-	}
-	parts := make([]string, len(stmts))
-	for i, s := range stmts {
-		parts[i] = s.Text
-	}
-	return strings.Join(parts, "; ")
 }
 
 // copyIn relays the client's COPY data until CopyDone or CopyFail.

@@ -21,12 +21,12 @@ func (r *Rule) appliesTo(db string) bool {
 	return len(r.databases) == 0 || slices.Contains(r.databases, db)
 }
 
-func (r *Rule) eval(s *Session, st *airlock.Statement, now time.Time) (bool, error) {
+func (r *Rule) eval(s *Subject, st *airlock.Statement, now time.Time) (bool, error) {
 	return r.prog(Facts(s, st, now))
 }
 
 // Facts returns the variables a rule sees (SPEC §5).
-func Facts(s *Session, st *airlock.Statement, now time.Time) map[string]any {
+func Facts(s *Subject, st *airlock.Statement, now time.Time) map[string]any {
 	return map[string]any{
 		"stmt.kind":      string(st.Kind),
 		"stmt.level":     st.Level.String(),

@@ -14,8 +14,10 @@ import (
 	"airlock"
 )
 
-// Session is what a decision needs to know about the session.
-type Session struct {
+// Subject is what a decision needs to know about who runs the statements:
+// the session's user, database and access now. The live session is
+// gateway.Session, its stored record airlock.Session.
+type Subject struct {
 	User     *airlock.User
 	Database *airlock.Database
 	// Level is the session's level now.
@@ -87,7 +89,7 @@ func matchesPolicy(p *airlock.Policy, u *airlock.User, db string) bool {
 // rule. Rules run in an order that gives the most useful answer: rules
 // that deny at every level come before the level check, so that nobody is
 // told to request access that would not help.
-func (e *Engine) Decide(s *Session, stmts []airlock.Statement, now time.Time) airlock.Decision {
+func (e *Engine) Decide(s *Subject, stmts []airlock.Statement, now time.Time) airlock.Decision {
 	d := airlock.Decision{Allowed: true}
 	for i := range stmts {
 		st := &stmts[i]
@@ -116,7 +118,7 @@ func RequestHint(db string, level airlock.Level) string {
 	return fmt.Sprintf("to request access: airlock requests create %s --level %s --duration 30m --reason \"...\"", db, level)
 }
 
-func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warnings *[]airlock.Warning) (rule, why string) {
+func (e *Engine) check(s *Subject, st *airlock.Statement, now time.Time, warnings *[]airlock.Warning) (rule, why string) {
 	db := s.Database
 	on := func(r string) bool { return db.RuleEnabled(r) }
 
@@ -205,7 +207,7 @@ func (e *Engine) check(s *Session, st *airlock.Statement, now time.Time, warning
 }
 
 // protected returns the protected table that t (as written) may name.
-func (e *Engine) protected(s *Session, t string) string {
+func (e *Engine) protected(s *Subject, t string) string {
 	for _, p := range s.Database.ProtectedTables {
 		if e.sameTable(s, t, p) {
 			return p
@@ -214,7 +216,7 @@ func (e *Engine) protected(s *Session, t string) string {
 	return ""
 }
 
-func (e *Engine) inList(s *Session, t string, list []string) bool {
+func (e *Engine) inList(s *Subject, t string, list []string) bool {
 	for _, p := range list {
 		if e.sameTable(s, t, p) {
 			return true
@@ -227,7 +229,7 @@ func (e *Engine) inList(s *Session, t string, list []string) bool {
 // schema-qualified table q. An unqualified name matches when q's schema is
 // on the search path: without the catalog, airlock takes the cautious
 // reading (a protected table is never missed).
-func (e *Engine) sameTable(s *Session, t, q string) bool {
+func (e *Engine) sameTable(s *Subject, t, q string) bool {
 	t, q = strings.ToLower(t), strings.ToLower(q)
 	if t == q {
 		return true

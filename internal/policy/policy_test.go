@@ -89,7 +89,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Session{User: alice, Database: &cfg.DB("shop").Spec, Level: tc.level, WriteTables: tc.tables}
+			s := &Subject{User: alice, Database: &cfg.DB("shop").Spec, Level: tc.level, WriteTables: tc.tables}
 			// "counted ..." cases run where the adapter counts the rows
 			// a write changes; the rest is the expected rule.
 			if r, ok := strings.CutPrefix(tc.rule, "counted"); ok {
@@ -106,7 +106,7 @@ func TestDecide(t *testing.T) {
 	}
 
 	// Multi-statement: denied whole, and warn rules warn.
-	s := &Session{User: alice, Database: &cfg.DB("shop").Spec, Level: airlock.LevelRead}
+	s := &Subject{User: alice, Database: &cfg.DB("shop").Spec, Level: airlock.LevelRead}
 	d := e.Decide(s, []airlock.Statement{{Kind: airlock.KindSelect, Level: airlock.LevelRead, Text: "SELECT *"}, del([]string{"t"}, true)}, time.Now())
 	if d.Allowed || d.Need != airlock.LevelWrite {
 		t.Fatalf("multi = %+v", d)
@@ -167,7 +167,7 @@ func TestAgentFacts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Session{User: tc.user, Database: &cfg.DB("shop").Spec, Level: airlock.LevelAdmin, Agent: tc.user.IsAgent(), OnBehalfOf: tc.behalf}
+			s := &Subject{User: tc.user, Database: &cfg.DB("shop").Spec, Level: airlock.LevelAdmin, Agent: tc.user.IsAgent(), OnBehalfOf: tc.behalf}
 			d := e.Decide(s, []airlock.Statement{tc.st}, time.Now())
 			if d.Rule != tc.rule || d.Allowed != (tc.rule == "") {
 				t.Fatalf("decision = %+v, want rule %q", d, tc.rule)
