@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"airlock"
 	"airlock/internal/gateway"
@@ -87,6 +88,7 @@ type held struct {
 	errText  string
 	status   byte // ReadyForQuery status (simple query)
 	overflow bool
+	copied   bool // the statement read COPY data from the client
 }
 
 func (h *held) add(typ byte, body []byte) {
@@ -103,7 +105,10 @@ func (h *held) add(typ byte, body []byte) {
 
 // runGuarded runs an allowed Query or Execute guarded (see above).
 func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
-	if typ == 'E' && c.queue.len() > 0 {
+	if typ == 'Q' {
+		return c.runGuardedQuery(body, ch)
+	}
+	if c.queue.len() > 0 {
 		c.toUpstream('H', nil)
 		c.answerAll()
 	}
@@ -120,72 +125,66 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		// Naming the statement is harmless where nothing captures.
 		open = append(open, undo.Prepared, undo.StartCapture(ch.Guard.UndoID))
 	}
-	pre, err := c.internalQuery(open...)
+	// One flush: the opening statements (their Sync ends no transaction:
+	// the BEGIN made the batch's explicit), the Execute, and the count
+	// after it, which the upstream skips, up to its Sync, when the
+	// Execute fails.
+	pipelined := !copiesIn(ch)
+	c.queueInternal(open...)
+	c.toUpstream(typ, body)
+	if pipelined {
+		c.queueInternal(changedRows)
+	} else {
+		c.toUpstream('H', nil)
+	}
+	if err := c.uw.Flush(); err != nil {
+		return c.upstreamErr(err)
+	}
+	pre, err := c.readInternal()
 	if err != nil {
 		return err
 	}
-	if pre.errBody != nil {
-		// The transaction is failed: the statement cannot change
-		// anything either; let the database say so.
-		c.toUpstream(typ, body)
-		c.push(c.entry(typ, ch))
-		if typ == 'Q' {
-			c.answerAll()
-		}
-		return nil
+	h, err := c.collect(false)
+	if err != nil {
+		return err
+	}
+	if pipelined && h.copied {
+		return errors.New("upstream: a guarded statement started COPY FROM STDIN unannounced")
+	}
+	var post *iresult
+	switch {
+	case pipelined:
+		post, err = c.readInternal()
+	case !h.failed:
+		post, err = c.internalQuery(changedRows)
+	}
+	if err != nil {
+		return err
 	}
 	// airlock owns the block when its BEGIN opened it, now or for an
 	// earlier guarded Execute of the same batch.
-	owned := c.owned || !pre.warned("25001")
+	owned := c.owned || (pre.errBody == nil && !pre.warned("25001"))
 	c.owned = false
+	if pre.errBody != nil && !h.failed {
+		return fmt.Errorf("upstream: a guarded statement ran although its guard failed: %s", errorText(pre.errBody))
+	}
+	if h.failed {
+		// The transaction is failed (before the statement, or by it):
+		// the statement changed nothing; the client gets the database's
+		// answer, and airlock skips to the client's Sync as the upstream
+		// would have; a transaction airlock owns is rolled back there.
+		c.send(h.buf)
+		c.guardedDone(ch, h)
+		c.owned = owned
+		c.skip = true
+		return nil
+	}
 	before, err := pre.counter(2)
 	if err != nil {
 		return err
 	}
 	prepared := ch.Guard.Capture && pre.value(3) == "t"
 
-	c.toUpstream(typ, body)
-	if typ == 'E' {
-		c.toUpstream('H', nil)
-	}
-	if err := c.uw.Flush(); err != nil {
-		return c.upstreamErr(err)
-	}
-	h, err := c.collect(typ == 'Q')
-	if err != nil {
-		return err
-	}
-
-	if h.failed {
-		c.send(h.buf)
-		c.guardedDone(ch, h)
-		if typ == 'E' {
-			// The upstream now skips to Sync, its transaction failed;
-			// a transaction airlock owns is rolled back at that Sync.
-			c.owned = owned
-			c.skip = true
-			return nil
-		}
-		status := h.status
-		if owned {
-			if _, err := c.internalQuery("ROLLBACK"); err != nil {
-				return err
-			}
-			c.sess.TxnEnded(false)
-			status = 'I'
-		}
-		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
-		return nil
-	}
-
-	read := []string{changedRows}
-	if prepared {
-		read = append(read, undo.ReadCaptured(ch.Guard.UndoID)...)
-	}
-	post, err := c.internalQuery(read...)
-	if err != nil {
-		return err
-	}
 	if post.errBody != nil {
 		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
 	}
@@ -193,11 +192,20 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
+	var captured *iresult
+	if prepared {
+		if captured, err = c.internalQuery(undo.ReadCaptured(ch.Guard.UndoID)...); err != nil {
+			return err
+		}
+		if captured.errBody != nil {
+			return fmt.Errorf("upstream: read the captured rows: %s", errorText(captured.errBody))
+		}
+	}
 	deny := c.sess.RowsChanged(ch, after-before)
 	if deny == nil && ch.Guard.Capture {
 		var images []airlock.UndoImage
 		if prepared {
-			images = undo.Images(post.sets[1])
+			images = undo.Images(captured.sets[0])
 		}
 		deny = c.sess.Captured(ch, images, after-before, prepared)
 	}
@@ -207,7 +215,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		deny = &d
 	}
 	if deny != nil {
-		return c.guardedRollback(typ, owned, *deny)
+		return c.guardedRollback('E', owned, *deny)
 	}
 	if why := ch.Irreversible(); why != "" {
 		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
@@ -215,9 +223,6 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	}
 
 	c.guardedDone(ch, h)
-	if owned && typ == 'Q' {
-		return c.commitOwned(h, true)
-	}
 	if !owned {
 		if _, err := c.internalQuery("RELEASE SAVEPOINT airlock_guard"); err != nil {
 			return err
@@ -225,11 +230,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	}
 	c.send(h.buf)
 	c.send(h.lastC)
-	if typ == 'Q' {
-		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'T'}))
-	} else if owned {
-		c.owned = true
-	}
+	c.owned = owned
 	return nil
 }
 
@@ -273,17 +274,23 @@ func (c *conn) guardedRollback(typ byte, owned bool, d airlock.Decision) error {
 // commitOwned commits the transaction airlock opened, once the audit
 // events are durable, and relays the held answer (without its last
 // CommandComplete when the commit fails, as PostgreSQL answers a failed
-// implicit commit) and a ReadyForQuery when ready is set.
-func (c *conn) commitOwned(h *held, ready bool) error {
+// implicit commit) and a ReadyForQuery when ready is set. simple runs the
+// commit as a simple Query, for when the client's unnamed statement is
+// gone anyway (after its own Query).
+func (c *conn) commitOwned(h *held, ready, simple bool) error {
+	run := c.internalQuery
+	if simple {
+		run = c.ownQueryNow
+	}
 	if err := c.sess.SyncAudit(); err != nil {
-		if _, rerr := c.internalQuery("ROLLBACK"); rerr != nil {
+		if _, rerr := run("ROLLBACK"); rerr != nil {
 			return rerr
 		}
 		c.sess.TxnEnded(false)
 		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501",
 			Message: "airlock: denied: audit: the audit log cannot record this write; it was rolled back, try again shortly"}))
 	} else {
-		r, err := c.internalQuery("COMMIT")
+		r, err := run("COMMIT")
 		if err != nil {
 			return err
 		}
@@ -340,6 +347,7 @@ func (c *conn) collect(simple bool) (*held, error) {
 				return h, nil
 			}
 		case 'G':
+			h.copied = true
 			c.send(h.buf)
 			h.buf = h.buf[:0]
 			c.relayMsg(typ, body)
@@ -357,4 +365,205 @@ func (c *conn) collect(simple bool) (*held, error) {
 			h.add(typ, body)
 		}
 	}
+}
+
+// kindOwn marks a queued entry for a simple Query of airlock's own whose
+// answer is read later and never reaches the client (see settleOwn).
+const kindOwn = '~'
+
+// runGuardedQuery runs an allowed simple Query guarded, pipelined: one
+// flush carries airlock's opening statements, the client's Query and the
+// count after it, each a Query message of its own, so that an error in
+// one aborts only that one (the upstream's transaction block, which the
+// opening BEGIN makes explicit, is then failed: nothing after it can
+// change rows). A COPY FROM STDIN cannot be followed by another message
+// before its data, so its count is read after it instead.
+func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
+	if c.ownAhead() {
+		c.answerable = max(c.answerable, 1)
+	}
+	if err := c.exchange(); err != nil {
+		return err
+	}
+	if c.skip || c.queue.len() > 0 {
+		return nil
+	}
+	open := "BEGIN; SAVEPOINT airlock_guard; " + changedRows
+	if ch.Guard.Capture {
+		open += "; " + undo.Prepared + "; " + undo.StartCapture(ch.Guard.UndoID)
+	}
+	pipelined := !copiesIn(ch)
+	c.ownQuery(open)
+	c.toUpstream('Q', body)
+	if pipelined {
+		c.ownQuery(changedRows)
+	}
+	if err := c.uw.Flush(); err != nil {
+		return c.upstreamErr(err)
+	}
+	pre, err := c.readInternal()
+	if err != nil {
+		return err
+	}
+	h, err := c.collect(true)
+	if err != nil {
+		return err
+	}
+	if pipelined && h.copied {
+		return errors.New("upstream: a guarded statement started COPY FROM STDIN unannounced")
+	}
+	var post *iresult
+	if pipelined {
+		if post, err = c.readInternal(); err != nil {
+			return err
+		}
+	}
+	if pre.errBody != nil {
+		// The transaction is failed: the statement cannot have changed
+		// anything either; the client gets the database's answer.
+		if !h.failed {
+			return fmt.Errorf("upstream: a guarded statement ran although its guard failed: %s", errorText(pre.errBody))
+		}
+		c.send(h.buf)
+		c.guardedDone(ch, h)
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: c.txStatus}))
+		return nil
+	}
+	// airlock owns the block when its BEGIN opened it, now or for a
+	// guarded Execute before it, in a batch the Query ends.
+	owned := c.owned || !pre.warned("25001")
+	c.owned = false
+	before, err := pre.counter(2)
+	if err != nil {
+		return err
+	}
+	prepared := ch.Guard.Capture && pre.value(3) == "t"
+
+	if h.failed {
+		c.send(h.buf)
+		c.guardedDone(ch, h)
+		status := h.status
+		if pipelined {
+			status = c.txStatus
+		}
+		if owned {
+			if _, err := c.ownQueryNow("ROLLBACK"); err != nil {
+				return err
+			}
+			c.sess.TxnEnded(false)
+			status = 'I'
+		}
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
+		return nil
+	}
+
+	read := []string{}
+	if !pipelined {
+		read = append(read, changedRows)
+	}
+	if prepared {
+		read = append(read, undo.ReadCaptured(ch.Guard.UndoID)...)
+	}
+	var captured *iresult
+	if len(read) > 0 {
+		r, err := c.internalQuery(read...)
+		if err != nil {
+			return err
+		}
+		if r.errBody != nil {
+			return fmt.Errorf("upstream: count the rows changed: %s", errorText(r.errBody))
+		}
+		if !pipelined {
+			post = &iresult{sets: r.sets[:1]}
+			r.sets = r.sets[1:]
+		}
+		captured = r
+	}
+	if post.errBody != nil {
+		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
+	}
+	after, err := post.counter(0)
+	if err != nil {
+		return err
+	}
+	deny := c.sess.RowsChanged(ch, after-before)
+	if deny == nil && ch.Guard.Capture {
+		var images []airlock.UndoImage
+		if prepared {
+			images = undo.Images(captured.sets[0])
+		}
+		deny = c.sess.Captured(ch, images, after-before, prepared)
+	}
+	if deny == nil && h.overflow {
+		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
+		c.sess.Deny(ch.Text, d)
+		deny = &d
+	}
+	if deny != nil {
+		return c.guardedRollback('Q', owned, *deny)
+	}
+	if why := ch.Irreversible(); why != "" {
+		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
+			Message: gateway.IrreversibleMessage(why)}))
+	}
+	c.guardedDone(ch, h)
+	if owned {
+		return c.commitOwned(h, true, true)
+	}
+	// The savepoint is released on the way to the client's next
+	// statement: its answer is read, and checked, before that one's.
+	c.ownQuery("RELEASE SAVEPOINT airlock_guard")
+	c.push(c.entry(kindOwn, nil))
+	c.send(h.buf)
+	c.send(h.lastC)
+	c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'T'}))
+	return nil
+}
+
+// fromOwn reads the answer to a simple Query of airlock's own that was
+// queued ahead of the client's messages: nothing of it reaches the client
+// but notifications; an error ends the session's connection (the state of
+// the client's transaction would be unknown).
+func (c *conn) fromOwn(typ byte, body []byte) error {
+	switch typ {
+	case 'Z':
+		if len(body) != 1 {
+			return errDesync
+		}
+		c.txStatus = body[0]
+		c.pop()
+	case 'E':
+		return fmt.Errorf("upstream: release a guarded statement's savepoint: %s", errorText(body))
+	case 'A':
+		c.relayMsg(typ, body)
+	}
+	return nil
+}
+
+// ownQueryNow runs sql as a simple Query of airlock's own and returns its
+// answer (see ownQuery for where it may be used).
+func (c *conn) ownQueryNow(sqls ...string) (*iresult, error) {
+	c.ownQuery(strings.Join(sqls, "; "))
+	if err := c.uw.Flush(); err != nil {
+		return nil, c.upstreamErr(err)
+	}
+	return c.readInternal()
+}
+
+// ownAhead reports whether the next answer is to a Query of airlock's own.
+func (c *conn) ownAhead() bool {
+	h := c.head()
+	return h != nil && h.kind == kindOwn
+}
+
+// copiesIn reports whether a check holds a COPY FROM, whose data the
+// upstream waits for before it reads any other message: nothing of
+// airlock's may follow it in the same flush.
+func copiesIn(ch *gateway.Check) bool {
+	for i := range ch.Stmts {
+		if ch.Stmts[i].Kind == airlock.KindCopyFrom {
+			return true
+		}
+	}
+	return false
 }
