@@ -16,26 +16,35 @@ import (
 // Guarded writes.
 //
 // A write the gateway marks guarded runs so that the rows it really
-// changed are known before it can commit. airlock first answers everything
-// in flight, then runs, as its own statements (see internalQuery),
+// changed are known before it can commit. airlock sends, in one flush with
+// the client's message, its own statements
 //
 //	BEGIN; SAVEPOINT airlock_guard; SELECT <changed rows so far>
+//
+// before it and the count again after it (runGuardedQuery for a simple
+// Query, where they are Query messages of their own; runGuarded for an
+// Execute, where they use internalQuery's names and their own Sync, after
+// the answers to what is in flight).
 //
 // Outside a transaction block the BEGIN opens one that airlock owns (an
 // implicit transaction of the extended protocol becomes explicit, keeping
 // what the batch did so far); inside the client's block it only warns
 // (SQLSTATE 25001), and the savepoint alone scopes the statement. The
-// client's statement then runs with its answer held back, and airlock reads
-// the count again: the difference, from pg_stat_xact_user_tables, counts
-// every row version inserted, updated or deleted in user tables by the
-// statement, its triggers, cascades and data-modifying CTEs.
+// client's statement runs with its answer held back: the difference of
+// the counts (undo.ChangedRows) is every row version inserted, updated or
+// deleted in user tables by the statement, its triggers, cascades and
+// data-modifying CTEs. When the client's statement fails, the count after
+// it fails (the block is aborted) or is skipped (to its Sync): nothing
+// changed, and the client gets the database's answer.
 //
 // Over the limit, airlock rolls back to the savepoint (the client's
 // transaction stays usable) or rolls back its own transaction (an implicit
 // batch is aborted, as an error would abort it) and answers 42501. Under
 // it, the held-back answer is relayed; a transaction airlock owns is
 // committed after the statement's audit event is durable: at once for a
-// simple query, at the client's Sync for the extended protocol.
+// simple query, at the client's Sync for the extended protocol. The
+// savepoint of a simple Query in the client's block is released on the way
+// to the client's next message (kindOwn).
 
 const (
 	// changedRows reads the transaction's row counters.
