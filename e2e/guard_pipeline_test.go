@@ -82,7 +82,7 @@ func TestGuardedWritePipeline(t *testing.T) {
 		if err != nil || len(res) != 1 || len(res[0].Rows) != 2 || string(res[0].Rows[1][0]) != "5" {
 			t.Fatalf("read after a guarded write in a block: %v %v", res, err)
 		}
-		for _, q := range []string{"SAVEPOINT s", "INSERT INTO t VALUES (6)", "ROLLBACK TO SAVEPOINT s", "INSERT INTO t VALUES (7)", "COMMIT"} {
+		for _, q := range []string{"SAVEPOINT s", "INSERT INTO t VALUES (6)", "ROLLBACK TO SAVEPOINT s", "INSERT INTO t VALUES (7)", "INSERT INTO t VALUES (8)", "COMMIT"} {
 			if err := exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
@@ -90,8 +90,8 @@ func TestGuardedWritePipeline(t *testing.T) {
 		if s := pc.TxStatus(); s != 'I' {
 			t.Fatalf("after COMMIT: status %c, want I", s)
 		}
-		if !only("1,5,7") {
-			t.Fatalf("rows: want 1, 5, 7")
+		if !only("1,5,7,8") {
+			t.Fatalf("rows: want 1, 5, 7, 8")
 		}
 	})
 

@@ -388,14 +388,16 @@ const kindOwn = '~'
 // change rows). A COPY FROM STDIN cannot be followed by another message
 // before its data, so its count is read after it instead.
 func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
-	if c.ownAhead() {
-		c.answerable = max(c.answerable, 1)
-	}
-	if err := c.exchange(); err != nil {
-		return err
-	}
-	if c.skip || c.queue.len() > 0 {
-		return nil
+	// The release of an earlier guarded write's savepoint, alone in
+	// flight, is read with the rest; anything else is answered first.
+	releasing := c.ownAhead() && c.queue.len() == 1
+	if !releasing {
+		if err := c.exchange(); err != nil {
+			return err
+		}
+		if c.skip || c.queue.len() > 0 {
+			return nil
+		}
 	}
 	open := "BEGIN; SAVEPOINT airlock_guard; " + changedRows
 	if ch.Guard.Capture {
@@ -409,6 +411,16 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 	}
 	if err := c.uw.Flush(); err != nil {
 		return c.upstreamErr(err)
+	}
+	if releasing {
+		r, err := c.readInternal()
+		if err != nil {
+			return err
+		}
+		if r.errBody != nil {
+			return fmt.Errorf("upstream: release a guarded statement's savepoint: %s", errorText(r.errBody))
+		}
+		c.pop()
 	}
 	pre, err := c.readInternal()
 	if err != nil {
