@@ -137,9 +137,34 @@ func TestGuardedWritePipeline(t *testing.T) {
 		if err := tx.Rollback(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Reads, savepoints and rollbacks after guarded writes in a block.
+		tx, err = c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO t VALUES ($1)", 16); err != nil {
+			t.Fatal(err)
+		}
 		var n int
-		if err := c.QueryRow(ctx, "SELECT count(*) FROM t WHERE id >= $1", 10).Scan(&n); err != nil || n != 2 {
-			t.Fatalf("rows from 10: %d %v, want 2 (12, 13)", n, err)
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM t WHERE id >= $1", 10).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("rows from 10 in the block: %d %v, want 3 (12, 13, 16)", n, err)
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"SAVEPOINT s", nil}, {"INSERT INTO t VALUES ($1)", []any{17}}, {"ROLLBACK TO SAVEPOINT s", nil},
+			{"INSERT INTO t VALUES ($1)", []any{18}}, {"INSERT INTO t VALUES ($1)", []any{19}},
+		} {
+			if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
+				t.Fatalf("%s %v: %v", q.sql, q.args, err)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM t WHERE id >= $1", 10).Scan(&n); err != nil || n != 5 {
+			t.Fatalf("rows from 10: %d %v, want 5 (12, 13, 16, 18, 19)", n, err)
 		}
 	})
 

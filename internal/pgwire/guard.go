@@ -43,8 +43,8 @@ import (
 // it, the held-back answer is relayed; a transaction airlock owns is
 // committed after the statement's audit event is durable: at once for a
 // simple query, at the client's Sync for the extended protocol. The
-// savepoint of a simple Query in the client's block is released on the way
-// to the client's next message (kindOwn).
+// savepoint of a write in the client's block is released on the way to the
+// client's next message (kindOwn).
 
 const (
 	// changedRows reads the transaction's row counters.
@@ -79,7 +79,15 @@ func (r *iresult) value(i int) string {
 	return str(r.sets[i][0][0])
 }
 
-// counter returns result set i's single value as a number.
+// column returns column j of the first row of result set i.
+func (r *iresult) column(i, j int) string {
+	if i >= len(r.sets) || len(r.sets[i]) == 0 || len(r.sets[i][0]) <= j {
+		return ""
+	}
+	return str(r.sets[i][0][j])
+}
+
+// counter returns result set i's first value as a number.
 func (r *iresult) counter(i int) (int64, error) {
 	n, err := strconv.ParseInt(r.value(i), 10, 64)
 	if err != nil {
@@ -129,11 +137,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		// this one too, and so does airlock.
 		return nil
 	}
-	open := []string{"BEGIN", "SAVEPOINT airlock_guard", changedRows}
-	if ch.Guard.Capture {
-		// Naming the statement is harmless where nothing captures.
-		open = append(open, undo.Prepared, undo.StartCapture(ch.Guard.UndoID))
-	}
+	open := []string{"BEGIN", "SAVEPOINT airlock_guard", opening(ch)}
 	// One flush: the opening statements (their Sync ends no transaction:
 	// the BEGIN made the batch's explicit), the Execute, and the count
 	// after it, which the upstream skips, up to its Sync, when the
@@ -192,7 +196,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
-	prepared := ch.Guard.Capture && pre.value(3) == "t"
+	prepared := ch.Guard.Capture && pre.column(2, 1) == "t"
 
 	if post.errBody != nil {
 		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
@@ -233,9 +237,10 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 
 	c.guardedDone(ch, h)
 	if !owned {
-		if _, err := c.internalQuery("RELEASE SAVEPOINT airlock_guard"); err != nil {
-			return err
-		}
+		// Released on the way to the client's next message, with a
+		// Sync of its own, harmless inside the client's block.
+		c.queueInternal("RELEASE SAVEPOINT airlock_guard")
+		c.push(c.entry(kindOwn, nil))
 	}
 	c.send(h.buf)
 	c.send(h.lastC)
@@ -376,8 +381,9 @@ func (c *conn) collect(simple bool) (*held, error) {
 	}
 }
 
-// kindOwn marks a queued entry for a simple Query of airlock's own whose
-// answer is read later and never reaches the client (see settleOwn).
+// kindOwn marks a queued entry for statements of airlock's own, ending
+// with a ReadyForQuery, whose answer is read with the client's next ones
+// and never reaches the client (fromOwn).
 const kindOwn = '~'
 
 // runGuardedQuery runs an allowed simple Query guarded, pipelined: one
@@ -399,10 +405,7 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 			return nil
 		}
 	}
-	open := "BEGIN; SAVEPOINT airlock_guard; " + changedRows
-	if ch.Guard.Capture {
-		open += "; " + undo.Prepared + "; " + undo.StartCapture(ch.Guard.UndoID)
-	}
+	open := "BEGIN; SAVEPOINT airlock_guard; " + opening(ch)
 	pipelined := !copiesIn(ch)
 	c.ownQuery(open)
 	c.toUpstream('Q', body)
@@ -458,7 +461,7 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
-	prepared := ch.Guard.Capture && pre.value(3) == "t"
+	prepared := ch.Guard.Capture && pre.column(2, 1) == "t"
 
 	if h.failed {
 		c.send(h.buf)
@@ -587,4 +590,15 @@ func copiesIn(ch *gateway.Check) bool {
 		}
 	}
 	return false
+}
+
+// opening is the statement that follows airlock's BEGIN and SAVEPOINT
+// before a guarded write: the row counters so far and, when the write is
+// captured for undo, whether the database is prepared and the capture's
+// name (naming it is harmless where nothing captures), in one row.
+func opening(ch *gateway.Check) string {
+	if !ch.Guard.Capture {
+		return changedRows
+	}
+	return "SELECT (" + changedRows + "), (" + undo.Prepared + "), (" + undo.StartCapture(ch.Guard.UndoID) + ")"
 }
