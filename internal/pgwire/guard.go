@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"airlock"
 	"airlock/internal/gateway"
@@ -15,26 +16,35 @@ import (
 // Guarded writes.
 //
 // A write the gateway marks guarded runs so that the rows it really
-// changed are known before it can commit. airlock first answers everything
-// in flight, then runs, as its own statements (see internalQuery),
+// changed are known before it can commit. airlock sends, in one flush with
+// the client's message, its own statements
 //
 //	BEGIN; SAVEPOINT airlock_guard; SELECT <changed rows so far>
+//
+// before it and the count again after it (runGuardedQuery for a simple
+// Query, where they are Query messages of their own; runGuarded for an
+// Execute, where they use internalQuery's names and their own Sync, after
+// the answers to what is in flight).
 //
 // Outside a transaction block the BEGIN opens one that airlock owns (an
 // implicit transaction of the extended protocol becomes explicit, keeping
 // what the batch did so far); inside the client's block it only warns
 // (SQLSTATE 25001), and the savepoint alone scopes the statement. The
-// client's statement then runs with its answer held back, and airlock reads
-// the count again: the difference, from pg_stat_xact_user_tables, counts
-// every row version inserted, updated or deleted in user tables by the
-// statement, its triggers, cascades and data-modifying CTEs.
+// client's statement runs with its answer held back: the difference of
+// the counts (undo.ChangedRows) is every row version inserted, updated or
+// deleted in user tables by the statement, its triggers, cascades and
+// data-modifying CTEs. When the client's statement fails, the count after
+// it fails (the block is aborted) or is skipped (to its Sync): nothing
+// changed, and the client gets the database's answer.
 //
 // Over the limit, airlock rolls back to the savepoint (the client's
 // transaction stays usable) or rolls back its own transaction (an implicit
 // batch is aborted, as an error would abort it) and answers 42501. Under
 // it, the held-back answer is relayed; a transaction airlock owns is
 // committed after the statement's audit event is durable: at once for a
-// simple query, at the client's Sync for the extended protocol.
+// simple query, at the client's Sync for the extended protocol. The
+// savepoint of a write in the client's block is released on the way to the
+// client's next message (kindOwn).
 
 const (
 	// changedRows reads the transaction's row counters.
@@ -69,7 +79,15 @@ func (r *iresult) value(i int) string {
 	return str(r.sets[i][0][0])
 }
 
-// counter returns result set i's single value as a number.
+// column returns column j of the first row of result set i.
+func (r *iresult) column(i, j int) string {
+	if i >= len(r.sets) || len(r.sets[i]) == 0 || len(r.sets[i][0]) <= j {
+		return ""
+	}
+	return str(r.sets[i][0][j])
+}
+
+// counter returns result set i's first value as a number.
 func (r *iresult) counter(i int) (int64, error) {
 	n, err := strconv.ParseInt(r.value(i), 10, 64)
 	if err != nil {
@@ -87,6 +105,7 @@ type held struct {
 	errText  string
 	status   byte // ReadyForQuery status (simple query)
 	overflow bool
+	copied   bool // the statement read COPY data from the client
 }
 
 func (h *held) add(typ byte, body []byte) {
@@ -103,7 +122,10 @@ func (h *held) add(typ byte, body []byte) {
 
 // runGuarded runs an allowed Query or Execute guarded (see above).
 func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
-	if typ == 'E' && c.queue.len() > 0 {
+	if typ == 'Q' {
+		return c.runGuardedQuery(body, ch)
+	}
+	if c.queue.len() > 0 {
 		c.toUpstream('H', nil)
 		c.answerAll()
 	}
@@ -115,77 +137,67 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		// this one too, and so does airlock.
 		return nil
 	}
-	open := []string{"BEGIN", "SAVEPOINT airlock_guard", changedRows}
-	if ch.Guard.Capture {
-		// Naming the statement is harmless where nothing captures.
-		open = append(open, undo.Prepared, undo.StartCapture(ch.Guard.UndoID))
-	}
-	pre, err := c.internalQuery(open...)
-	if err != nil {
-		return err
-	}
-	if pre.errBody != nil {
-		// The transaction is failed: the statement cannot change
-		// anything either; let the database say so.
-		c.toUpstream(typ, body)
-		c.push(c.entry(typ, ch))
-		if typ == 'Q' {
-			c.answerAll()
-		}
-		return nil
-	}
-	// airlock owns the block when its BEGIN opened it, now or for an
-	// earlier guarded Execute of the same batch.
-	owned := c.owned || !pre.warned("25001")
-	c.owned = false
-	before, err := pre.counter(2)
-	if err != nil {
-		return err
-	}
-	prepared := ch.Guard.Capture && pre.value(3) == "t"
-
+	open := []string{"BEGIN", "SAVEPOINT airlock_guard", opening(ch)}
+	// One flush: the opening statements (their Sync ends no transaction:
+	// the BEGIN made the batch's explicit), the Execute, and the count
+	// after it, which the upstream skips, up to its Sync, when the
+	// Execute fails.
+	pipelined := !copiesIn(ch)
+	c.queueInternal(open...)
 	c.toUpstream(typ, body)
-	if typ == 'E' {
+	if pipelined {
+		c.queueInternal(changedRows)
+	} else {
 		c.toUpstream('H', nil)
 	}
 	if err := c.uw.Flush(); err != nil {
 		return c.upstreamErr(err)
 	}
-	h, err := c.collect(typ == 'Q')
+	pre, err := c.readInternal()
 	if err != nil {
 		return err
 	}
-
+	h, err := c.collect(false)
+	if err != nil {
+		return err
+	}
+	if pipelined && h.copied {
+		return errors.New("upstream: a guarded statement started COPY FROM STDIN unannounced")
+	}
+	var post *iresult
+	switch {
+	case pipelined:
+		post, err = c.readInternal()
+	case !h.failed:
+		post, err = c.internalQuery(changedRows)
+	}
+	if err != nil {
+		return err
+	}
+	// airlock owns the block when its BEGIN opened it, now or for an
+	// earlier guarded Execute of the same batch.
+	owned := c.owned || (pre.errBody == nil && !pre.warned("25001"))
+	c.owned = false
+	if pre.errBody != nil && !h.failed {
+		return fmt.Errorf("upstream: a guarded statement ran although its guard failed: %s", errorText(pre.errBody))
+	}
 	if h.failed {
+		// The transaction is failed (before the statement, or by it):
+		// the statement changed nothing; the client gets the database's
+		// answer, and airlock skips to the client's Sync as the upstream
+		// would have; a transaction airlock owns is rolled back there.
 		c.send(h.buf)
 		c.guardedDone(ch, h)
-		if typ == 'E' {
-			// The upstream now skips to Sync, its transaction failed;
-			// a transaction airlock owns is rolled back at that Sync.
-			c.owned = owned
-			c.skip = true
-			return nil
-		}
-		status := h.status
-		if owned {
-			if _, err := c.internalQuery("ROLLBACK"); err != nil {
-				return err
-			}
-			c.sess.TxnEnded(false)
-			status = 'I'
-		}
-		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
+		c.owned = owned
+		c.skip = true
 		return nil
 	}
-
-	read := []string{changedRows}
-	if prepared {
-		read = append(read, undo.ReadCaptured(ch.Guard.UndoID)...)
-	}
-	post, err := c.internalQuery(read...)
+	before, err := pre.counter(2)
 	if err != nil {
 		return err
 	}
+	prepared := ch.Guard.Capture && pre.column(2, 1) == "t"
+
 	if post.errBody != nil {
 		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
 	}
@@ -193,11 +205,20 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
+	var captured *iresult
+	if prepared {
+		if captured, err = c.internalQuery(undo.ReadCaptured(ch.Guard.UndoID)...); err != nil {
+			return err
+		}
+		if captured.errBody != nil {
+			return fmt.Errorf("upstream: read the captured rows: %s", errorText(captured.errBody))
+		}
+	}
 	deny := c.sess.RowsChanged(ch, after-before)
 	if deny == nil && ch.Guard.Capture {
 		var images []airlock.UndoImage
 		if prepared {
-			images = undo.Images(post.sets[1])
+			images = undo.Images(captured.sets[0])
 		}
 		deny = c.sess.Captured(ch, images, after-before, prepared)
 	}
@@ -207,7 +228,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		deny = &d
 	}
 	if deny != nil {
-		return c.guardedRollback(typ, owned, *deny)
+		return c.guardedRollback('E', owned, *deny)
 	}
 	if why := ch.Irreversible(); why != "" {
 		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
@@ -215,21 +236,15 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	}
 
 	c.guardedDone(ch, h)
-	if owned && typ == 'Q' {
-		return c.commitOwned(h, true)
-	}
 	if !owned {
-		if _, err := c.internalQuery("RELEASE SAVEPOINT airlock_guard"); err != nil {
-			return err
-		}
+		// Released on the way to the client's next message, with a
+		// Sync of its own, harmless inside the client's block.
+		c.queueInternal("RELEASE SAVEPOINT airlock_guard")
+		c.push(c.entry(kindOwn, nil))
 	}
 	c.send(h.buf)
 	c.send(h.lastC)
-	if typ == 'Q' {
-		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'T'}))
-	} else if owned {
-		c.owned = true
-	}
+	c.owned = owned
 	return nil
 }
 
@@ -273,17 +288,23 @@ func (c *conn) guardedRollback(typ byte, owned bool, d airlock.Decision) error {
 // commitOwned commits the transaction airlock opened, once the audit
 // events are durable, and relays the held answer (without its last
 // CommandComplete when the commit fails, as PostgreSQL answers a failed
-// implicit commit) and a ReadyForQuery when ready is set.
-func (c *conn) commitOwned(h *held, ready bool) error {
+// implicit commit) and a ReadyForQuery when ready is set. simple runs the
+// commit as a simple Query, for when the client's unnamed statement is
+// gone anyway (after its own Query).
+func (c *conn) commitOwned(h *held, ready, simple bool) error {
+	run := c.internalQuery
+	if simple {
+		run = c.ownQueryNow
+	}
 	if err := c.sess.SyncAudit(); err != nil {
-		if _, rerr := c.internalQuery("ROLLBACK"); rerr != nil {
+		if _, rerr := run("ROLLBACK"); rerr != nil {
 			return rerr
 		}
 		c.sess.TxnEnded(false)
 		c.send(encode(nil, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "42501",
 			Message: "airlock: denied: audit: the audit log cannot record this write; it was rolled back, try again shortly"}))
 	} else {
-		r, err := c.internalQuery("COMMIT")
+		r, err := run("COMMIT")
 		if err != nil {
 			return err
 		}
@@ -340,6 +361,7 @@ func (c *conn) collect(simple bool) (*held, error) {
 				return h, nil
 			}
 		case 'G':
+			h.copied = true
 			c.send(h.buf)
 			h.buf = h.buf[:0]
 			c.relayMsg(typ, body)
@@ -357,4 +379,226 @@ func (c *conn) collect(simple bool) (*held, error) {
 			h.add(typ, body)
 		}
 	}
+}
+
+// kindOwn marks a queued entry for statements of airlock's own, ending
+// with a ReadyForQuery, whose answer is read with the client's next ones
+// and never reaches the client (fromOwn).
+const kindOwn = '~'
+
+// runGuardedQuery runs an allowed simple Query guarded, pipelined: one
+// flush carries airlock's opening statements, the client's Query and the
+// count after it, each a Query message of its own, so that an error in
+// one aborts only that one (the upstream's transaction block, which the
+// opening BEGIN makes explicit, is then failed: nothing after it can
+// change rows). A COPY FROM STDIN cannot be followed by another message
+// before its data, so its count is read after it instead.
+func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
+	// The release of an earlier guarded write's savepoint, alone in
+	// flight, is read with the rest; anything else is answered first.
+	releasing := c.ownAhead() && c.queue.len() == 1
+	if !releasing {
+		if err := c.exchange(); err != nil {
+			return err
+		}
+		if c.skip || c.queue.len() > 0 {
+			return nil
+		}
+	}
+	open := "BEGIN; SAVEPOINT airlock_guard; " + opening(ch)
+	pipelined := !copiesIn(ch)
+	c.ownQuery(open)
+	c.toUpstream('Q', body)
+	if pipelined {
+		c.ownQuery(changedRows)
+	}
+	if err := c.uw.Flush(); err != nil {
+		return c.upstreamErr(err)
+	}
+	if releasing {
+		r, err := c.readInternal()
+		if err != nil {
+			return err
+		}
+		if r.errBody != nil {
+			return fmt.Errorf("upstream: release a guarded statement's savepoint: %s", errorText(r.errBody))
+		}
+		c.pop()
+	}
+	pre, err := c.readInternal()
+	if err != nil {
+		return err
+	}
+	h, err := c.collect(true)
+	if err != nil {
+		return err
+	}
+	if pipelined && h.copied {
+		return errors.New("upstream: a guarded statement started COPY FROM STDIN unannounced")
+	}
+	var post *iresult
+	if pipelined {
+		if post, err = c.readInternal(); err != nil {
+			return err
+		}
+	}
+	if pre.errBody != nil {
+		// The transaction is failed: the statement cannot have changed
+		// anything either; the client gets the database's answer.
+		if !h.failed {
+			return fmt.Errorf("upstream: a guarded statement ran although its guard failed: %s", errorText(pre.errBody))
+		}
+		c.send(h.buf)
+		c.guardedDone(ch, h)
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: c.txStatus}))
+		return nil
+	}
+	// airlock owns the block when its BEGIN opened it, now or for a
+	// guarded Execute before it, in a batch the Query ends.
+	owned := c.owned || !pre.warned("25001")
+	c.owned = false
+	before, err := pre.counter(2)
+	if err != nil {
+		return err
+	}
+	prepared := ch.Guard.Capture && pre.column(2, 1) == "t"
+
+	if h.failed {
+		c.send(h.buf)
+		c.guardedDone(ch, h)
+		status := h.status
+		if pipelined {
+			status = c.txStatus
+		}
+		if owned {
+			if _, err := c.ownQueryNow("ROLLBACK"); err != nil {
+				return err
+			}
+			c.sess.TxnEnded(false)
+			status = 'I'
+		}
+		c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: status}))
+		return nil
+	}
+
+	read := []string{}
+	if !pipelined {
+		read = append(read, changedRows)
+	}
+	if prepared {
+		read = append(read, undo.ReadCaptured(ch.Guard.UndoID)...)
+	}
+	var captured *iresult
+	if len(read) > 0 {
+		r, err := c.internalQuery(read...)
+		if err != nil {
+			return err
+		}
+		if r.errBody != nil {
+			return fmt.Errorf("upstream: count the rows changed: %s", errorText(r.errBody))
+		}
+		if !pipelined {
+			post = &iresult{sets: r.sets[:1]}
+			r.sets = r.sets[1:]
+		}
+		captured = r
+	}
+	if post.errBody != nil {
+		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
+	}
+	after, err := post.counter(0)
+	if err != nil {
+		return err
+	}
+	deny := c.sess.RowsChanged(ch, after-before)
+	if deny == nil && ch.Guard.Capture {
+		var images []airlock.UndoImage
+		if prepared {
+			images = undo.Images(captured.sets[0])
+		}
+		deny = c.sess.Captured(ch, images, after-before, prepared)
+	}
+	if deny == nil && h.overflow {
+		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
+		c.sess.Deny(ch.Text, d)
+		deny = &d
+	}
+	if deny != nil {
+		return c.guardedRollback('Q', owned, *deny)
+	}
+	if why := ch.Irreversible(); why != "" {
+		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
+			Message: gateway.IrreversibleMessage(why)}))
+	}
+	c.guardedDone(ch, h)
+	if owned {
+		return c.commitOwned(h, true, true)
+	}
+	// The savepoint is released on the way to the client's next
+	// statement: its answer is read, and checked, before that one's.
+	c.ownQuery("RELEASE SAVEPOINT airlock_guard")
+	c.push(c.entry(kindOwn, nil))
+	c.send(h.buf)
+	c.send(h.lastC)
+	c.send(encode(nil, &pgproto3.ReadyForQuery{TxStatus: 'T'}))
+	return nil
+}
+
+// fromOwn reads the answer to a simple Query of airlock's own that was
+// queued ahead of the client's messages: nothing of it reaches the client
+// but notifications; an error ends the session's connection (the state of
+// the client's transaction would be unknown).
+func (c *conn) fromOwn(typ byte, body []byte) error {
+	switch typ {
+	case 'Z':
+		if len(body) != 1 {
+			return errDesync
+		}
+		c.txStatus = body[0]
+		c.pop()
+	case 'E':
+		return fmt.Errorf("upstream: release a guarded statement's savepoint: %s", errorText(body))
+	case 'A':
+		c.relayMsg(typ, body)
+	}
+	return nil
+}
+
+// ownQueryNow runs sql as a simple Query of airlock's own and returns its
+// answer (see ownQuery for where it may be used).
+func (c *conn) ownQueryNow(sqls ...string) (*iresult, error) {
+	c.ownQuery(strings.Join(sqls, "; "))
+	if err := c.uw.Flush(); err != nil {
+		return nil, c.upstreamErr(err)
+	}
+	return c.readInternal()
+}
+
+// ownAhead reports whether the next answer is to a Query of airlock's own.
+func (c *conn) ownAhead() bool {
+	h := c.head()
+	return h != nil && h.kind == kindOwn
+}
+
+// copiesIn reports whether a check holds a COPY FROM, whose data the
+// upstream waits for before it reads any other message: nothing of
+// airlock's may follow it in the same flush.
+func copiesIn(ch *gateway.Check) bool {
+	for i := range ch.Stmts {
+		if ch.Stmts[i].Kind == airlock.KindCopyFrom {
+			return true
+		}
+	}
+	return false
+}
+
+// opening is the statement that follows airlock's BEGIN and SAVEPOINT
+// before a guarded write: the row counters so far and, when the write is
+// captured for undo, whether the database is prepared and the capture's
+// name (naming it is harmless where nothing captures), in one row.
+func opening(ch *gateway.Check) string {
+	if !ch.Guard.Capture {
+		return changedRows
+	}
+	return "SELECT (" + changedRows + "), (" + undo.Prepared + "), (" + undo.StartCapture(ch.Guard.UndoID) + ")"
 }

@@ -223,7 +223,7 @@ func (c *conn) drain() error {
 		if err != nil {
 			return c.upstreamErr(err)
 		}
-		if typ == 'D' || typ == 'd' {
+		if (typ == 'D' || typ == 'd') && !c.ownAhead() {
 			c.midWrite = true
 			if err := c.ur.relay(c.cw, typ, n); err != nil {
 				return c.upstreamErr(err)
@@ -261,6 +261,9 @@ var errDesync = fmt.Errorf("upstream answered out of order")
 // answers.
 func (c *conn) fromUpstream(typ byte, body []byte) error {
 	h := c.head()
+	if h != nil && h.kind == kindOwn {
+		return c.fromOwn(typ, body)
+	}
 	switch typ {
 	case 'E':
 		return c.upstreamError(h, body)
@@ -430,7 +433,7 @@ func (c *conn) upstreamError(h *pending, body []byte) error {
 // batch gets back its state from before the batch.
 func (c *conn) skipToSync() {
 	var undos []func()
-	for h := c.head(); h != nil && h.kind != 'S' && h.kind != 'Q' && h.kind != 'F'; h = c.head() {
+	for h := c.head(); h != nil && h.kind != 'S' && h.kind != 'Q' && h.kind != 'F' && h.kind != kindOwn; h = c.head() {
 		if h.kind == 'E' && h.check != nil {
 			c.sess.Done(h.check, 0, gatewayNotRun())
 		}
@@ -593,7 +596,7 @@ func (c *conn) resolveOwned(status byte) error {
 	c.pop()
 	switch status {
 	case 'T':
-		return c.commitOwned(nil, true)
+		return c.commitOwned(nil, true, false)
 	case 'E':
 		if _, err := c.internalQuery("ROLLBACK"); err != nil {
 			return err

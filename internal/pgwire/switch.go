@@ -195,6 +195,16 @@ func (c *conn) readSessionState() (*sessionState, error) {
 // a transaction block (airlock's first internal statement in a batch is
 // BEGIN, which makes an implicit transaction explicit).
 func (c *conn) internalQuery(sqls ...string) (*iresult, error) {
+	c.queueInternal(sqls...)
+	if err := c.uw.Flush(); err != nil {
+		return nil, c.upstreamErr(err)
+	}
+	return c.readInternal()
+}
+
+// queueInternal queues what internalQuery sends, to be read with
+// readInternal after a flush.
+func (c *conn) queueInternal(sqls ...string) {
 	stmt, port := c.srv.marker+"_s", c.srv.marker+"_p"
 	var b []byte
 	for _, sql := range sqls {
@@ -226,9 +236,22 @@ func (c *conn) internalQuery(sqls ...string) (*iresult, error) {
 		b = b[:0]
 	}
 	c.toUpstream('S', nil)
-	if err := c.uw.Flush(); err != nil {
-		return nil, c.upstreamErr(err)
-	}
+}
+
+// ownQuery queues sql (one or more statements) as a simple Query of
+// airlock's own, to be read with readInternal. Only where the client's
+// unnamed statement and portal are gone anyway (before a client's Query,
+// which drops them) or outside any extended batch.
+func (c *conn) ownQuery(sql string) {
+	b := make([]byte, 0, len(sql)+1)
+	b = append(b, sql...)
+	b = append(b, 0)
+	c.toUpstream('Q', b)
+}
+
+// readInternal reads the answer to airlock's own statements, up to their
+// ReadyForQuery.
+func (c *conn) readInternal() (*iresult, error) {
 	r := &iresult{}
 	var cur [][]*string
 	for {
