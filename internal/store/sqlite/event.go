@@ -170,6 +170,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 func batchRows(evs []*airlock.Event, all string, ends []int) []batchRow {
 	var rows []batchRow
 	seen := make(map[string]struct{})
+	var scratch []byte
 	for i, start := 0, 0; i < len(evs); {
 		r := batchRow{first: evs[i].ID}
 		clear(seen)
@@ -185,12 +186,16 @@ func batchRows(evs []*airlock.Event, all string, ends []int) []batchRow {
 					r.maxT = t
 				}
 			}
-			for _, k := range eventKeys(e) {
-				if _, ok := seen[k]; !ok {
+			// Most events of a batch share their keys: a key is made
+			// into a string only when it is new to the row.
+			eachKey(e.User, e.Database, e.SessionID, e.Rule, e.Type, e.StatementKind, e.Decision, func(prefix, v string) {
+				scratch = append(append(scratch[:0], prefix...), v...)
+				if _, ok := seen[string(scratch)]; !ok {
+					k := string(scratch)
 					seen[k] = struct{}{}
 					r.keys = append(r.keys, k)
 				}
-			}
+			})
 		}
 		r.last, r.events = evs[j-1].ID, j-i
 		r.enc, r.data = compress(all[start:ends[j-1]])
@@ -239,20 +244,24 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, rows []batchRow) error
 
 func byID(a, b *airlock.Event) int { return cmp.Compare(a.ID, b.ID) }
 
-// eventKeys returns the event_keys keys of e (see
-// migrations/0006_event_batches.sql).
-func eventKeys(e *airlock.Event) []string {
-	return keysOf(e.User, e.Database, e.SessionID, e.Rule, e.Type, e.StatementKind, e.Decision)
-}
-
-// keysOf returns the event_keys keys of these field values: the keys an
+// keysOf returns the event_keys keys (see
+// migrations/0006_event_batches.sql) of these field values: the keys an
 // event with them is stored under, and those a filter for them looks up.
 // Empty values and the common type, kind and decision have none.
 func keysOf(user, database, session, rule, typ, kind, decision string) []string {
 	keys := make([]string, 0, 4)
+	eachKey(user, database, session, rule, typ, kind, decision, func(prefix, v string) {
+		keys = append(keys, prefix+v)
+	})
+	return keys
+}
+
+// eachKey calls f with the prefix and the value of each key keysOf
+// returns, in the same order.
+func eachKey(user, database, session, rule, typ, kind, decision string, f func(prefix, v string)) {
 	add := func(prefix, v, common string) {
 		if v != "" && v != common {
-			keys = append(keys, prefix+v)
+			f(prefix, v)
 		}
 	}
 	add("u:", user, "")
@@ -262,7 +271,6 @@ func keysOf(user, database, session, rule, typ, kind, decision string) []string 
 	add("t:", typ, airlock.EventStatement)
 	add("k:", kind, string(airlock.KindSelect))
 	add("x:", decision, airlock.DecisionAllowed)
-	return keys
 }
 
 // LastEvent returns the event with the largest ID, or nil when there is none.
