@@ -105,12 +105,15 @@ type canonWriter struct {
 	start int // where the object starts in b
 }
 
+// key writes a key of the event's JSON form: those are ASCII letters and
+// underscores, with nothing to escape.
 func (w *canonWriter) key(k string) {
 	if len(w.b) > w.start+1 {
 		w.b = append(w.b, ',')
 	}
-	w.b = appendString(w.b, k)
-	w.b = append(w.b, ':')
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
 }
 
 func (w *canonWriter) str(k, v string, omitEmpty bool) {

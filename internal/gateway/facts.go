@@ -176,7 +176,7 @@ func (s *Session) qualify(st *airlock.Statement) {
 			if out == nil {
 				out = append([]string(nil), ts...)
 			}
-			out[i] = s.defaultSchema(t) + "." + t
+			out[i] = s.qualifiedName(s.defaultSchema(t), t)
 		}
 		if out == nil {
 			return ts
@@ -185,6 +185,27 @@ func (s *Session) qualify(st *airlock.Statement) {
 	}
 	st.Tables = q(st.Tables)
 	st.WriteTables = q(st.WriteTables)
+}
+
+// qualifiedKey is a table name and the schema qualify gives it.
+type qualifiedKey struct{ schema, table string }
+
+// maxQualified bounds the names a session remembers (Session.qualified).
+const maxQualified = 256
+
+// qualifiedName returns schema + "." + table, from what the session
+// remembers when it made the same name before.
+func (s *Session) qualifiedName(schema, table string) string {
+	k := qualifiedKey{schema, table}
+	if q, ok := s.qualified[k]; ok {
+		return q
+	}
+	if s.qualified == nil || len(s.qualified) >= maxQualified {
+		s.qualified = make(map[qualifiedKey]string)
+	}
+	q := schema + "." + table
+	s.qualified[k] = q
+	return q
 }
 
 func (s *Session) defaultSchema(table string) string {

@@ -46,6 +46,9 @@ type Session struct {
 	prepared   map[string]*Prepared // prepared statements by name, SQL and protocol level alike
 	searchPath []string
 	schema     string // MySQL: the current schema when not the database's own
+	// qualified remembers the schema-qualified names qualify made, so
+	// that a statement run again does not build them again.
+	qualified map[qualifiedKey]string
 	// Undo records captured in the open transaction, and its savepoints.
 	pendingUndo []string
 	savepoints  []savepoint

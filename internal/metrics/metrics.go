@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,14 @@ type Metrics struct {
 	auditCommit    prometheus.Histogram
 	upstreamErrors *prometheus.CounterVec
 	loginFailures  *prometheus.CounterVec
+
+	// checkedPG and checkedMy are the histograms Checked observes for
+	// each engine, looked up by label once instead of for every statement.
+	checkedPG, checkedMy atomic.Pointer[checkedObs]
 }
+
+// checkedObs is the decision and added-latency histograms of one engine.
+type checkedObs struct{ decision, added prometheus.Observer }
 
 var _ gateway.Observer = (*Metrics)(nil)
 
@@ -132,8 +140,26 @@ func (l slogErrorLog) Println(v ...any) { l.log.Warn("metrics", "err", v) }
 
 // Checked implements gateway.Observer.
 func (m *Metrics) Checked(engine string, decision, admitted time.Duration) {
-	m.decision.WithLabelValues(engine).Observe(decision.Seconds())
-	m.added.WithLabelValues(engine).Observe(admitted.Seconds())
+	var p *atomic.Pointer[checkedObs]
+	switch engine {
+	case string(airlock.EnginePostgres):
+		p = &m.checkedPG
+	case string(airlock.EngineMySQL):
+		p = &m.checkedMy
+	default:
+		m.decision.WithLabelValues(engine).Observe(decision.Seconds())
+		m.added.WithLabelValues(engine).Observe(admitted.Seconds())
+		return
+	}
+	o := p.Load()
+	if o == nil {
+		// Racing callers make the same children: WithLabelValues
+		// returns the one a label value has.
+		o = &checkedObs{m.decision.WithLabelValues(engine), m.added.WithLabelValues(engine)}
+		p.Store(o)
+	}
+	o.decision.Observe(decision.Seconds())
+	o.added.Observe(admitted.Seconds())
 }
 
 // UpstreamConnectFailed implements gateway.Observer.

@@ -112,3 +112,36 @@ func TestDashboardUsesOurMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckedByEngine: each check is observed once, in its own engine's
+// decision and added-latency histograms, whether the engine's histograms
+// are looked up once (postgres, mysql) or for each check (any other).
+func TestCheckedByEngine(t *testing.T) {
+	m := New(nil)
+	calls := map[string]int{"postgres": 3, "mysql": 2, "other": 1}
+	for engine, n := range calls {
+		for range n {
+			m.Checked(engine, time.Microsecond, time.Millisecond)
+		}
+	}
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, mf := range mfs {
+		if mf.GetName() != "airlock_decision_seconds" && mf.GetName() != "airlock_added_latency_seconds" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			engine := mt.GetLabel()[0].GetValue()
+			if got, want := mt.GetHistogram().GetSampleCount(), uint64(calls[engine]); got != want {
+				t.Errorf("%s{engine=%q}: %d observations, want %d", mf.GetName(), engine, got, want)
+			}
+			seen++
+		}
+	}
+	if seen != 2*len(calls) {
+		t.Errorf("%d labelled histograms, want %d", seen, 2*len(calls))
+	}
+}

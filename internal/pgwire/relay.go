@@ -616,10 +616,25 @@ func (c *conn) warn(ch *gateway.Check) {
 	}
 }
 
-// tagOf returns a CommandComplete's tag.
+// tagOf returns a CommandComplete's tag; the most common ones without
+// allocating.
 func tagOf(body []byte) string {
 	if n := len(body); n > 0 && body[n-1] == 0 {
 		body = body[:n-1]
+	}
+	switch string(body) {
+	case "SELECT 0":
+		return "SELECT 0"
+	case "SELECT 1":
+		return "SELECT 1"
+	case "BEGIN":
+		return "BEGIN"
+	case "COMMIT":
+		return "COMMIT"
+	case "ROLLBACK":
+		return "ROLLBACK"
+	case "SET":
+		return "SET"
 	}
 	return string(body)
 }

@@ -19,6 +19,13 @@ var signalRE = regexp.MustCompile(`(?is)^\s*select\s+(?:pg_catalog\s*\.\s*)?(pg_
 // decided by the classifier alone.
 const maxSignalText = 512
 
+// maySignal reports whether signalRE can match text: it is short enough
+// and holds the parenthesis every match has. Most statements have none,
+// and this spares them the regular expression.
+func maySignal(text string) bool {
+	return len(text) <= maxSignalText && strings.IndexByte(text, '(') >= 0
+}
+
 // owner is who may signal this connection's upstream backend: the same
 // airlock user on the same database.
 func (c *conn) owner() string {
@@ -41,7 +48,7 @@ func (c *conn) cancelKey() [8]byte {
 // an argument that is not a literal PID, is left to the classifier, which
 // makes these functions admin (they act on other sessions).
 func (c *conn) ownSignal(text string, params []string) ([]airlock.Statement, bool) {
-	if len(text) > maxSignalText {
+	if !maySignal(text) {
 		return nil, false
 	}
 	m := signalRE.FindStringSubmatch(text)
@@ -84,7 +91,7 @@ func (c *conn) ownSignal(text string, params []string) ([]airlock.Statement, boo
 // each Execute decides it with the PID it names (bound, for $1): text only
 // signals one backend.
 func signalParse(text string) bool {
-	return len(text) <= maxSignalText && signalRE.MatchString(text)
+	return maySignal(text) && signalRE.MatchString(text)
 }
 
 // paramPID reads a bound PID: text, or binary int4 or int8 (as the bind

@@ -36,8 +36,14 @@ const (
 	lastBatch = `SELECT last_id FROM event_batches WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`
 )
 
-// jsonBufs holds AppendEvents' encoding buffers.
-var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
+// batchBufs are AppendEvents' buffers: the JSON lines of a batch and the
+// compressed data of its rows, which the rows' inserts read.
+type batchBufs struct{ json, packed []byte }
+
+// maxPooledBuf bounds a buffer kept in batchBufPool.
+const maxPooledBuf = 1 << 20
+
+var batchBufPool = sync.Pool{New: func() any { return new(batchBufs) }}
 
 // batchRow is one event_batches row about to be inserted, with its
 // event_data and event_keys.
@@ -59,11 +65,25 @@ const (
 // compress encodes text for event_data, or keeps it as is when that is not
 // smaller. Snappy: the JSON of consecutive events shrinks about five times
 // at a fraction of what DEFLATE costs (the writer's CPU is the point).
-func compress(text string) (int, []byte) {
-	if b := snappy.Encode(nil, []byte(text)); len(b) < len(text) {
+// The data returned is text itself or, when packed is not nil, appended
+// to *packed (a new array when it has no room): it must not change until
+// it is stored.
+func compress(text []byte, packed *[]byte) (int, []byte) {
+	var dst []byte
+	if n := snappy.MaxEncodedLen(len(text)); packed != nil && n > 0 {
+		if cap(*packed)-len(*packed) < n {
+			*packed = make([]byte, 0, max(n, 2*cap(*packed)))
+		}
+		p := *packed
+		dst = p[len(p):cap(p)]
+	}
+	if b := snappy.Encode(dst, text); len(b) < len(text) {
+		if packed != nil && len(dst) > 0 {
+			*packed = (*packed)[:len(*packed)+len(b)]
+		}
 		return encSnappy, b
 	}
-	return encPlain, []byte(text)
+	return encPlain, text
 }
 
 // batchText returns the JSON lines that event_data holds as data in enc.
@@ -119,8 +139,19 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	}
 	// Encode before taking the write connection, so that other writers do
 	// not wait for it; one string holds the JSON of the whole batch.
-	bp := jsonBufs.Get().(*[]byte)
-	buf := (*bp)[:0]
+	// The buffers are reused: the rows' data are slices of them until the
+	// inserts are done.
+	bb := batchBufPool.Get().(*batchBufs)
+	defer func() {
+		if cap(bb.json) > maxPooledBuf {
+			bb.json = nil
+		}
+		if cap(bb.packed) > maxPooledBuf {
+			bb.packed = nil
+		}
+		batchBufPool.Put(bb)
+	}()
+	buf := bb.json[:0]
 	ends := make([]int, len(evs))
 	for i, e := range evs {
 		if i > 0 {
@@ -129,12 +160,8 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		buf = appendEventJSON(buf, e)
 		ends[i] = len(buf)
 	}
-	all := string(buf)
-	if cap(buf) <= 1<<20 {
-		*bp = buf
-		jsonBufs.Put(bp)
-	}
-	rows := batchRows(evs, all, ends)
+	bb.json, bb.packed = buf, bb.packed[:0]
+	rows := batchRows(evs, buf, ends, &bb.packed)
 
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -167,9 +194,11 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 
 // batchRows cuts evs into event_batches rows. all holds their JSON, one
 // per line: event i's ends at ends[i], and the next begins after a newline.
-func batchRows(evs []*airlock.Event, all string, ends []int) []batchRow {
+// The rows' data are slices of all or of *packed (see compress).
+func batchRows(evs []*airlock.Event, all []byte, ends []int, packed *[]byte) []batchRow {
 	var rows []batchRow
 	seen := make(map[string]struct{})
+	var scratch []byte
 	for i, start := 0, 0; i < len(evs); {
 		r := batchRow{first: evs[i].ID}
 		clear(seen)
@@ -185,15 +214,19 @@ func batchRows(evs []*airlock.Event, all string, ends []int) []batchRow {
 					r.maxT = t
 				}
 			}
-			for _, k := range eventKeys(e) {
-				if _, ok := seen[k]; !ok {
+			// Most events of a batch share their keys: a key is made
+			// into a string only when it is new to the row.
+			eachKey(e.User, e.Database, e.SessionID, e.Rule, e.Type, e.StatementKind, e.Decision, func(prefix, v string) {
+				scratch = append(append(scratch[:0], prefix...), v...)
+				if _, ok := seen[string(scratch)]; !ok {
+					k := string(scratch)
 					seen[k] = struct{}{}
 					r.keys = append(r.keys, k)
 				}
-			}
+			})
 		}
 		r.last, r.events = evs[j-1].ID, j-i
-		r.enc, r.data = compress(all[start:ends[j-1]])
+		r.enc, r.data = compress(all[start:ends[j-1]], packed)
 		rows = append(rows, r)
 		start = ends[j-1] + 1 // past the newline
 		i = j
@@ -239,20 +272,24 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, rows []batchRow) error
 
 func byID(a, b *airlock.Event) int { return cmp.Compare(a.ID, b.ID) }
 
-// eventKeys returns the event_keys keys of e (see
-// migrations/0006_event_batches.sql).
-func eventKeys(e *airlock.Event) []string {
-	return keysOf(e.User, e.Database, e.SessionID, e.Rule, e.Type, e.StatementKind, e.Decision)
-}
-
-// keysOf returns the event_keys keys of these field values: the keys an
+// keysOf returns the event_keys keys (see
+// migrations/0006_event_batches.sql) of these field values: the keys an
 // event with them is stored under, and those a filter for them looks up.
 // Empty values and the common type, kind and decision have none.
 func keysOf(user, database, session, rule, typ, kind, decision string) []string {
 	keys := make([]string, 0, 4)
+	eachKey(user, database, session, rule, typ, kind, decision, func(prefix, v string) {
+		keys = append(keys, prefix+v)
+	})
+	return keys
+}
+
+// eachKey calls f with the prefix and the value of each key keysOf
+// returns, in the same order.
+func eachKey(user, database, session, rule, typ, kind, decision string, f func(prefix, v string)) {
 	add := func(prefix, v, common string) {
 		if v != "" && v != common {
-			keys = append(keys, prefix+v)
+			f(prefix, v)
 		}
 	}
 	add("u:", user, "")
@@ -262,7 +299,6 @@ func keysOf(user, database, session, rule, typ, kind, decision string) []string 
 	add("t:", typ, airlock.EventStatement)
 	add("k:", kind, string(airlock.KindSelect))
 	add("x:", decision, airlock.DecisionAllowed)
-	return keys
 }
 
 // LastEvent returns the event with the largest ID, or nil when there is none.

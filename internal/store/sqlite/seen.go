@@ -137,7 +137,7 @@ func (db *DB) trimBatch(ctx context.Context, id int64) (int64, error) {
 			return 0, fmt.Errorf("delete events: %w", err)
 		}
 	}
-	if err := db.insertRows(ctx, tx, batchRows(kept, strings.Join(lines, "\n"), ends)); err != nil {
+	if err := db.insertRows(ctx, tx, batchRows(kept, []byte(strings.Join(lines, "\n")), ends, nil)); err != nil {
 		return 0, fmt.Errorf("delete events: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
