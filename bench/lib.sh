@@ -265,9 +265,9 @@ unix_socket_dir =
 auth_type = trust
 auth_file = $dir/users.txt
 pool_mode = $mode
-max_client_conn = 2000
+max_client_conn = ${PGBOUNCER_MAX_CLIENTS:-2000}
 default_pool_size = ${PGBOUNCER_POOL_SIZE:-20}
-ignore_startup_parameters = extra_float_digits,default_transaction_read_only
+ignore_startup_parameters = extra_float_digits,default_transaction_read_only,statement_timeout
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
