@@ -10,8 +10,8 @@
 #
 # Each measurement is one of the other scripts (or a Go benchmark) run on
 # its own, with a time limit; a measurement that fails shows as "failed"
-# in its rows and the others still run. Its output is kept in
-# bench/.work/all-last/NAME.log.
+# in its rows and the others still run (the exit status is then 1). Its
+# output is kept in bench/.work/all-last/NAME.log.
 #
 #   read      bench/floor.sh airlock: pgbench -S through airlock, the
 #             one-goroutine relay and pgbouncer, interleaved
@@ -316,4 +316,9 @@ if [ -n "$write_docs" ]; then
     /^<!-- summary:begin -->$/ { skip = 1 }
   ' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
   log "wrote the summary into docs/benchmarks.md"
+fi
+# The exit status says whether every measurement ran (not whether every
+# goal was met).
+if printf '%s\n' "${rows[@]}" | grep -q '| failed |$'; then
+  exit 1
 fi
