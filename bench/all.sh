@@ -40,6 +40,12 @@
 # scripts' 2xxxx) so that a run of another script does not answer instead.
 set -uo pipefail
 
+# The settings given (for the command line the summary shows).
+given=""
+for v in ROUNDS DURATION COPY_ROWS IDLE_N IDLE_MANY AUDIT_EVENTS BENCHTIME BENCHCOUNT ONLY; do
+  [ -z "${!v:-}" ] || given+="$v=$(printf %q "${!v}") "
+done
+
 export AIRLOCK_PG_PORT=${AIRLOCK_PG_PORT:-19432} AIRLOCK_MY_PORT=${AIRLOCK_MY_PORT:-19306}
 export AIRLOCK_HTTP_PORT=${AIRLOCK_HTTP_PORT:-19080} PGBOUNCER_PORT=${PGBOUNCER_PORT:-19433}
 export EPOLL_PORT=${EPOLL_PORT:-19999} COPY_PORT=${COPY_PORT:-19998} SYNC_PORT=${SYNC_PORT:-19997}
@@ -191,11 +197,11 @@ maxns() {
 # its statements is a miss.
 if wanted classify; then
   hit="" miss="" my=""
-  if measure classify-pg go test -count=1 -run '^$' -bench 'ClassifyHit$|ClassifyMiss' -benchtime "$BENCHTIME" -count "$BENCHCOUNT" -benchmem ./internal/sqlclass/pg; then
+  if measure classify-pg go test -run '^$' -bench 'ClassifyHit$|ClassifyMiss' -benchtime "$BENCHTIME" -count "$BENCHCOUNT" -benchmem ./internal/sqlclass/pg; then
     read -r hit hit_n < <(maxns "$OUT/classify-pg.log" '^BenchmarkClassifyHit/')
     read -r miss miss_n < <(maxns "$OUT/classify-pg.log" '^BenchmarkClassifyMiss/[^/[:space:]]*[[:space:]]')
   fi
-  if measure classify-mysql go test -count=1 -run '^$' -bench 'ClassifyMySQL' -benchtime "$BENCHTIME" -count "$BENCHCOUNT" -benchmem ./internal/sqlclass/mysql; then
+  if measure classify-mysql go test -run '^$' -bench 'ClassifyMySQL' -benchtime "$BENCHTIME" -count "$BENCHCOUNT" -benchmem ./internal/sqlclass/mysql; then
     read -r my my_n < <(maxns "$OUT/classify-mysql.log" '^BenchmarkClassifyMySQL/')
   fi
   if all_set "$hit"; then
@@ -281,11 +287,7 @@ if wanted copy; then
 fi
 
 after=$(cut -d' ' -f1-3 /proc/loadavg)
-cmd="bench/all.sh"
-for v in ROUNDS DURATION COPY_ROWS IDLE_N IDLE_MANY AUDIT_EVENTS BENCHTIME BENCHCOUNT; do
-  [ -z "${!v}" ] || cmd="$v=${!v} $cmd"
-done
-[ "$ONLY" = "read write guarded sysbench classify idle audit copy" ] || cmd="ONLY='$ONLY' $cmd"
+cmd="${given}bench/all.sh"
 
 summary=$OUT/summary.md
 {
@@ -311,10 +313,13 @@ if [ -n "$write_docs" ]; then
   {
     echo "## Summary of every target"
     echo
-    echo "Made by \`$cmd --write-docs\` (one measurement per SPEC §11 target, each"
-    echo "against its reference in the same run; see the header of \`bench/all.sh\`"
-    echo "for what each row runs, and the sections below for longer runs of each)."
-    echo "The machine is shared: read the load average before trusting a ratio."
+    echo "One measurement per SPEC §11 target, each against its reference in the"
+    echo "same run (see the header of \`bench/all.sh\` for what each row runs, and"
+    echo "the sections below for longer runs of each), made by:"
+    echo
+    echo "    $cmd --write-docs"
+    echo
+    echo "The machine is shared: read the load average below before trusting a ratio."
     echo
     cat "$summary"
   } >"$section"
