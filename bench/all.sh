@@ -244,29 +244,27 @@ if wanted idle; then
   fi
 fi
 
+# audit_row NAME LABEL CMD...: runs the pipeline benchmark CMD and makes
+# its row from the events/s of its "reads" sub-benchmark.
+audit_row() {
+  local name=$1 label=$2 eps=""
+  shift 2
+  if measure "$name" "$@"; then
+    eps=$(awk '/^BenchmarkPipeline\/reads/ {for (i = 2; i < NF; i++) if ($(i + 1) == "events/s") print $i}' "$OUT/$name.log")
+  fi
+  if all_set "$eps"; then
+    row "$label" "$(calc "$eps" %.0f) events/s" "—" "—" "≥ 50,000 events/s" "$(verdict "$eps >= 50000")"
+  else
+    failed "$label" "≥ 50,000 events/s"
+  fi
+}
 # Audit: events/s sustained into each store, none lost (each benchmark
 # fails unless the store holds every event appended).
 if wanted audit; then
-  eps=""
-  if measure audit-sqlite go test -count=1 -run '^$' -bench 'Pipeline/reads$' -benchtime "${AUDIT_EVENTS}x" ./internal/audit; then
-    eps=$(awk '/^BenchmarkPipeline\/reads/ {for (i = 2; i < NF; i++) if ($(i + 1) == "events/s") print $i}' "$OUT/audit-sqlite.log")
-  fi
-  t="audit into SQLite, $AUDIT_EVENTS events, none lost"
-  if all_set "$eps"; then
-    row "$t" "$(calc "$eps" %.0f) events/s" "—" "—" "≥ 50,000 events/s" "$(verdict "$eps >= 50000")"
-  else
-    failed "$t" "≥ 50,000 events/s"
-  fi
-  eps=""
-  if measure audit-postgres env AUDIT_BENCH='Pipeline/reads$' EVENTS="$AUDIT_EVENTS" bash bench/scaleout.sh audit; then
-    eps=$(awk '/^BenchmarkPipeline\/reads/ {for (i = 2; i < NF; i++) if ($(i + 1) == "events/s") print $i}' "$OUT/audit-postgres.log")
-  fi
-  t="audit into the PostgreSQL store, $AUDIT_EVENTS events, none lost"
-  if all_set "$eps"; then
-    row "$t" "$(calc "$eps" %.0f) events/s" "—" "—" "≥ 50,000 events/s" "$(verdict "$eps >= 50000")"
-  else
-    failed "$t" "≥ 50,000 events/s"
-  fi
+  audit_row audit-sqlite "audit into SQLite, $AUDIT_EVENTS events, none lost" \
+    go test -count=1 -run '^$' -bench 'Pipeline/reads$' -benchtime "${AUDIT_EVENTS}x" ./internal/audit
+  audit_row audit-postgres "audit into the PostgreSQL store, $AUDIT_EVENTS events, none lost" \
+    env AUDIT_BENCH='Pipeline/reads$' EVENTS="$AUDIT_EVENTS" bash bench/scaleout.sh audit
 fi
 
 # COPY TO and binary COPY FROM through airlock vs direct, wall time.
