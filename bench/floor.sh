@@ -46,17 +46,13 @@ if [ "$target" = airlock ]; then
   airlock_config
   airlock_start
 fi
-(cd "$BENCH_ROOT" && go build -o "$BENCH_WORK/relayfloor" ./bench/relayfloor)
-"$BENCH_WORK/relayfloor" -mode epoll -listen 127.0.0.1:$EPOLL_PORT -upstream $upstream &
-EPOLL_PID=$!
-bench_pids+=("$EPOLL_PID")
-"$BENCH_WORK/relayfloor" -mode goroutine -listen 127.0.0.1:$COPY_PORT -upstream $upstream &
-COPY_PID=$!
-bench_pids+=("$COPY_PID")
+relay_start epoll $EPOLL_PORT $upstream
+EPOLL_PID=$RELAY_PID
+relay_start goroutine $COPY_PORT $upstream
+COPY_PID=$RELAY_PID
 if [ "$target" != mysql ]; then
-  "$BENCH_WORK/relayfloor" -mode sync -listen 127.0.0.1:$SYNC_PORT -upstream $upstream &
-  SYNC_PID=$!
-  bench_pids+=("$SYNC_PID")
+  relay_start sync $SYNC_PORT $upstream
+  SYNC_PID=$RELAY_PID
 fi
 sleep 1
 

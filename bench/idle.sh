@@ -20,7 +20,7 @@ PPROF_ADDR=127.0.0.1:${PPROF_PORT:-26060}
 bench_init
 bench_db
 airlock_build
-PGBOUNCER_POOL_SIZE=10 pgbouncer_start transaction
+PGBOUNCER_POOL_SIZE=10 PGBOUNCER_MAX_CLIENTS=$((N + 100)) pgbouncer_start transaction
 airlock_config "127.0.0.1:$PGBOUNCER_PORT"
 AIRLOCK_PPROF=$PPROF_ADDR airlock_start
 

@@ -2,7 +2,8 @@
 #
 # What it provides, from a clean checkout:
 #   - the local PostgreSQL running (127.0.0.1:5432, trust auth, SPEC §12);
-#   - a pgbench database "airlock_bench" (scale $BENCH_SCALE, default 10)
+#   - a pgbench database "airlock_bench" (scale $BENCH_SCALE, default 10;
+#     "airlock_bench_undo" with BENCH_PREPARED=1, see airlock_config)
 #     and the upstream roles airlock_bench_ro / airlock_bench_rw; for
 #     MariaDB (bench_mydb) a sysbench database "airlock_sbtest" and users of
 #     the same names;
@@ -21,7 +22,10 @@ set -euo pipefail
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_SCALE=${BENCH_SCALE:-10}
-BENCH_DB=airlock_bench
+# A prepared database (BENCH_PREPARED=1) has airlock's capture triggers on
+# its tables: it is a database of its own, so that the other runs measure
+# tables without them.
+BENCH_DB=${BENCH_DB:-airlock_bench${BENCH_PREPARED:+_undo}}
 PG_HOST=127.0.0.1
 PG_PORT=5432
 AIRLOCK_PG_PORT=${AIRLOCK_PG_PORT:-25432}
@@ -76,12 +80,12 @@ pg_up() {
 # an existing database at the right scale is reused).
 bench_db() {
   pg_up
-  psql_admin -d postgres <<'SQL' >/dev/null
+  psql_admin -d postgres <<SQL >/dev/null
 SELECT 'CREATE ROLE airlock_bench_ro LOGIN PASSWORD ''bench'''
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'airlock_bench_ro') \gexec
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'airlock_bench_ro') \\gexec
 SELECT 'CREATE ROLE airlock_bench_rw LOGIN PASSWORD ''bench'''
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'airlock_bench_rw') \gexec
-SELECT 'CREATE DATABASE airlock_bench' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'airlock_bench') \gexec
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'airlock_bench_rw') \\gexec
+SELECT 'CREATE DATABASE $BENCH_DB' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$BENCH_DB') \\gexec
 SQL
   local have
   have=$(psql_admin -d $BENCH_DB -Atc "SELECT count(*) FROM pgbench_branches" 2>/dev/null || echo 0)
@@ -89,11 +93,16 @@ SQL
     log "initializing pgbench (scale $BENCH_SCALE)"
     pgbench -q -i -s "$BENCH_SCALE" -h $PG_HOST -p $PG_PORT -U postgres $BENCH_DB >/dev/null 2>&1
   fi
-  psql_admin -d $BENCH_DB <<'SQL' >/dev/null
-GRANT CONNECT ON DATABASE airlock_bench TO airlock_bench_ro, airlock_bench_rw;
+  if [ -n "${BENCH_PREPARED:-}" ]; then
+    # A primary key on every table, so that every write can be undone.
+    PGOPTIONS="-c client_min_messages=warning" psql_admin -d $BENCH_DB -c "ALTER TABLE pgbench_history ADD COLUMN IF NOT EXISTS hid bigserial PRIMARY KEY" >/dev/null
+  fi
+  psql_admin -d $BENCH_DB <<SQL >/dev/null
+GRANT CONNECT ON DATABASE $BENCH_DB TO airlock_bench_ro, airlock_bench_rw;
 GRANT USAGE ON SCHEMA public TO airlock_bench_ro, airlock_bench_rw;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO airlock_bench_ro;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO airlock_bench_rw;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO airlock_bench_rw;
 SQL
 }
 
@@ -151,12 +160,16 @@ airlock_build() {
 # it adds the MySQL listener and the sysbench database "sbtest". With
 # BENCH_GUARDED=1 the database "bench" keeps the defaults (blast radius on,
 # best_effort undo; not prepared, so nothing is captured): every write is
-# guarded.
+# guarded. With BENCH_PREPARED=1 as well, the database is airlock_bench_undo
+# (pgbench_history given a primary key) and airlock_start prepares it for
+# undo (`airlock databases prepare bench`, as the superuser postgres, the
+# config's ddl credential): every write's rows are captured.
 airlock_config() {
-  local upstream=${1:-$PG_HOST:$PG_PORT} mylisten="" mydb="" dbs=bench
+  local upstream=${1:-$PG_HOST:$PG_PORT} mylisten="" mydb="" dbs=bench ddl=""
   local guards='    undo: "off"
     guardrails: {disable: [blast-radius]}'
   [ -z "${BENCH_GUARDED:-}" ] || guards=""
+  [ -z "${BENCH_PREPARED:-}" ] || ddl="      ddl:   {user: postgres, password: bench}"
   if [ -n "${BENCH_MYSQL:-}" ]; then
     mylisten="  mysql: \"127.0.0.1:$AIRLOCK_MY_PORT\""
     mydb="  - name: sbtest
@@ -192,6 +205,7 @@ databases:
     credentials:
       read:  {user: airlock_bench_ro, password: bench}
       write: {user: airlock_bench_rw, password: bench}
+$ddl
 $guards
 $mydb
 policies:
@@ -206,6 +220,10 @@ YAML
 airlock_start() {
   local dir=${AIRLOCK_DIR:-$BENCH_WORK}
   [ -f "$dir/airlock.yaml" ] || airlock_config
+  if curl -fsS "http://127.0.0.1:$AIRLOCK_HTTP_PORT/healthz" >/dev/null 2>&1; then
+    log "something already answers on 127.0.0.1:$AIRLOCK_HTTP_PORT (set AIRLOCK_HTTP_PORT, AIRLOCK_PG_PORT, ...)"
+    return 1
+  fi
   local admin
   admin=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
   AIRLOCK_BOOTSTRAP_TOKEN=$admin "$dir/airlock" serve --config "$dir/airlock.yaml" >"$dir/airlock.log" 2>&1 &
@@ -221,6 +239,7 @@ airlock_start() {
   local srv=(--server "http://127.0.0.1:$AIRLOCK_HTTP_PORT" --token "$admin")
   READER_TOKEN=$("$dir/airlock" tokens issue "${srv[@]}" --user reader --ttl 12h)
   WRITER_TOKEN=$("$dir/airlock" tokens issue "${srv[@]}" --user writer --ttl 12h)
+  [ -z "${BENCH_PREPARED:-}" ] || "$dir/airlock" databases prepare bench "${srv[@]}" >/dev/null
 }
 
 # pgbouncer_start MODE [PORT] starts pgbouncer (PGBOUNCER_PID) in pool mode
@@ -246,9 +265,9 @@ unix_socket_dir =
 auth_type = trust
 auth_file = $dir/users.txt
 pool_mode = $mode
-max_client_conn = 2000
+max_client_conn = ${PGBOUNCER_MAX_CLIENTS:-2000}
 default_pool_size = ${PGBOUNCER_POOL_SIZE:-20}
-ignore_startup_parameters = extra_float_digits,default_transaction_read_only
+ignore_startup_parameters = extra_float_digits,default_transaction_read_only,statement_timeout
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
@@ -263,6 +282,16 @@ INI
     sleep 0.1
   done
   log "pgbouncer did not come up"; cat "$dir"/*.log >&2; return 1
+}
+
+# relay_start MODE PORT UPSTREAM starts a bare Go relay of bench/relayfloor
+# (built into the work directory on first use) in MODE (epoll, goroutine or
+# sync) on 127.0.0.1:PORT in front of UPSTREAM (RELAY_PID).
+relay_start() {
+  [ -x "$BENCH_WORK/relayfloor" ] || (cd "$BENCH_ROOT" && go build -o "$BENCH_WORK/relayfloor" ./bench/relayfloor)
+  "$BENCH_WORK/relayfloor" -mode "$1" -listen "127.0.0.1:$2" -upstream "$3" &
+  RELAY_PID=$!
+  bench_pids+=("$RELAY_PID")
 }
 
 # proc_cpu PID prints the process's utime+stime in clock ticks.
@@ -284,5 +313,5 @@ median() {
 # machine_note prints what the numbers depend on.
 machine_note() {
   echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/{print $2}') GiB; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "versions: $(go version | cut -d' ' -f3), $(pgbench --version), $(/usr/sbin/pgbouncer --version | head -1), airlock $(cd "$BENCH_ROOT" && git describe --always --dirty 2>/dev/null || echo '?')"
+  echo "versions: $(go version | cut -d' ' -f3), $(pgbench --version), $(/usr/sbin/pgbouncer --version | head -1), MariaDB $(my_admin -N -e 'SELECT VERSION()' 2>/dev/null || echo '?'), airlock $(cd "$BENCH_ROOT" && git describe --always --dirty 2>/dev/null || echo '?')"
 }

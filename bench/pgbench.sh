@@ -24,7 +24,10 @@
 # bench/.work, AIRLOCK_PPROF=ADDR exposes airlock's /debug/pprof (see
 # bench/profile.sh). BASELINE_REF=REF (a git ref, e.g. HEAD) also builds
 # airlock at that commit and runs it as a fourth target in the same
-# interleaving, for before/after comparisons of a change.
+# interleaving, for before/after comparisons of a change. BENCH_GUARDED=1
+# keeps the defaults (blast radius, best_effort undo) on the database;
+# with BENCH_PREPARED=1 as well, on a database prepared for undo, so that
+# every write's rows are captured (see airlock_config in bench/lib.sh).
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-5}

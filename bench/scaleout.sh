@@ -14,7 +14,9 @@
 # Every gateway is an `airlock serve` process built from this tree, with
 # its own ports, and all share one store database (airlock_bench_store,
 # dropped and created again for each run). Environment as bench/pgbench.sh
-# (ROUNDS, DURATION, CLIENTS, THREADS, BENCH_SCALE, BENCH_KEEP); MODE
+# (ROUNDS, DURATION, CLIENTS, THREADS, BENCH_SCALE, BENCH_KEEP); EVENTS
+# (audit: events per sub-benchmark, default 200000) and AUDIT_BENCH (audit:
+# the -bench pattern, default Pipeline: all three); MODE
 # (pgbench: select-simple or tpcb, default select-simple); SOAK_RATE
 # (soak: transactions per second over all sessions, default 2000).
 #
@@ -92,7 +94,7 @@ pgbench_on() {
 case $what in
 audit)
   machine_note
-  (cd "$BENCH_ROOT" && go test -count=1 -run '^$' -bench Pipeline -benchtime "${EVENTS:-200000}x" ./internal/store/postgres)
+  (cd "$BENCH_ROOT" && go test -count=1 -run '^$' -bench "${AUDIT_BENCH:-Pipeline}" -benchtime "${EVENTS:-200000}x" ./internal/store/postgres)
   ;;
 pgbench)
   bench_init

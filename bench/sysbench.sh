@@ -10,13 +10,18 @@
 #
 # Environment: ROUNDS (default 5), DURATION seconds per run (10), THREADS
 # (8), SB_TABLES (4), SB_ROWS (100000), SB_PS_MODE (auto: prepared
-# statements; disable: text protocol).
+# statements; disable: text protocol). RELAY=1 adds a bare Go relay
+# (bench/relayfloor, two io.Copy goroutines per connection, no parsing,
+# decision or audit) as a third target in the same interleaving, with its
+# CPU per query and airlock's excess over it (SPEC §11: airlock ≤ the relay
+# + 15 µs per statement).
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
 THREADS=${THREADS:-8}
 SB_PS_MODE=${SB_PS_MODE:-auto}
+RELAY_PORT=${RELAY_PORT:-26996}
 export BENCH_MYSQL=1
 
 bench_init
@@ -25,20 +30,27 @@ bench_db
 airlock_build
 airlock_config
 airlock_start
+if [ -n "${RELAY:-}" ]; then
+  relay_start goroutine "$RELAY_PORT" $MY_HOST:$MY_PORT
+  sleep 1
+fi
 
-# run TARGET: prints "tps transactions queries airlock_ticks".
+# run TARGET: prints "tps transactions queries proxy_ticks" (the relay's
+# CPU for the relay, airlock's otherwise).
 run() {
   local args=(oltp_read_only --db-driver=mysql --tables="${SB_TABLES:-4}" --table-size="${SB_ROWS:-100000}"
     --threads="$THREADS" --time="$DURATION" --db-ps-mode="$SB_PS_MODE" --mysql-host=127.0.0.1 --mysql-ssl=off)
+  local pid=$AIRLOCK_PID
   case $1 in
+    relay) pid=$RELAY_PID args+=(--mysql-port="$RELAY_PORT" --mysql-user=root --mysql-db=$MY_DB) ;;
     airlock) args+=(--mysql-port="$AIRLOCK_MY_PORT" --mysql-user=reader --mysql-password="$READER_TOKEN" --mysql-db=sbtest) ;;
     direct) args+=(--mysql-port="$MY_PORT" --mysql-user=root --mysql-db=$MY_DB) ;;
   esac
   local before after out
-  before=$(proc_cpu "$AIRLOCK_PID")
+  before=$(proc_cpu "$pid")
   out=$(sysbench "${args[@]}" run 2>&1) || { echo "$out" >&2; return 1; }
   sleep 0.3
-  after=$(proc_cpu "$AIRLOCK_PID")
+  after=$(proc_cpu "$pid")
   local tx q tps
   tx=$(sed -n 's/^ *transactions: *\([0-9]*\) .*/\1/p' <<<"$out")
   tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)/\1/p' <<<"$out")
@@ -52,7 +64,7 @@ run() {
 
 machine_note
 echo "sysbench oltp_read_only: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds, ps-mode $SB_PS_MODE"
-declare -a ta=() td=() r=() cq=() ct=()
+declare -a ta=() td=() r=() cq=() ct=() tr=() rq=() ex=()
 for i in $(seq "$ROUNDS"); do
   read -r a_tps a_tx a_q a_ticks < <(run airlock)
   read -r d_tps _ _ _ < <(run direct)
@@ -60,8 +72,21 @@ for i in $(seq "$ROUNDS"); do
   r+=("$(awk -v a="$a_tps" -v b="$d_tps" 'BEGIN{printf "%.3f", a/b}')")
   ct+=("$(awk -v t="$a_ticks" -v n="$a_tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
   cq+=("$(awk -v t="$a_ticks" -v n="$a_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
-  echo "  round $i: airlock $a_tps tps (${ct[-1]}us/tx, ${cq[-1]}us/query), direct $d_tps tps (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  z=""
+  if [ -n "${RELAY:-}" ]; then
+    read -r r_tps _ r_q r_ticks < <(run relay)
+    tr+=("$r_tps")
+    rq+=("$(awk -v t="$r_ticks" -v n="$r_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
+    ex+=("$(awk -v a="${cq[-1]}" -v b="${rq[-1]}" 'BEGIN{printf "%.1f", a-b}')")
+    z=", relay $r_tps tps (${rq[-1]}us/query)"
+  fi
+  echo "  round $i: airlock $a_tps tps (${ct[-1]}us/tx, ${cq[-1]}us/query), direct $d_tps tps$z (load $(cut -d' ' -f1 /proc/loadavg))" >&2
 done
-printf '\n%12s %12s %9s %12s %14s\n' airlock-tps direct-tps a/direct a-cpu-us/tx a-cpu-us/query
-printf '%12.0f %12.0f %9.3f %12.1f %14.1f\n' "$(median "${ta[@]}")" "$(median "${td[@]}")" "$(median "${r[@]}")" "$(median "${ct[@]}")" "$(median "${cq[@]}")"
+printf '\n%12s %12s %9s %12s %14s' airlock-tps direct-tps a/direct a-cpu-us/tx a-cpu-us/query
+[ -z "${RELAY:-}" ] || printf ' %12s %14s %14s' relay-tps r-cpu-us/query a-minus-relay
+echo
+printf '%12.0f %12.0f %9.3f %12.1f %14.1f' "$(median "${ta[@]}")" "$(median "${td[@]}")" "$(median "${r[@]}")" "$(median "${ct[@]}")" "$(median "${cq[@]}")"
+[ -z "${RELAY:-}" ] || printf ' %12.0f %14.1f %14.1f' "$(median "${tr[@]}")" "$(median "${rq[@]}")" "$(median "${ex[@]}")"
+echo
 echo "medians over rounds; a/direct: airlock's TPS over direct's in the same round"
+[ -z "${RELAY:-}" ] || echo "r-cpu-us/query: the bare relay's CPU per query; a-minus-relay: airlock's over the relay's in the same round"
