@@ -31,6 +31,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"airlock"
@@ -53,6 +54,12 @@ type DB struct {
 
 	// AppendEvents' statements, prepared on the write connection.
 	insertBatch, insertData, insertKeys, lastBatch *sql.Stmt
+
+	// SaveUndo's group commit: records waiting, and whether a caller is
+	// writing them.
+	undoMu      sync.Mutex
+	undoQueue   []*undoReq
+	undoLeading bool
 }
 
 var _ airlock.Store = (*DB)(nil)

@@ -15,7 +15,10 @@ import (
 
 var _ airlock.UndoStore = (*DB)(nil)
 
-// SaveUndo stores a record (ECONFLICT if its ID exists).
+// SaveUndo stores a record (ECONFLICT if its ID exists), durably, before
+// it returns. Records saved at the same time by several sessions share one
+// transaction and one fsync (a group commit): the first caller writes what
+// is queued, the others wait for their record's outcome.
 func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
 	imgs, err := json.Marshal(r.Images)
 	if err != nil {
@@ -25,15 +28,102 @@ func (db *DB) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO undo (id, session_id, username, dbname, statement, state, created_at, images_json, size, hash, applied_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.SessionID, r.User, r.Database, r.Statement, r.State, created, string(imgs), r.Size, r.Hash, r.AppliedBy)
-	if isUniqueViolation(err) {
-		return airlock.Errorf(airlock.ECONFLICT, "undo record %q already exists", r.ID)
+	req := &undoReq{r: r, images: string(imgs), created: created, done: make(chan struct{})}
+	db.undoMu.Lock()
+	db.undoQueue = append(db.undoQueue, req)
+	lead := !db.undoLeading
+	db.undoLeading = true
+	db.undoMu.Unlock()
+	if lead {
+		db.saveUndoBatches(context.WithoutCancel(ctx), req)
 	}
+	<-req.done
+	return req.err
+}
+
+// undoReq is one SaveUndo waiting for its group commit.
+type undoReq struct {
+	r       *airlock.UndoRecord
+	images  string
+	created any
+	err     error
+	done    chan struct{}
+}
+
+// maxUndoBatch bounds the records of one group commit.
+const maxUndoBatch = 256
+
+// saveUndoBatches writes the queued records in transactions until own's is
+// written; whoever is still queued then gets a new leader of its own, so
+// that no caller writes for others indefinitely.
+func (db *DB) saveUndoBatches(ctx context.Context, own *undoReq) {
+	for {
+		db.undoMu.Lock()
+		batch := db.undoQueue
+		if len(batch) > maxUndoBatch {
+			batch = batch[:maxUndoBatch]
+		}
+		db.undoQueue = db.undoQueue[len(batch):]
+		if len(batch) == 0 {
+			db.undoLeading = false
+			db.undoMu.Unlock()
+			return
+		}
+		db.undoMu.Unlock()
+		db.writeUndoBatch(ctx, batch)
+		mine := false
+		for _, q := range batch {
+			mine = mine || q == own
+			close(q.done)
+		}
+		if mine {
+			db.undoMu.Lock()
+			more := len(db.undoQueue) > 0
+			if !more {
+				db.undoLeading = false
+			}
+			db.undoMu.Unlock()
+			if more {
+				go db.saveUndoBatches(ctx, nil)
+			}
+			return
+		}
+	}
+}
+
+// writeUndoBatch inserts batch in one transaction. A record whose ID
+// exists gets ECONFLICT and the others are still stored (SQLite undoes
+// only the failed statement); any other failure fails the whole batch.
+func (db *DB) writeUndoBatch(ctx context.Context, batch []*undoReq) {
+	fail := func(err error) {
+		for _, q := range batch {
+			if q.err == nil {
+				q.err = fmt.Errorf("save undo: %w", err)
+			}
+		}
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("save undo: %w", err)
+		fail(err)
+		return
 	}
-	return nil
+	for _, q := range batch {
+		r := q.r
+		_, err := tx.ExecContext(ctx, `INSERT INTO undo (id, session_id, username, dbname, statement, state, created_at, images_json, size, hash, applied_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.SessionID, r.User, r.Database, r.Statement, r.State, q.created, q.images, r.Size, r.Hash, r.AppliedBy)
+		if isUniqueViolation(err) {
+			q.err = airlock.Errorf(airlock.ECONFLICT, "undo record %q already exists", r.ID)
+			continue
+		}
+		if err != nil {
+			tx.Rollback()
+			fail(err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+	}
 }
 
 // SetUndoState moves records to state, only from the given states.
