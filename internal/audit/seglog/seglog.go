@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"airlock"
+	"airlock/internal/store/codec"
 )
 
 // Options tune the log. Zero values take the defaults.
@@ -311,7 +312,7 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	for i, ev := range evs {
 		start := len(buf)
 		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0) // the header, below
-		buf = appendEventJSON(buf, ev)
+		buf = codec.AppendEventJSON(buf, ev)
 		p := buf[start+headerBytes:]
 		if len(p) > maxRecord {
 			return fmt.Errorf("audit segment log: event %d is %d bytes of JSON, over %d", ev.ID, len(p), maxRecord)

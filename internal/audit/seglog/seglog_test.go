@@ -16,6 +16,7 @@ import (
 
 	"airlock"
 	"airlock/internal/audit"
+	"airlock/internal/store/codec"
 )
 
 // memStore is an in-memory inner store that can be told to refuse.
@@ -586,7 +587,7 @@ func TestRecordJSONIsEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal(want, &a); err != nil {
 			t.Fatal(err)
 		}
-		got := appendEventJSON(nil, ev)
+		got := codec.AppendEventJSON(nil, ev)
 		if err := json.Unmarshal(got, &b); err != nil {
 			t.Fatalf("%s: %v", got, err)
 		}

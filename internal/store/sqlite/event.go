@@ -109,7 +109,7 @@ func batchText(enc int, data []byte) (string, error) {
 // audit log appends runs of consecutive IDs, and a batch row holds one.
 //
 // Each event is stored as JSON with the keys of its encoding/json form
-// (appendEventJSON), which decodes back to an event equal
+// (codec.AppendEventJSON), which decodes back to an event equal
 // (reflect.DeepEqual) to the one appended when its strings are valid UTF-8, its time is in UTC without a monotonic clock reading
 // (time.Time.UTC strips it) and it holds no empty-but-non-nil slice or map
 // (those come back nil). Otherwise it comes back as close as JSON allows,
@@ -157,7 +157,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		if i > 0 {
 			buf = append(buf, '\n')
 		}
-		buf = appendEventJSON(buf, e)
+		buf = codec.AppendEventJSON(buf, e)
 		ends[i] = len(buf)
 	}
 	bb.json, bb.packed = buf, bb.packed[:0]
@@ -260,7 +260,7 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, rows []batchRow) error
 			if i > 0 {
 				list = append(list, ',')
 			}
-			list = appendJSONString(list, k)
+			list = codec.AppendJSONString(list, k)
 		}
 		list = append(list, ']')
 		if _, err := keys.ExecContext(rowCtx, r.first, string(list)); err != nil {

@@ -19,6 +19,7 @@ import (
 	"airlock"
 	"airlock/internal/audit"
 	"airlock/internal/cputime"
+	"airlock/internal/store/codec"
 	"airlock/internal/store/storetest"
 )
 
@@ -649,7 +650,7 @@ func TestMigrateEventsToBatches(t *testing.T) {
 	for _, e := range evs {
 		if _, err := db.write.Exec(`INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Time.UnixNano(), e.Type,
 			nullString(e.User), nullString(e.Database), nullString(e.SessionID), nullString(e.StatementKind),
-			nullString(e.Decision), nullString(e.Rule), string(appendEventJSON(nil, e))); err != nil {
+			nullString(e.Decision), nullString(e.Rule), string(codec.AppendEventJSON(nil, e))); err != nil {
 			t.Fatal(err)
 		}
 	}

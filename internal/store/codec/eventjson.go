@@ -1,4 +1,4 @@
-package sqlite
+package codec
 
 import (
 	"math"
@@ -9,13 +9,13 @@ import (
 	"airlock"
 )
 
-// appendEventJSON appends the JSON object of e — the keys and omissions of
+// AppendEventJSON appends the JSON object of e — the keys and omissions of
 // its encoding/json form — to b. It is written out because it runs once per
 // event on the audit writer's path, where encoding/json's reflection costs
 // a tenth of AppendEvents. Strings are written as encoding/json writes them
 // (invalid UTF-8 becomes U+FFFD), times in UTC with nanoseconds, and a NaN
 // or infinite DurationMS as 0, so that json.Unmarshal gives back the event.
-func appendEventJSON(b []byte, e *airlock.Event) []byte {
+func AppendEventJSON(b []byte, e *airlock.Event) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, e.ID, 10)
 	b = append(b, `,"time":"`...)
@@ -56,9 +56,9 @@ func appendEventJSON(b []byte, e *airlock.Event) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendJSONString(b, k)
+			b = AppendJSONString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, v)
+			b = AppendJSONString(b, v)
 		}
 		b = append(b, '}')
 	}
@@ -75,7 +75,7 @@ func appendField(b []byte, key, v string, omitEmpty bool) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
-	return appendJSONString(b, v)
+	return AppendJSONString(b, v)
 }
 
 // appendList appends ,"key":[...], or nothing for an empty list.
@@ -90,14 +90,14 @@ func appendList(b []byte, key string, vs []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, v)
+		b = AppendJSONString(b, v)
 	}
 	return append(b, ']')
 }
 
-// appendJSONString appends s as a JSON string, escaping '"', '\\' and
+// AppendJSONString appends s as a JSON string, escaping '"', '\\' and
 // control characters and replacing each byte of invalid UTF-8 with U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -1,4 +1,4 @@
-package sqlite
+package codec
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"airlock"
 )
 
-// FuzzEventJSON checks appendEventJSON against encoding/json: both must
+// FuzzEventJSON checks AppendEventJSON against encoding/json: both must
 // decode to the same event.
 func FuzzEventJSON(f *testing.F) {
 	f.Add("select 1", "p", "k", "v", 0.25, int64(3), int64(1700000000123456789))
@@ -26,7 +26,7 @@ func FuzzEventJSON(f *testing.F) {
 			PrevHash: val, Hash: key,
 		}
 		var got airlock.Event
-		data := appendEventJSON(nil, e)
+		data := AppendEventJSON(nil, e)
 		if err := json.Unmarshal(data, &got); err != nil {
 			t.Fatalf("%s: %v", data, err)
 		}
@@ -44,7 +44,7 @@ func FuzzEventJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("appendEventJSON decodes to\n%+v\nencoding/json to\n%+v", got, want)
+			t.Fatalf("AppendEventJSON decodes to\n%+v\nencoding/json to\n%+v", got, want)
 		}
 	})
 }
