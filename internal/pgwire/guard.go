@@ -214,27 +214,9 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 			return fmt.Errorf("upstream: read the captured rows: %s", errorText(captured.errBody))
 		}
 	}
-	deny := c.sess.RowsChanged(ch, after-before)
-	if deny == nil && ch.Guard.Capture {
-		var images []airlock.UndoImage
-		if prepared {
-			images = undo.Images(captured.sets[0])
-		}
-		deny = c.sess.Captured(ch, images, after-before, prepared)
-	}
-	if deny == nil && h.overflow {
-		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
-		c.sess.Deny(ch.Text, d)
-		deny = &d
-	}
-	if deny != nil {
+	if deny := c.judgeGuarded(ch, h, after-before, prepared, captured); deny != nil {
 		return c.guardedRollback('E', owned, *deny)
 	}
-	if why := ch.Irreversible(); why != "" {
-		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
-			Message: gateway.IrreversibleMessage(why)}))
-	}
-
 	c.guardedDone(ch, h)
 	if !owned {
 		// Released on the way to the client's next message, with a
@@ -510,25 +492,8 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
-	deny := c.sess.RowsChanged(ch, after-before)
-	if deny == nil && ch.Guard.Capture {
-		var images []airlock.UndoImage
-		if prepared {
-			images = undo.Images(captured.sets[0])
-		}
-		deny = c.sess.Captured(ch, images, after-before, prepared)
-	}
-	if deny == nil && h.overflow {
-		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
-		c.sess.Deny(ch.Text, d)
-		deny = &d
-	}
-	if deny != nil {
+	if deny := c.judgeGuarded(ch, h, after-before, prepared, captured); deny != nil {
 		return c.guardedRollback('Q', owned, *deny)
-	}
-	if why := ch.Irreversible(); why != "" {
-		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
-			Message: gateway.IrreversibleMessage(why)}))
 	}
 	c.guardedDone(ch, h)
 	if owned {
@@ -601,4 +566,33 @@ func opening(ch *gateway.Check) string {
 		return changedRows
 	}
 	return "SELECT (" + changedRows + "), (" + undo.Prepared + "), (" + undo.StartCapture(ch.Guard.UndoID) + ")"
+}
+
+// judgeGuarded decides a guarded statement's outcome from the rows it
+// changed and, when the database captures, the rows captured: a denial
+// (blast radius, undo required, an answer too large to hold back) for the
+// caller to roll back, or nil with the client told, by a NOTICE, when the
+// statement cannot be undone.
+func (c *conn) judgeGuarded(ch *gateway.Check, h *held, changed int64, prepared bool, captured *iresult) *airlock.Decision {
+	deny := c.sess.RowsChanged(ch, changed)
+	if deny == nil && ch.Guard.Capture {
+		var images []airlock.UndoImage
+		if prepared {
+			images = undo.Images(captured.sets[0])
+		}
+		deny = c.sess.Captured(ch, images, changed, prepared)
+	}
+	if deny == nil && h.overflow {
+		d := gateway.AnswerTooLarge(ch.Decision.Need, holdMax)
+		c.sess.Deny(ch.Text, d)
+		deny = &d
+	}
+	if deny != nil {
+		return deny
+	}
+	if why := ch.Irreversible(); why != "" {
+		c.send(encode(nil, &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000",
+			Message: gateway.IrreversibleMessage(why)}))
+	}
+	return nil
 }
