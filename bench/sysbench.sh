@@ -10,7 +10,10 @@
 #
 # Environment: ROUNDS (default 5), DURATION seconds per run (10), THREADS
 # (8), SB_TABLES (4), SB_ROWS (100000), SB_PS_MODE (auto: prepared
-# statements; disable: text protocol).
+# statements; disable: text protocol). BASELINE_REF=REF (a git ref, e.g.
+# HEAD) also builds airlock at that commit and runs it as a third target in
+# the same interleaving (as bench/pgbench.sh does), for before/after
+# comparisons of a change.
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
@@ -22,6 +25,16 @@ export BENCH_MYSQL=1
 bench_init
 bench_mydb
 bench_db
+if [ -n "${BASELINE_REF:-}" ]; then
+  # The baseline first, on the next ports with its own store.
+  ports=("$AIRLOCK_PG_PORT" "$AIRLOCK_HTTP_PORT" "$AIRLOCK_MY_PORT")
+  AIRLOCK_DIR=$BENCH_WORK/baseline AIRLOCK_PG_PORT=$((ports[0] + 1)) AIRLOCK_HTTP_PORT=$((ports[1] + 1)) AIRLOCK_MY_PORT=$((ports[2] + 1))
+  airlock_build "$BASELINE_REF"
+  airlock_config
+  airlock_start
+  BASE_PID=$AIRLOCK_PID BASE_READER=$READER_TOKEN
+  AIRLOCK_DIR=$BENCH_WORK AIRLOCK_PG_PORT=${ports[0]} AIRLOCK_HTTP_PORT=${ports[1]} AIRLOCK_MY_PORT=${ports[2]}
+fi
 airlock_build
 airlock_config
 airlock_start
@@ -30,15 +43,20 @@ airlock_start
 run() {
   local args=(oltp_read_only --db-driver=mysql --tables="${SB_TABLES:-4}" --table-size="${SB_ROWS:-100000}"
     --threads="$THREADS" --time="$DURATION" --db-ps-mode="$SB_PS_MODE" --mysql-host=127.0.0.1 --mysql-ssl=off)
+  local pid=$AIRLOCK_PID
   case $1 in
     airlock) args+=(--mysql-port="$AIRLOCK_MY_PORT" --mysql-user=reader --mysql-password="$READER_TOKEN" --mysql-db=sbtest) ;;
+    baseline)
+      pid=$BASE_PID
+      args+=(--mysql-port="$((AIRLOCK_MY_PORT + 1))" --mysql-user=reader --mysql-password="$BASE_READER" --mysql-db=sbtest)
+      ;;
     direct) args+=(--mysql-port="$MY_PORT" --mysql-user=root --mysql-db=$MY_DB) ;;
   esac
   local before after out
-  before=$(proc_cpu "$AIRLOCK_PID")
+  before=$(proc_cpu "$pid")
   out=$(sysbench "${args[@]}" run 2>&1) || { echo "$out" >&2; return 1; }
   sleep 0.3
-  after=$(proc_cpu "$AIRLOCK_PID")
+  after=$(proc_cpu "$pid")
   local tx q tps
   tx=$(sed -n 's/^ *transactions: *\([0-9]*\) .*/\1/p' <<<"$out")
   tps=$(sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.)/\1/p' <<<"$out")
@@ -51,17 +69,28 @@ run() {
 }
 
 machine_note
-echo "sysbench oltp_read_only: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds, ps-mode $SB_PS_MODE"
-declare -a ta=() td=() r=() cq=() ct=()
+echo "sysbench oltp_read_only: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds, ps-mode $SB_PS_MODE${BASELINE_REF:+, baseline $BASELINE_REF ($(git -C "$BENCH_ROOT" rev-parse --short "$BASELINE_REF"))}"
+declare -a ta=() td=() r=() cq=() ct=() tb=() cb=()
 for i in $(seq "$ROUNDS"); do
   read -r a_tps a_tx a_q a_ticks < <(run airlock)
+  z=""
+  if [ -n "${BASELINE_REF:-}" ]; then
+    read -r b_tps _ b_q b_ticks < <(run baseline)
+    tb+=("$b_tps")
+    cb+=("$(awk -v t="$b_ticks" -v n="$b_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
+    z=", baseline $b_tps tps (${cb[-1]}us/query)"
+  fi
   read -r d_tps _ _ _ < <(run direct)
   ta+=("$a_tps") td+=("$d_tps")
   r+=("$(awk -v a="$a_tps" -v b="$d_tps" 'BEGIN{printf "%.3f", a/b}')")
   ct+=("$(awk -v t="$a_ticks" -v n="$a_tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
   cq+=("$(awk -v t="$a_ticks" -v n="$a_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
-  echo "  round $i: airlock $a_tps tps (${ct[-1]}us/tx, ${cq[-1]}us/query), direct $d_tps tps (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  echo "  round $i: airlock $a_tps tps (${ct[-1]}us/tx, ${cq[-1]}us/query)$z, direct $d_tps tps (load $(cut -d' ' -f1 /proc/loadavg))" >&2
 done
-printf '\n%12s %12s %9s %12s %14s\n' airlock-tps direct-tps a/direct a-cpu-us/tx a-cpu-us/query
-printf '%12.0f %12.0f %9.3f %12.1f %14.1f\n' "$(median "${ta[@]}")" "$(median "${td[@]}")" "$(median "${r[@]}")" "$(median "${ct[@]}")" "$(median "${cq[@]}")"
+printf '\n%12s %12s %9s %12s %14s' airlock-tps direct-tps a/direct a-cpu-us/tx a-cpu-us/query
+[ -z "${BASELINE_REF:-}" ] || printf ' %10s %14s' base-tps base-us/query
+printf '\n%12.0f %12.0f %9.3f %12.1f %14.1f' "$(median "${ta[@]}")" "$(median "${td[@]}")" "$(median "${r[@]}")" "$(median "${ct[@]}")" "$(median "${cq[@]}")"
+[ -z "${BASELINE_REF:-}" ] || printf ' %10.0f %14.1f' "$(median "${tb[@]}")" "$(median "${cb[@]}")"
+echo
 echo "medians over rounds; a/direct: airlock's TPS over direct's in the same round"
+[ -z "${BASELINE_REF:-}" ] || echo "base-tps, base-us/query: airlock built from $BASELINE_REF, run after airlock in each round"
