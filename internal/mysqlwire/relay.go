@@ -261,6 +261,8 @@ func (c *conn) response(ch *gateway.Check, h *held) error {
 	if h != nil {
 		h.outs = t.outs
 		h.tracker = t
+	} else {
+		*t = tracker{} // an idle connection keeps no statement's check
 	}
 	return err
 }
