@@ -12,9 +12,12 @@
 # (8), SB_TABLES (4), SB_ROWS (100000), SB_PS_MODE (auto: prepared
 # statements; disable: text protocol). RELAY=1 adds a bare Go relay
 # (bench/relayfloor, two io.Copy goroutines per connection, no parsing,
-# decision or audit) as a third target in the same interleaving, with its
-# CPU per query and airlock's excess over it (SPEC §11: airlock ≤ the relay
-# + 15 µs per statement).
+# decision or audit) as a target in the same interleaving, with its CPU
+# per query and airlock's excess over it (SPEC §11: airlock ≤ the relay +
+# 15 µs per statement). BASELINE_REF=REF (a git ref, e.g. HEAD) also
+# builds airlock at that commit and runs it as a target in the same
+# interleaving (as bench/pgbench.sh does), for before/after comparisons of
+# a change.
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
@@ -27,6 +30,16 @@ export BENCH_MYSQL=1
 bench_init
 bench_mydb
 bench_db
+if [ -n "${BASELINE_REF:-}" ]; then
+  # The baseline first, on the next ports with its own store.
+  ports=("$AIRLOCK_PG_PORT" "$AIRLOCK_HTTP_PORT" "$AIRLOCK_MY_PORT")
+  AIRLOCK_DIR=$BENCH_WORK/baseline AIRLOCK_PG_PORT=$((ports[0] + 1)) AIRLOCK_HTTP_PORT=$((ports[1] + 1)) AIRLOCK_MY_PORT=$((ports[2] + 1))
+  airlock_build "$BASELINE_REF"
+  airlock_config
+  airlock_start
+  BASE_PID=$AIRLOCK_PID BASE_READER=$READER_TOKEN
+  AIRLOCK_DIR=$BENCH_WORK AIRLOCK_PG_PORT=${ports[0]} AIRLOCK_HTTP_PORT=${ports[1]} AIRLOCK_MY_PORT=${ports[2]}
+fi
 airlock_build
 airlock_config
 airlock_start
@@ -44,6 +57,10 @@ run() {
   case $1 in
     relay) pid=$RELAY_PID args+=(--mysql-port="$RELAY_PORT" --mysql-user=root --mysql-db=$MY_DB) ;;
     airlock) args+=(--mysql-port="$AIRLOCK_MY_PORT" --mysql-user=reader --mysql-password="$READER_TOKEN" --mysql-db=sbtest) ;;
+    baseline)
+      pid=$BASE_PID
+      args+=(--mysql-port="$((AIRLOCK_MY_PORT + 1))" --mysql-user=reader --mysql-password="$BASE_READER" --mysql-db=sbtest)
+      ;;
     direct) args+=(--mysql-port="$MY_PORT" --mysql-user=root --mysql-db=$MY_DB) ;;
   esac
   local before after out
@@ -63,30 +80,39 @@ run() {
 }
 
 machine_note
-echo "sysbench oltp_read_only: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds, ps-mode $SB_PS_MODE"
-declare -a ta=() td=() r=() cq=() ct=() tr=() rq=() ex=()
+echo "sysbench oltp_read_only: $THREADS threads, ${DURATION}s per run, $ROUNDS interleaved rounds, ps-mode $SB_PS_MODE${BASELINE_REF:+, baseline $BASELINE_REF ($(git -C "$BENCH_ROOT" rev-parse --short "$BASELINE_REF"))}"
+declare -a ta=() td=() r=() cq=() ct=() tr=() rq=() ex=() tb=() cb=()
 for i in $(seq "$ROUNDS"); do
   read -r a_tps a_tx a_q a_ticks < <(run airlock)
+  z=""
+  if [ -n "${BASELINE_REF:-}" ]; then
+    read -r b_tps _ b_q b_ticks < <(run baseline)
+    tb+=("$b_tps")
+    cb+=("$(awk -v t="$b_ticks" -v n="$b_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
+    z=", baseline $b_tps tps (${cb[-1]}us/query)"
+  fi
   read -r d_tps _ _ _ < <(run direct)
   ta+=("$a_tps") td+=("$d_tps")
   r+=("$(awk -v a="$a_tps" -v b="$d_tps" 'BEGIN{printf "%.3f", a/b}')")
   ct+=("$(awk -v t="$a_ticks" -v n="$a_tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
   cq+=("$(awk -v t="$a_ticks" -v n="$a_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
-  z=""
   if [ -n "${RELAY:-}" ]; then
     read -r r_tps _ r_q r_ticks < <(run relay)
     tr+=("$r_tps")
     rq+=("$(awk -v t="$r_ticks" -v n="$r_q" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')")
     ex+=("$(awk -v a="${cq[-1]}" -v b="${rq[-1]}" 'BEGIN{printf "%.1f", a-b}')")
-    z=", relay $r_tps tps (${rq[-1]}us/query)"
+    z="$z, relay $r_tps tps (${rq[-1]}us/query)"
   fi
   echo "  round $i: airlock $a_tps tps (${ct[-1]}us/tx, ${cq[-1]}us/query), direct $d_tps tps$z (load $(cut -d' ' -f1 /proc/loadavg))" >&2
 done
 printf '\n%12s %12s %9s %12s %14s' airlock-tps direct-tps a/direct a-cpu-us/tx a-cpu-us/query
 [ -z "${RELAY:-}" ] || printf ' %12s %14s %14s' relay-tps r-cpu-us/query a-minus-relay
+[ -z "${BASELINE_REF:-}" ] || printf ' %10s %14s' base-tps base-us/query
 echo
 printf '%12.0f %12.0f %9.3f %12.1f %14.1f' "$(median "${ta[@]}")" "$(median "${td[@]}")" "$(median "${r[@]}")" "$(median "${ct[@]}")" "$(median "${cq[@]}")"
 [ -z "${RELAY:-}" ] || printf ' %12.0f %14.1f %14.1f' "$(median "${tr[@]}")" "$(median "${rq[@]}")" "$(median "${ex[@]}")"
+[ -z "${BASELINE_REF:-}" ] || printf ' %10.0f %14.1f' "$(median "${tb[@]}")" "$(median "${cb[@]}")"
 echo
 echo "medians over rounds; a/direct: airlock's TPS over direct's in the same round"
 [ -z "${RELAY:-}" ] || echo "r-cpu-us/query: the bare relay's CPU per query; a-minus-relay: airlock's over the relay's in the same round"
+[ -z "${BASELINE_REF:-}" ] || echo "base-tps, base-us/query: airlock built from $BASELINE_REF, run after airlock in each round"

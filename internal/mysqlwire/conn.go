@@ -17,6 +17,7 @@ import (
 
 	"airlock"
 	"airlock/internal/gateway"
+	"airlock/internal/myadmin"
 )
 
 // conn serves one client connection.
@@ -78,6 +79,11 @@ type conn struct {
 	// lim is the statement size limit, the statement memory held and the
 	// upstream read deadline (limits.go).
 	lim stmtLimit
+
+	// veto and track are reused for each statement, so that deciding and
+	// relaying one allocates neither (Veto, response).
+	veto  myadmin.Veto
+	track tracker
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

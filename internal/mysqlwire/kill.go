@@ -18,6 +18,9 @@ var killQueryRE = regexp.MustCompile(`(?i)^\s*KILL\s+(?:(?:SOFT|HARD)\s+)?QUERY\
 // session runs is killed upstream. It reports false when the query is
 // anything else, to be decided like any statement (KILL is admin).
 func (c *conn) killQuery(text string) (bool, error) {
+	if !mayKill(text) {
+		return false, nil
+	}
 	m := killQueryRE.FindStringSubmatch(text)
 	if m == nil {
 		return false, nil
@@ -44,4 +47,12 @@ func (c *conn) killQuery(text string) (bool, error) {
 	c.sess.Done(ch, 0, out)
 	writePacket(c.cw, &c.cseq, appendOK(nil, 0, 0, c.up.status, 0))
 	return true, nil
+}
+
+// mayKill reports whether text can match killQueryRE, without running it
+// on every query: after the spaces \s matches, its first byte must start
+// a K, k or the Kelvin sign (U+212A), which (?i) folds to k.
+func mayKill(text string) bool {
+	t := strings.TrimLeft(text, "\t\n\f\r ")
+	return t != "" && (t[0] == 'K' || t[0] == 'k' || t[0] == 0xE2)
 }

@@ -182,7 +182,11 @@ func unexpected(err error) error {
 
 // writeHeader writes a physical packet header.
 func writeHeader(w *bufio.Writer, n int, seq byte) {
-	w.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq})
+	// Byte by byte: a slice handed to Write would be allocated each time.
+	w.WriteByte(byte(n))
+	w.WriteByte(byte(n >> 8))
+	w.WriteByte(byte(n >> 16))
+	w.WriteByte(seq)
 }
 
 // writePacket writes a logical packet, split as needed, starting at

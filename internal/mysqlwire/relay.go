@@ -91,7 +91,11 @@ func (c *conn) Veto(ch *gateway.Check) (*airlock.Decision, error) {
 		return d, err
 	}
 	db := c.sess.Database()
-	v := myadmin.Veto{DBName: db.Name, Schema: db.Database, Tables: c.tables, Query: c.vetoQuery}
+	v := &c.veto
+	v.DBName, v.Schema, v.Tables = db.Name, db.Database, c.tables
+	if v.Query == nil {
+		v.Query = c.vetoQuery
+	}
 	return v.Check(ch)
 }
 
@@ -243,13 +247,22 @@ func (t *tracker) flush() {
 // runs statements (COM_QUERY, COM_STMT_EXECUTE): for each result an OK,
 // an ERR, or a result set whose rows stream through.
 func (c *conn) response(ch *gateway.Check, h *held) error {
-	t := &tracker{c: c, ch: ch, hold: h != nil, inTrans: c.up.status&statusInTrans != 0}
+	var t *tracker
+	if h != nil {
+		// A held answer keeps its tracker until it is released.
+		t = &tracker{}
+	} else {
+		t = &c.track
+	}
+	*t = tracker{c: c, ch: ch, hold: h != nil, inTrans: c.up.status&statusInTrans != 0}
 	c.followWarnings(ch)
 	err := c.results(t, h)
 	c.warnAdd, c.inject = 0, nil
 	if h != nil {
 		h.outs = t.outs
 		h.tracker = t
+	} else {
+		*t = tracker{} // an idle connection keeps no statement's check
 	}
 	return err
 }

@@ -259,7 +259,8 @@ func myAtLeastAsStrict(a, b airlock.Statement) bool {
 func (m *MySQL) sanitized(b []byte, depth int) (airlock.Statement, *myErr) {
 	// Blanking comments must not have made new ones (a "--" just before a
 	// comment would start a comment once the comment is spaces).
-	if sc, lerr := scanMySQL(string(b)); lerr != nil || len(sc.comments) > 0 || len(sc.semis) > 0 {
+	sql := string(b) // once, for the scan and the parser
+	if sc, lerr := scanMySQL(sql); lerr != nil || len(sc.comments) > 0 || len(sc.semis) > 0 {
 		return airlock.Statement{}, &myErr{"a comment right after \"--\" or inside a token", 0}
 	}
 	var toks []myTok // tokenized only for the statements read by hand
@@ -270,7 +271,7 @@ func (m *MySQL) sanitized(b []byte, depth int) (airlock.Statement, *myErr) {
 		}
 	}
 	f := newMyFacts()
-	stmt, perr := m.parseOne(b)
+	stmt, perr := m.parseText(sql)
 	if perr == nil {
 		if err := m.stmt(f, stmt, depth); err != nil {
 			return airlock.Statement{}, &myErr{err.Message, -1}
@@ -297,7 +298,10 @@ var myNearRE = regexp.MustCompile(`(?s)near "(.*)"`)
 // parseOne parses one statement of sanitized text with the TiDB parser. A
 // panic of the parser (third-party code, fed untrusted text) is a parse
 // error, and that parser is not reused.
-func (m *MySQL) parseOne(b []byte) (stmt ast.StmtNode, perr *myErr) {
+func (m *MySQL) parseOne(b []byte) (ast.StmtNode, *myErr) { return m.parseText(string(b)) }
+
+// parseText is parseOne of a string.
+func (m *MySQL) parseText(sql string) (stmt ast.StmtNode, perr *myErr) {
 	p := m.parsers.Get().(*parser.Parser)
 	defer func() {
 		if r := recover(); r != nil {
@@ -306,7 +310,6 @@ func (m *MySQL) parseOne(b []byte) (stmt ast.StmtNode, perr *myErr) {
 		}
 		m.parsers.Put(p)
 	}()
-	sql := string(b)
 	stmts, _, err := p.Parse(sql, "", "")
 	if err != nil {
 		off := 0
