@@ -242,6 +242,20 @@ airlock_start() {
   [ -z "${BENCH_PREPARED:-}" ] || "$dir/airlock" databases prepare bench "${srv[@]}" >/dev/null
 }
 
+# baseline_start REF builds airlock at git ref REF and starts it on the
+# ports after this run's (AIRLOCK_*_PORT + 1) with a store of its own, for
+# before/after comparisons in one interleaving: BASE_PID, BASE_READER and
+# BASE_WRITER (its tokens).
+baseline_start() {
+  local ports=("$AIRLOCK_PG_PORT" "$AIRLOCK_HTTP_PORT" "$AIRLOCK_MY_PORT")
+  AIRLOCK_DIR=$BENCH_WORK/baseline AIRLOCK_PG_PORT=$((ports[0] + 1)) AIRLOCK_HTTP_PORT=$((ports[1] + 1)) AIRLOCK_MY_PORT=$((ports[2] + 1))
+  airlock_build "$1"
+  airlock_config
+  airlock_start
+  BASE_PID=$AIRLOCK_PID BASE_READER=$READER_TOKEN BASE_WRITER=$WRITER_TOKEN
+  AIRLOCK_DIR=$BENCH_WORK AIRLOCK_PG_PORT=${ports[0]} AIRLOCK_HTTP_PORT=${ports[1]} AIRLOCK_MY_PORT=${ports[2]}
+}
+
 # pgbouncer_start MODE [PORT] starts pgbouncer (PGBOUNCER_PID) in pool mode
 # MODE (session or transaction) in front of the local PostgreSQL (trust),
 # for the users postgres and the two upstream roles (auth_type trust).

@@ -39,16 +39,8 @@ modes=("$@")
 
 bench_init
 bench_db
-if [ -n "${BASELINE_REF:-}" ]; then
-  # The baseline first, on the next ports with its own store.
-  ports=("$AIRLOCK_PG_PORT" "$AIRLOCK_HTTP_PORT" "$AIRLOCK_MY_PORT")
-  AIRLOCK_DIR=$BENCH_WORK/baseline AIRLOCK_PG_PORT=$((ports[0] + 1)) AIRLOCK_HTTP_PORT=$((ports[1] + 1)) AIRLOCK_MY_PORT=$((ports[2] + 1))
-  airlock_build "$BASELINE_REF"
-  airlock_config
-  airlock_start
-  BASE_PID=$AIRLOCK_PID BASE_READER=$READER_TOKEN BASE_WRITER=$WRITER_TOKEN
-  AIRLOCK_DIR=$BENCH_WORK AIRLOCK_PG_PORT=${ports[0]} AIRLOCK_HTTP_PORT=${ports[1]} AIRLOCK_MY_PORT=${ports[2]}
-fi
+# The baseline first, on the next ports with its own store.
+[ -z "${BASELINE_REF:-}" ] || baseline_start "$BASELINE_REF"
 airlock_build
 airlock_config
 AIRLOCK_PPROF=${AIRLOCK_PPROF:-} airlock_start

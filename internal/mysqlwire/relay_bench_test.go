@@ -188,21 +188,7 @@ func (c *benchConn) roundTrip(cmd []byte) {
 // of one parameter and one column whose executions answer one binary
 // row. It returns the address.
 func fakeMyUpstream(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveFakeMy(nc)
-		}
-	}()
-	return ln.Addr().String()
+	return testenv.ServeLoopback(b, serveFakeMy)
 }
 
 // Packets of the fake upstream, without their headers.

@@ -100,21 +100,7 @@ func BenchmarkRelaySimpleQuery(b *testing.B) {
 // extended-protocol query (the view definitions airlock reads). It returns
 // the address.
 func fakeUpstream(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveFake(nc)
-		}
-	}()
-	return ln.Addr().String()
+	return testenv.ServeLoopback(b, serveFake)
 }
 
 func serveFake(nc net.Conn) {
