@@ -1,22 +1,16 @@
 package mysql
 
 import (
-	"errors"
 	"testing"
 
-	"airlock/internal/sqlclass"
+	"airlock/internal/sqlclass/corpus"
 )
 
 // TestMySQLSyntaxError: a parse error says whether the database's own grammar
 // rejects the text, with what the database would report.
 func TestMySQLSyntaxError(t *testing.T) {
 	c := New()
-	for _, tc := range []struct {
-		text      string
-		syntax    bool
-		pos, line int
-		near      string
-	}{
+	corpus.CheckSyntaxErrors(t, c, []corpus.SyntaxCase{
 		{"SELEC 1", true, 1, 1, "SELEC 1"},
 		{"-- c\n  ＤELETE FROM t", true, 8, 2, "ＤELETE FROM t"},
 		{"SELECT 1;\nfoo bar", true, 11, 2, "foo bar"},
@@ -25,23 +19,5 @@ func TestMySQLSyntaxError(t *testing.T) {
 		{"SELECT 1 FROM WHERE", false, 0, 0, ""},
 		{"(SELECT 1 FROM WHERE)", false, 0, 0, ""},
 		{"/*!99999 SELECT */ 1 +", false, 0, 0, ""},
-	} {
-		_, err := c.Classify(tc.text)
-		var pe *sqlclass.ParseError
-		if !errors.As(err, &pe) {
-			t.Errorf("%q: %v, want a parse error", tc.text, err)
-			continue
-		}
-		se := pe.SyntaxError()
-		if (se != nil) != tc.syntax {
-			t.Errorf("%q: syntax error %+v, want %v", tc.text, se, tc.syntax)
-			continue
-		}
-		if se == nil {
-			continue
-		}
-		if se.Position != tc.pos || se.Near != tc.near || se.Line != tc.line {
-			t.Errorf("%q: %+v, want position %d, near %q, line %d", tc.text, se, tc.pos, tc.near, tc.line)
-		}
-	}
+	})
 }
