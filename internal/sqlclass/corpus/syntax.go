@@ -8,8 +8,9 @@ import (
 )
 
 // SyntaxCase is a text a classifier refuses, and whether (and where) the
-// database's own grammar would report a syntax error for it.
-type SyntaxCase struct {
+// database's own grammar would report a syntax error for it (an unnamed
+// struct, so that the dialects' tables list cases positionally).
+type SyntaxCase = struct {
 	Text      string
 	Syntax    bool
 	Pos, Line int
