@@ -18,6 +18,14 @@
 #                           interleaved, with each one's user and system CPU
 #                           per transaction and airlock's excess over the
 #                           relay: what airlock adds to relaying
+#   bench/floor.sh tpcb     PostgreSQL: pgbench's TPC-B-like script through
+#                           airlock (an approved write session, blast radius
+#                           and undo off: every write's event durable before
+#                           the write is forwarded), the one-goroutine relay,
+#                           pgbouncer and directly, interleaved: each proxy's
+#                           CPU per transaction and everyone's TPS, i.e. how
+#                           much of the SPEC's write-path budget (2x
+#                           pgbouncer) relaying alone already spends
 #
 # Environment: ROUNDS (default 3), DURATION seconds per run (8), CLIENTS (8),
 # THREADS (2), BENCH_SCALE (10).
@@ -41,7 +49,7 @@ else
   pgbouncer_start session
   upstream=$PG_HOST:$PG_PORT
 fi
-if [ "$target" = airlock ]; then
+if [ "$target" = airlock ] || [ "$target" = tpcb ]; then
   airlock_build
   airlock_config
   airlock_start
@@ -87,28 +95,54 @@ sysrun() {
 # cpu_split PID: prints the process's "utime stime" in clock ticks.
 cpu_split() { awk '{sub(/.*\) /, ""); print $12, $13}' "/proc/$1/stat"; }
 
-# runsplit PORT PID USER DB [ENV...]: pgbench -S through a proxy; prints
-# "user_us sys_us" per transaction.
+# runsplit PORT PID USER DB [ENV...]: pgbench -S (the TPC-B-like script
+# with SCRIPT=tpcb) through a proxy, or directly without PID; prints
+# "user_us sys_us tps" per transaction.
 runsplit() {
-  local port=$1 pid=$2 user=$3 db=$4 b a out tx
+  local port=$1 pid=$2 user=$3 db=$4 b=(0 0) a=(0 0) out tx tps sel=-S
   shift 4
-  b=($(cpu_split "$pid"))
-  out=$(env PGSSLMODE=disable "$@" pgbench -n -S -M simple -T "$DURATION" -c "$CLIENTS" -j "$THREADS" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1) ||
+  [ "${SCRIPT:-}" != tpcb ] || sel=
+  [ -z "$pid" ] || b=($(cpu_split "$pid"))
+  out=$(env PGSSLMODE=disable "$@" pgbench -n $sel -M simple -T "$DURATION" -c "$CLIENTS" -j "$THREADS" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1) ||
     { echo "$out" >&2; return 1; }
   sleep 0.3
-  a=($(cpu_split "$pid"))
+  [ -z "$pid" ] || a=($(cpu_split "$pid"))
   tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
-  awk -v u=$((a[0] - b[0])) -v s=$((a[1] - b[1])) -v n="$tx" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f %.1f\n", u/hz/n*1e6, s/hz/n*1e6}'
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
+  awk -v u=$((a[0] - b[0])) -v s=$((a[1] - b[1])) -v n="$tx" -v hz="$CLK_TCK" -v tps="$tps" 'BEGIN{printf "%.1f %.1f %.0f\n", u/hz/n*1e6, s/hz/n*1e6, tps}'
 }
 
 machine_note
+if [ "$target" = tpcb ]; then
+  export SCRIPT=tpcb
+  printf '\n%-6s %10s %10s %10s %10s %10s %10s %10s %8s %8s\n' round "a-us/tx" "relay-us" "b-us/tx" "a/b" "relay/b" "a-tps" "relay-tps" "b-tps" "direct"
+  declare -a aa=() rr=() bb=() ab=() rb=() at=() rt=() bt=() dt=()
+  for r in $(seq "$ROUNDS"); do
+    read -r a_u a_s a_t < <(runsplit "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" writer bench PGPASSWORD="$WRITER_TOKEN")
+    read -r r_u r_s r_t < <(runsplit $SYNC_PORT "$SYNC_PID" postgres $BENCH_DB)
+    read -r b_u b_s b_t < <(runsplit "$PGBOUNCER_PORT" "$PGBOUNCER_PID" postgres $BENCH_DB)
+    read -r _ _ d_t < <(runsplit "$PG_PORT" "" postgres $BENCH_DB)
+    a=$(awk -v u="$a_u" -v s="$a_s" 'BEGIN{printf "%.1f", u+s}')
+    y=$(awk -v u="$r_u" -v s="$r_s" 'BEGIN{printf "%.1f", u+s}')
+    b=$(awk -v u="$b_u" -v s="$b_s" 'BEGIN{printf "%.1f", u+s}')
+    x=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", a/b}')
+    z=$(awk -v a="$y" -v b="$b" 'BEGIN{printf "%.2f", a/b}')
+    aa+=("$a") rr+=("$y") bb+=("$b") ab+=("$x") rb+=("$z") at+=("$a_t") rt+=("$r_t") bt+=("$b_t") dt+=("$d_t")
+    printf '%-6s %10s %10s %10s %10s %10s %10s %10s %8s %8s\n' "$r" "$a" "$y" "$b" "$x" "$z" "$a_t" "$r_t" "$b_t" "$d_t"
+  done
+  printf '%-6s %10s %10s %10s %10s %10s %10s %10s %8s %8s\n' median "$(median "${aa[@]}")" "$(median "${rr[@]}")" "$(median "${bb[@]}")" \
+    "$(median "${ab[@]}")" "$(median "${rb[@]}")" "$(median "${at[@]}")" "$(median "${rt[@]}")" "$(median "${bt[@]}")" "$(median "${dt[@]}")"
+  echo "CPU microseconds per TPC-B-like transaction (8 clients, simple protocol) of airlock (a: a write session, blast radius and undo off),"
+  echo "the one-goroutine bare relay and pgbouncer (b), their ratios to pgbouncer in the same round, and each one's TPS beside direct's"
+  exit 0
+fi
 if [ "$target" = airlock ]; then
   printf '\n%-6s %9s %9s %9s %9s %9s %9s %12s\n' round "a-user" "a-sys" "relay-user" "relay-sys" "b-user" "b-sys" "a-minus-relay"
   declare -a au=() as=() ru=() rs=() bu=() bs=() ex=()
   for r in $(seq "$ROUNDS"); do
-    read -r a_u a_s < <(runsplit "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" reader bench PGPASSWORD="$READER_TOKEN")
-    read -r r_u r_s < <(runsplit $SYNC_PORT "$SYNC_PID" postgres $BENCH_DB)
-    read -r b_u b_s < <(runsplit "$PGBOUNCER_PORT" "$PGBOUNCER_PID" postgres $BENCH_DB)
+    read -r a_u a_s _ < <(runsplit "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" reader bench PGPASSWORD="$READER_TOKEN")
+    read -r r_u r_s _ < <(runsplit $SYNC_PORT "$SYNC_PID" postgres $BENCH_DB)
+    read -r b_u b_s _ < <(runsplit "$PGBOUNCER_PORT" "$PGBOUNCER_PID" postgres $BENCH_DB)
     x=$(awk -v a="$a_u" -v b="$a_s" -v c="$r_u" -v d="$r_s" 'BEGIN{printf "%.1f", a+b-c-d}')
     au+=("$a_u") as+=("$a_s") ru+=("$r_u") rs+=("$r_s") bu+=("$b_u") bs+=("$b_s") ex+=("$x")
     printf '%-6s %9s %9s %9s %9s %9s %9s %12s\n' "$r" "$a_u" "$a_s" "$r_u" "$r_s" "$b_u" "$b_s" "$x"

@@ -7,12 +7,23 @@
 # extra system time (bench/floor.sh airlock) comes from. Counts, not times:
 # strace slows every call, so only the counts are meaningful.
 #
-#   bench/syscalls.sh
+#   bench/syscalls.sh [select|tpcb]
+#
+# tpcb: pgbench's TPC-B-like script instead of -S, through an airlock write
+# session (blast radius and undo off, as bench/pgbench.sh tpcb); the audit's
+# fdatasync calls show there.
 #
 # Environment: TX transactions per proxy (default 5000), BENCH_SCALE (10).
 source "$(dirname "$0")/lib.sh"
 
+MODE=${1:-select}
 TX=${TX:-5000}
+CLIENTS=${CLIENTS:-1}
+case $MODE in
+  select) script=(-S) ;;
+  tpcb) script=() ;;
+  *) log "unknown mode $MODE (select or tpcb)"; exit 2 ;;
+esac
 SYNC_PORT=${SYNC_PORT:-26997}
 
 command -v strace >/dev/null || { log "strace is not installed (Debian package strace)"; exit 1; }
@@ -37,14 +48,18 @@ count() {
   strace -c -f -q -o "$BENCH_WORK/$name.strace" -p "$pid" &
   st=$!
   sleep 1
-  env PGSSLMODE=disable "$@" pgbench -n -S -M simple -t "$TX" -c 1 -j 1 -h 127.0.0.1 -p "$port" -U "$user" "$db" >/dev/null
+  env PGSSLMODE=disable "$@" pgbench -n "${script[@]}" -M simple -t "$((TX / CLIENTS))" -c "$CLIENTS" -j "$((CLIENTS > 1 ? 2 : 1))" -h 127.0.0.1 -p "$port" -U "$user" "$db" >/dev/null
   kill -INT "$st"
   wait "$st" 2>/dev/null || true
   awk 'NF>=5 && $1 ~ /^[0-9.]+$/ { print $NF, $4 }' "$BENCH_WORK/$name.strace" >"$BENCH_WORK/$name.counts"
 }
 
 machine_note
-count airlock "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" reader bench PGPASSWORD="$READER_TOKEN"
+if [ "$MODE" = tpcb ]; then
+  count airlock "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" writer bench PGPASSWORD="$WRITER_TOKEN"
+else
+  count airlock "$AIRLOCK_PG_PORT" "$AIRLOCK_PID" reader bench PGPASSWORD="$READER_TOKEN"
+fi
 count relay $SYNC_PORT "$SYNC_PID" postgres $BENCH_DB
 count pgbouncer "$PGBOUNCER_PORT" "$PGBOUNCER_PID" postgres $BENCH_DB
 
@@ -56,4 +71,4 @@ cat "$BENCH_WORK"/{airlock,relay,pgbouncer}.counts | awk '{print $1}' | sort -u 
   awk -v s="$sc" -v a="${a:-0}" -v r="${r:-0}" -v b="${b:-0}" -v n="$TX" \
     'BEGIN{ if (a+r+b >= n/100) printf "%-20s %10.2f %10.2f %10.2f\n", s, a/n, r/n, b/n }'
 done | sort -k2 -nr
-echo "system calls per pgbench -S transaction (one client, $TX transactions, connection setup included; calls under one per hundred transactions left out)"
+echo "system calls per pgbench ${script[*]:-TPC-B-like} transaction ($CLIENTS clients, $TX transactions, connection setup included; calls under one per hundred transactions left out)"
