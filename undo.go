@@ -49,6 +49,19 @@ type UndoFilter struct {
 	States    []string
 }
 
+// UndoChange is one change to stored undo records: a record saved (Save),
+// or the records IDs moved to State (only those in one of From; none:
+// any). A store that logs changes ahead of applying them (the audit
+// segment log in front of SQLite) applies them in order, each at most
+// once in effect: saving a record that exists and moving one out of a
+// state it left are no-ops, so that a replay after a crash is harmless.
+type UndoChange struct {
+	Save  *UndoRecord `json:"save,omitempty"`
+	IDs   []string    `json:"ids,omitempty"`
+	State string      `json:"state,omitempty"`
+	From  []string    `json:"from,omitempty"`
+}
+
 // UndoStore keeps undo records.
 type UndoStore interface {
 	SaveUndo(ctx context.Context, r *UndoRecord) error

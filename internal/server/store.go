@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"airlock"
 	"airlock/internal/audit/seglog"
@@ -62,7 +63,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, gateway string) (Store, 
 func SegmentDir(path string) string { return path + ".audit" }
 
 // segStore is the SQLite store with the audit segment log in front of its
-// events: an event is durable once its segment is fdatasynced (one sync
+// events and undo records: an event is durable once its segment is fdatasynced (one sync
 // shared by a batch, far cheaper than a SQLite commit), and the log indexes
 // events into SQLite behind. SQLite keeps synchronous=FULL, so a segment is
 // deleted only once SQLite has its events durably. The PostgreSQL store
@@ -106,6 +107,75 @@ func (s *segStore) ScanEvents(ctx context.Context, f airlock.EventFilter, fn fun
 		return s.DB.ScanEvents(ctx, f, fn)
 	}
 	return s.seg.ScanEvents(ctx, f, fn)
+}
+
+// SaveUndo logs the record in the segment log (a write, not a commit of
+// its own): it is durable with the next sync, which the statement's
+// outcome event, and so its transaction's COMMIT, waits for; the log
+// stores it into SQLite with the events around it. Its ID is not checked
+// here: records are named by fresh random IDs, and a record whose ID
+// exists is left as it was when the log applies it.
+func (s *segStore) SaveUndo(ctx context.Context, r *airlock.UndoRecord) error {
+	if s.seg == nil {
+		return s.DB.SaveUndo(ctx, r)
+	}
+	return s.seg.AppendUndo(ctx, &airlock.UndoChange{Save: r})
+}
+
+// SetUndoState logs the change in the segment log, in order after the
+// records it names.
+func (s *segStore) SetUndoState(ctx context.Context, ids []string, state string, from ...string) error {
+	if s.seg == nil {
+		return s.DB.SetUndoState(ctx, ids, state, from...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.seg.AppendUndo(ctx, &airlock.UndoChange{IDs: ids, State: state, From: from})
+}
+
+// flushed waits until SQLite holds every undo change logged so far, for
+// the readers and direct writers of undo records.
+func (s *segStore) flushed(ctx context.Context) error {
+	if s.seg == nil {
+		return nil
+	}
+	return s.seg.Flush(ctx)
+}
+
+func (s *segStore) GetUndo(ctx context.Context, id string) (*airlock.UndoRecord, error) {
+	if err := s.flushed(ctx); err != nil {
+		return nil, err
+	}
+	return s.DB.GetUndo(ctx, id)
+}
+
+func (s *segStore) ListUndo(ctx context.Context, f airlock.UndoFilter) ([]*airlock.UndoRecord, error) {
+	if err := s.flushed(ctx); err != nil {
+		return nil, err
+	}
+	return s.DB.ListUndo(ctx, f)
+}
+
+func (s *segStore) MarkApplied(ctx context.Context, id, by string) error {
+	if err := s.flushed(ctx); err != nil {
+		return err
+	}
+	return s.DB.MarkApplied(ctx, id, by)
+}
+
+func (s *segStore) DeleteUndoBefore(ctx context.Context, t time.Time) (int64, error) {
+	if err := s.flushed(ctx); err != nil {
+		return 0, err
+	}
+	return s.DB.DeleteUndoBefore(ctx, t)
+}
+
+func (s *segStore) UndoBytes(ctx context.Context, sessionID string) (int64, error) {
+	if err := s.flushed(ctx); err != nil {
+		return 0, err
+	}
+	return s.DB.UndoBytes(ctx, sessionID)
 }
 
 // CheckWritable fails while the segment log refuses events (its backlog

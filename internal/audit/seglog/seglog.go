@@ -1,5 +1,10 @@
 // Package seglog is an append-only, checksummed log of audit events in
 // segment files, in front of an event store (the embedded SQLite store).
+// The same log carries changes to undo records (AppendUndo), in order with
+// the events, so that capturing a write's undo data costs a write to the
+// segment instead of a database commit: they become durable with the next
+// sync (the statement's own events, at the latest the COMMIT's) and reach
+// the inner store in the same transactions as the events around them.
 //
 // AppendEvents makes a batch durable with one write and one fdatasync of the
 // current segment, which costs far less than a database commit; a background
@@ -14,6 +19,9 @@
 // A segment is named by its first event's ID (%020d.seg) and holds records
 //
 //	[length u32 LE][crc32c of the payload u32 LE][payload: the event's JSON]
+//
+// or, for a change to undo records, a payload of 'U' followed by the
+// change's JSON (an event's JSON starts with '{').
 //
 // Open recovers: a torn or corrupt record at the tail of the newest segment
 // is cut away (it was never acknowledged), a corrupt record followed by good
@@ -96,16 +104,39 @@ var ErrLocked = errors.New("the audit segment log is in use")
 type segment struct {
 	first int64 // ID of its first event; its name
 	path  string
-	size  int64 // bytes durable
+	size  int64 // bytes written: durable, but for undo changes not yet synced (Log.dirty)
+	// events: the segment holds an event (a segment that holds only undo
+	// changes is named after the event that comes next, and takes it).
+	events bool
 }
 
-// entry is a durable event kept in memory for the indexer.
+// item is one record of the log: an event, or a change to undo records.
+type item struct {
+	ev *airlock.Event
+	ch *airlock.UndoChange
+}
+
+// entry is a record kept in memory for the indexer.
 type entry struct {
-	ev  *airlock.Event
+	item
 	seg *segment
-	end int64 // offset in seg just past the event's record
+	end int64 // offset in seg just past the record
 	n   int64 // bytes of its record
 }
+
+// UndoIndexer is an inner store that keeps undo records: it takes the
+// undo changes logged among a batch of events in the same transaction as
+// the events (sqlite.DB).
+type UndoIndexer interface {
+	IndexEvents(ctx context.Context, evs []*airlock.Event, changes []*airlock.UndoChange) error
+}
+
+// undoMark starts the payload of an undo change's record.
+const undoMark = 'U'
+
+// syncLater is how soon a change to undo records written with nothing
+// else to sync it is made durable by a sync of its own.
+const syncLater = 10 * time.Millisecond // Log.syncLater
 
 // Log is the segment log. It implements airlock.EventStore and is safe for
 // concurrent use.
@@ -122,6 +153,13 @@ type Log struct {
 	buf []byte
 	// sync makes a segment's data durable (a test replaces it).
 	sync func(*os.File) error
+	// dirty: undo changes written to f since its last sync; syncTimer
+	// syncs them (syncArmed: it is set) unless an append's sync does.
+	dirty     bool
+	syncTimer *time.Timer
+	syncArmed bool
+	syncLater time.Duration
+	undo      UndoIndexer // the inner store, when it keeps undo records
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -185,10 +223,11 @@ func Open(ctx context.Context, dir string, inner airlock.EventStore, opts Option
 	}
 	l := &Log{
 		dir: dir, inner: inner, opts: opts, log: opts.Logger, lock: lock,
-		sync: datasync,
+		sync: datasync, syncLater: syncLater,
 		kick: make(chan struct{}, 1), urgent: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.cond = sync.NewCond(&l.mu)
+	l.undo, _ = inner.(UndoIndexer)
 	if err := l.recover(ctx); err != nil {
 		lock.Close()
 		return nil, err
@@ -327,7 +366,7 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		l.buf = nil
 	}
 
-	seg, err := l.segmentFor(evs[0].ID, int64(len(buf)))
+	seg, err := l.segmentFor(evs[0].ID, int64(len(buf)), true)
 	if err != nil {
 		return err
 	}
@@ -345,16 +384,18 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		}
 		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
 	}
+	l.dirty = false // the sync covered the undo changes before the batch
 
 	l.mu.Lock()
 	seg.size = off + int64(len(buf))
+	seg.events = true
 	last := normalize(evs[len(evs)-1])
 	l.head = &last
 	if !l.spilled && l.memBytes+int64(len(buf)) <= l.opts.MemoryBytes {
 		prev := 0
 		for i, ev := range evs {
 			n := int64(ends[i] - prev)
-			l.pending = append(l.pending, entry{ev: ev, seg: seg, end: off + int64(ends[i]), n: n})
+			l.pending = append(l.pending, entry{item: item{ev: ev}, seg: seg, end: off + int64(ends[i]), n: n})
 			l.memBytes += n
 			prev = ends[i]
 		}
@@ -368,6 +409,114 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		signal(l.urgent)
 	}
 	return nil
+}
+
+// AppendUndo writes a change to undo records into the log, in order with
+// the events, and returns once it is written, not synced: the next
+// AppendEvents' sync makes it durable (a write's undo data is captured
+// before the write's outcome event, which the transaction's COMMIT waits
+// for), and so does a sync of its own within syncLater when no append
+// comes. The indexer applies it to the inner store in the transaction of
+// the events around it; Flush waits for that.
+func (l *Log) AppendUndo(ctx context.Context, ch *airlock.UndoChange) error {
+	if l.undo == nil {
+		return errors.New("audit segment log: the store behind it keeps no undo records")
+	}
+	p, err := json.Marshal(ch)
+	if err != nil {
+		return fmt.Errorf("audit segment log: encode an undo change: %w", err)
+	}
+	if 1+len(p) > maxRecord {
+		return fmt.Errorf("audit segment log: an undo change is %d bytes of JSON, over %d", len(p), maxRecord)
+	}
+	buf := make([]byte, headerBytes+1+len(p))
+	buf[headerBytes] = undoMark
+	copy(buf[headerBytes+1:], p)
+	binary.LittleEndian.PutUint32(buf, uint32(1+len(p)))
+	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(buf[headerBytes:], crcTable))
+
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	err = l.admitLocked(ctx)
+	next := int64(1)
+	if l.head != nil {
+		next = l.head.ID + 1
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	seg, err := l.segmentFor(next, int64(len(buf)), false)
+	if err != nil {
+		return err
+	}
+	off := seg.size
+	if _, err := l.f.WriteAt(buf, off); err != nil {
+		if terr := l.cutBack(seg, off); terr != nil {
+			broken := fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
+			l.mu.Lock()
+			l.broken = broken
+			l.mu.Unlock()
+			l.log.Error("audit segment log is unusable", "err", broken)
+			return broken
+		}
+		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
+	}
+	l.dirty = true
+	l.syncSoon()
+
+	n := int64(len(buf))
+	l.mu.Lock()
+	seg.size = off + n
+	if !l.spilled && l.memBytes+n <= l.opts.MemoryBytes {
+		l.pending = append(l.pending, entry{item: item{ch: ch}, seg: seg, end: off + n, n: n})
+		l.memBytes += n
+	} else {
+		l.spilled = true
+	}
+	full := l.spilled || len(l.pending) >= l.opts.IndexBatch
+	l.mu.Unlock()
+	signal(l.kick)
+	if full {
+		signal(l.urgent)
+	}
+	return nil
+}
+
+// syncSoon arms the timer that syncs undo changes no append synced. The
+// caller holds wmu.
+func (l *Log) syncSoon() {
+	if l.syncArmed {
+		return
+	}
+	l.syncArmed = true
+	if l.syncTimer == nil {
+		l.syncTimer = time.AfterFunc(l.syncLater, l.syncDirty)
+		return
+	}
+	l.syncTimer.Reset(l.syncLater)
+}
+
+// syncDirty makes the undo changes written since the last sync durable.
+// A failed sync leaves the log refusing appends: what was written is not
+// known to be on disk, and statements must not go on as if it were.
+func (l *Log) syncDirty() {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.syncArmed = false
+	if !l.dirty || l.f == nil {
+		return
+	}
+	if err := l.sync(l.f); err != nil {
+		broken := fmt.Errorf("audit segment log: sync undo changes: %v; restart to recover", err)
+		l.mu.Lock()
+		l.broken = broken
+		l.mu.Unlock()
+		l.log.Error("audit segment log is unusable", "err", broken)
+		return
+	}
+	l.dirty = false
 }
 
 // signal leaves a token in c unless one is there.
@@ -390,25 +539,37 @@ func normalize(ev *airlock.Event) airlock.Event {
 }
 
 // segmentFor returns the segment the next n bytes go to, starting one (and
-// fsyncing the directory) when there is none or the current one is full.
-func (l *Log) segmentFor(first, n int64) (*segment, error) {
+// fsyncing the directory) when there is none or, with rotate, the current
+// one is full. Undo changes never start a new segment while one is open
+// (they are synced with the events after them, in the same file), and a
+// segment without events takes the next event whatever its size, since it
+// is named after that event.
+func (l *Log) segmentFor(first, n int64, rotate bool) (*segment, error) {
 	l.mu.Lock()
 	var cur *segment
 	if len(l.segs) > 0 {
 		cur = l.segs[len(l.segs)-1]
 	}
 	l.mu.Unlock()
-	if l.f != nil && cur != nil && (cur.size == 0 || cur.size+n <= l.opts.SegmentBytes) {
+	if l.f != nil && cur != nil && (!rotate || !cur.events || cur.size == 0 || cur.size+n <= l.opts.SegmentBytes) {
 		return cur, nil
 	}
-	if l.f == nil && cur != nil && cur.size == 0 {
-		// A segment left empty by a failed first write: use it again.
+	if l.f == nil && cur != nil && (cur.size == 0 || !cur.events) {
+		// A segment left empty by a failed first write, or holding only
+		// undo changes: use it again.
 		f, err := os.OpenFile(cur.path, os.O_WRONLY, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("audit segment log: %w", err)
 		}
 		l.f = f
 		return cur, nil
+	}
+	if l.f != nil && l.dirty {
+		// Undo changes in the segment being left are synced with it.
+		if err := l.sync(l.f); err != nil {
+			return nil, fmt.Errorf("audit segment log: sync %s: %w", cur.path, err)
+		}
+		l.dirty = false
 	}
 	path := filepath.Join(l.dir, fmt.Sprintf("%020d%s", first, suffix))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -512,6 +673,31 @@ func (l *Log) caughtUp(ctx context.Context) error {
 		return nil
 	}
 	target := l.head.ID
+	return l.waitLocked(ctx, func() bool { return l.indexed >= target }, fmt.Sprintf("audit events up to %d", target))
+}
+
+// Flush waits, at most ReadWait, until the inner store holds every record
+// written when it was called, undo changes as well as events: readers of
+// undo records call it first.
+func (l *Log) Flush(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.segs) == 0 {
+		return nil
+	}
+	seg := l.segs[len(l.segs)-1]
+	off := seg.size
+	return l.waitLocked(ctx, func() bool {
+		return !slices.Contains(l.segs, seg) || (l.segs[0] == seg && l.cursor >= off)
+	}, "undo changes and audit events")
+}
+
+// waitLocked waits, at most ReadWait, until done, with l.mu held; what
+// names the records waited for in its error.
+func (l *Log) waitLocked(ctx context.Context, done func() bool, what string) error {
+	if done() {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, l.opts.ReadWait)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
@@ -523,16 +709,22 @@ func (l *Log) caughtUp(ctx context.Context) error {
 	l.readers.Add(1)
 	defer l.readers.Add(-1)
 	signal(l.urgent)
-	for l.indexed < target {
+	for !done() {
 		if l.stopped {
-			return airlock.Errorf(airlock.EUNAVAILABLE, "audit events up to %d are durable but not yet readable: the segment log is closed (they are replayed at the next start)", target)
+			return airlock.Errorf(airlock.EUNAVAILABLE, "%s are durable but not yet readable: the segment log is closed (they are replayed at the next start)", what)
 		}
 		if err := ctx.Err(); err != nil {
-			return airlock.Errorf(airlock.EUNAVAILABLE, "audit events up to %d are durable but not yet readable (store: %v): %v", target, l.idxErr, err)
+			return airlock.Errorf(airlock.EUNAVAILABLE, "%s are durable but not yet readable (store: %v): %v", what, l.idxErr, err)
 		}
 		l.cond.Wait()
 	}
 	return nil
+}
+
+// allIndexedLocked reports whether the inner store holds every record
+// written.
+func (l *Log) allIndexedLocked() bool {
+	return len(l.segs) == 0 || (len(l.segs) == 1 && l.cursor >= l.segs[0].size)
 }
 
 // Close stops appends, lets the indexer hand the inner store what it
@@ -551,7 +743,15 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.quit)
 	<-l.done
+	if l.syncTimer != nil {
+		l.syncTimer.Stop()
+	}
+	var syncErr error
 	if l.f != nil {
+		if l.dirty {
+			syncErr = l.sync(l.f)
+			l.dirty = false
+		}
 		l.f.Close()
 		l.f = nil
 	}
@@ -565,7 +765,8 @@ func (l *Log) Close() error {
 		left = l.head.ID - l.indexed
 	}
 	var remove []string
-	if left == 0 {
+	all := l.allIndexedLocked()
+	if all && syncErr == nil {
 		for _, s := range l.segs {
 			remove = append(remove, s.path)
 		}
@@ -577,8 +778,11 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	removeAll(remove, l.log)
 	l.lock.Close()
-	if left > 0 {
-		return fmt.Errorf("audit segment log: %d events not yet in the store (they are replayed at the next start): %v", left, idxErr)
+	if left > 0 || !all {
+		return fmt.Errorf("audit segment log: %d events (and maybe undo changes) not yet in the store (they are replayed at the next start): %v", left, idxErr)
+	}
+	if syncErr != nil {
+		return fmt.Errorf("audit segment log: sync undo changes at close: %w", syncErr)
 	}
 	return nil
 }
@@ -593,7 +797,7 @@ func (l *Log) run() {
 		case <-l.urgent:
 		case <-l.quit:
 			l.mu.Lock()
-			caught := l.head == nil || l.indexed >= l.head.ID
+			caught := l.allIndexedLocked()
 			l.mu.Unlock()
 			if caught || time.Now().After(l.deadline) {
 				return
@@ -632,7 +836,12 @@ func (l *Log) run() {
 			// a reader that saw it finds them gone.
 			removeAll(remove, l.log)
 			l.mu.Lock()
-			l.indexed = batch[len(batch)-1].ID
+			for i := len(batch) - 1; i >= 0; i-- {
+				if batch[i].ev != nil {
+					l.indexed = batch[i].ev.ID
+					break
+				}
+			}
 			l.cond.Broadcast()
 			l.mu.Unlock()
 		}
@@ -659,14 +868,14 @@ func (l *Log) linger() {
 
 // take returns the next events to index, from memory or else from the
 // segments, with the segment and offset the cursor moves to.
-func (l *Log) take() ([]*airlock.Event, *segment, int64, error) {
+func (l *Log) take() ([]item, *segment, int64, error) {
 	l.mu.Lock()
 	if len(l.pending) > 0 {
 		n := min(len(l.pending), l.opts.IndexBatch)
-		batch := make([]*airlock.Event, n)
+		batch := make([]item, n)
 		var b int64
 		for i, e := range l.pending[:n] {
-			batch[i] = e.ev
+			batch[i] = e.item
 			b += e.n
 		}
 		last := l.pending[n-1]
@@ -693,10 +902,10 @@ func (l *Log) take() ([]*airlock.Event, *segment, int64, error) {
 	if off >= size {
 		return nil, nil, 0, nil
 	}
-	var batch []*airlock.Event
+	var batch []item
 	end := off
-	err := readRecords(seg.path, off, size, func(ev *airlock.Event, recEnd int64) bool {
-		batch = append(batch, ev)
+	err := readItems(seg.path, off, size, func(it item, recEnd int64) bool {
+		batch = append(batch, it)
 		end = recEnd
 		return len(batch) < l.opts.IndexBatch
 	})
@@ -708,19 +917,20 @@ func (l *Log) take() ([]*airlock.Event, *segment, int64, error) {
 
 // index hands batch to the inner store, retrying with a backoff until it
 // takes it. It returns false when the log is closing and out of time.
-func (l *Log) index(batch []*airlock.Event) bool {
+func (l *Log) index(batch []item) bool {
 	backoff := 10 * time.Millisecond
 	for {
-		err := l.inner.AppendEvents(context.Background(), batch)
+		err := l.hand(context.Background(), batch)
 		if err == nil {
 			return true
 		}
 		// The inner store may hold some or all of them already (an
-		// answer lost, a replay): go on after what it has.
+		// answer lost, a replay): go on after what it has (the undo
+		// changes before its last event came in the same transactions).
 		if last, lerr := l.inner.LastEvent(context.Background()); lerr == nil && last != nil {
-			i := sort.Search(len(batch), func(i int) bool { return batch[i].ID > last.ID })
-			if i > 0 && batch[i-1].ID == last.ID && batch[i-1].Hash == last.Hash {
-				if batch = batch[i:]; len(batch) == 0 {
+			i := slices.IndexFunc(batch, func(it item) bool { return it.ev != nil && it.ev.ID == last.ID })
+			if i >= 0 && batch[i].ev.Hash == last.Hash {
+				if batch = batch[i+1:]; len(batch) == 0 {
 					return true
 				}
 				continue
@@ -746,6 +956,27 @@ func (l *Log) index(batch []*airlock.Event) bool {
 	}
 }
 
+// hand gives batch to the inner store in one transaction: its events, and
+// the undo changes among them when there are any.
+func (l *Log) hand(ctx context.Context, batch []item) error {
+	evs := make([]*airlock.Event, 0, len(batch))
+	var changes []*airlock.UndoChange
+	for _, it := range batch {
+		if it.ev != nil {
+			evs = append(evs, it.ev)
+		} else {
+			changes = append(changes, it.ch)
+		}
+	}
+	if len(changes) == 0 {
+		return l.inner.AppendEvents(ctx, evs)
+	}
+	if l.undo == nil {
+		return errors.New("audit segment log: undo changes for a store that keeps no undo records")
+	}
+	return l.undo.IndexEvents(ctx, evs, changes)
+}
+
 func byID(a, b *airlock.Event) int {
 	switch {
 	case a.ID < b.ID:
@@ -759,6 +990,13 @@ func byID(a, b *airlock.Event) int {
 // readRecords calls fn for each record of path between from and to (both
 // at record boundaries of durable data) until fn returns false.
 func readRecords(path string, from, to int64, fn func(ev *airlock.Event, end int64) bool) error {
+	return readItems(path, from, to, func(it item, end int64) bool {
+		return it.ev == nil || fn(it.ev, end)
+	})
+}
+
+// readItems is readRecords for every record, undo changes included.
+func readItems(path string, from, to int64, fn func(it item, end int64) bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -779,12 +1017,12 @@ func readRecords(path string, from, to int64, fn func(ev *airlock.Event, end int
 		if _, err := io.ReadFull(r, rec[headerBytes:]); err != nil {
 			return fmt.Errorf("%s at offset %d: %w", path, off, err)
 		}
-		ev, size, err := parseRecord(rec)
+		it, size, err := parseItem(rec)
 		if err != nil {
 			return fmt.Errorf("%s at offset %d: %w", path, off, err)
 		}
 		off += int64(size)
-		if !fn(ev, off) {
+		if !fn(it, off) {
 			return nil
 		}
 	}
@@ -794,31 +1032,54 @@ func readRecords(path string, from, to int64, fn func(ev *airlock.Event, end int
 // errTorn is a record cut short by the end of the data.
 var errTorn = errors.New("torn record")
 
-// parseRecord decodes the record at the start of b and returns its size.
+// parseRecord decodes the event record at the start of b and returns its
+// size.
 func parseRecord(b []byte) (*airlock.Event, int, error) {
+	it, n, err := parseItem(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	if it.ev == nil {
+		return nil, 0, errors.New("an undo change, not an event")
+	}
+	return it.ev, n, nil
+}
+
+// parseItem decodes the record at the start of b and returns its size.
+func parseItem(b []byte) (item, int, error) {
 	if len(b) < headerBytes {
-		return nil, 0, errTorn
+		return item{}, 0, errTorn
 	}
 	n := binary.LittleEndian.Uint32(b)
 	sum := binary.LittleEndian.Uint32(b[4:])
 	if n > maxRecord || n == 0 {
-		return nil, 0, fmt.Errorf("record length %d out of range", n)
+		return item{}, 0, fmt.Errorf("record length %d out of range", n)
 	}
 	if int64(len(b)) < headerBytes+int64(n) {
-		return nil, 0, errTorn
+		return item{}, 0, errTorn
 	}
 	p := b[headerBytes : headerBytes+int(n)]
 	if crc32.Checksum(p, crcTable) != sum {
-		return nil, 0, errors.New("checksum mismatch")
+		return item{}, 0, errors.New("checksum mismatch")
+	}
+	if p[0] == undoMark {
+		var ch airlock.UndoChange
+		if err := json.Unmarshal(p[1:], &ch); err != nil {
+			return item{}, 0, fmt.Errorf("decode undo change: %w", err)
+		}
+		if ch.Save == nil && len(ch.IDs) == 0 {
+			return item{}, 0, fmt.Errorf("an empty undo change")
+		}
+		return item{ch: &ch}, headerBytes + int(n), nil
 	}
 	var ev airlock.Event
 	if err := json.Unmarshal(p, &ev); err != nil {
-		return nil, 0, fmt.Errorf("decode event: %w", err)
+		return item{}, 0, fmt.Errorf("decode event: %w", err)
 	}
 	if ev.ID <= 0 {
-		return nil, 0, fmt.Errorf("event without an ID")
+		return item{}, 0, fmt.Errorf("event without an ID")
 	}
-	return &ev, headerBytes + int(n), nil
+	return item{ev: &ev}, headerBytes + int(n), nil
 }
 
 // goodRecordAfter reports whether a valid record starts anywhere in b: a
@@ -826,12 +1087,12 @@ func parseRecord(b []byte) (*airlock.Event, int, error) {
 // torn tail. Only offsets where a record of the encoder could start are
 // checked in full.
 func goodRecordAfter(b []byte) (int, bool) {
-	start := []byte(`{"id":`)
-	for i := 1; i+headerBytes+len(start) <= len(b); i++ {
-		if !bytes.HasPrefix(b[i+headerBytes:], start) {
+	start, undoStart := []byte(`{"id":`), []byte{undoMark, '{'}
+	for i := 1; i+headerBytes+len(undoStart) <= len(b); i++ {
+		if !bytes.HasPrefix(b[i+headerBytes:], start) && !bytes.HasPrefix(b[i+headerBytes:], undoStart) {
 			continue
 		}
-		if _, _, err := parseRecord(b[i:]); err == nil {
+		if _, _, err := parseItem(b[i:]); err == nil {
 			return i, true
 		}
 	}
@@ -870,19 +1131,33 @@ func (l *Log) recover(ctx context.Context) error {
 	l.head, l.indexed = innerLast, innerID
 
 	var (
-		replay  []*airlock.Event
+		replay  []item
 		lastID  int64
 		checked bool // the first event after the store's head was checked
 		keep    []*segment
 	)
+	// An undo change is replayed unless an event after it is in the store
+	// (the indexer hands records over in order, in whole transactions):
+	// unless the event before it (prevID; the first segment is named after
+	// the event that follows the changes at its start) is older than the
+	// store's last. A change applied already is harmless to apply again.
+	var prevID int64
+	if len(segs) > 0 {
+		prevID = segs[0].first - 1
+	}
 	flush := func() error {
 		if len(replay) == 0 {
 			return nil
 		}
-		if err := l.inner.AppendEvents(ctx, replay); err != nil {
-			return fmt.Errorf("audit segment log: replay events %d to %d into the store: %w", replay[0].ID, replay[len(replay)-1].ID, err)
+		if err := l.hand(ctx, replay); err != nil {
+			return fmt.Errorf("audit segment log: replay %d records into the store: %w", len(replay), err)
 		}
-		l.indexed = replay[len(replay)-1].ID
+		for i := len(replay) - 1; i >= 0; i-- {
+			if replay[i].ev != nil {
+				l.indexed = replay[i].ev.ID
+				break
+			}
+		}
 		replay = nil
 		return nil
 	}
@@ -893,7 +1168,7 @@ func (l *Log) recover(ctx context.Context) error {
 		}
 		off := 0
 		for off < len(data) {
-			ev, n, err := parseRecord(data[off:])
+			it, n, err := parseItem(data[off:])
 			if err != nil {
 				if at, ok := goodRecordAfter(data[off:]); ok || i < len(segs)-1 {
 					what := "good records follow it"
@@ -910,10 +1185,18 @@ func (l *Log) recover(ctx context.Context) error {
 				}
 				break
 			}
+			if it.ch != nil {
+				off += n
+				if prevID >= innerID {
+					replay = append(replay, it)
+				}
+				continue
+			}
+			ev := it.ev
 			if ev.ID <= lastID {
 				return fmt.Errorf("audit segment log: %s at offset %d: event %d follows event %d: refusing to start", s.path, off, ev.ID, lastID)
 			}
-			lastID = ev.ID
+			lastID, prevID = ev.ID, ev.ID
 			off += n
 			if ev.ID <= innerID {
 				continue
@@ -924,7 +1207,7 @@ func (l *Log) recover(ctx context.Context) error {
 					return fmt.Errorf("audit segment log: %s at offset %d: event %d (previous hash %s) does not follow the store's last event %d (hash %s): the chain would break; refusing to start", s.path, off-n, ev.ID, ev.PrevHash, innerID, innerLast.Hash)
 				}
 			}
-			replay = append(replay, ev)
+			replay = append(replay, it)
 			l.head = ev
 			if len(replay) >= l.opts.IndexBatch {
 				if err := flush(); err != nil {

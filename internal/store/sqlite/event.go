@@ -123,7 +123,31 @@ func batchText(enc int, data []byte) (string, error) {
 // migrations/0006_event_batches.sql): a row and its few keys per batch cost
 // the writer far less than a row and eight index entries per event did.
 func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
+	return db.IndexEvents(ctx, evs, nil)
+}
+
+// IndexEvents appends evs as AppendEvents does and applies changes to the
+// undo records in the same transaction, in order: the audit segment log
+// hands over the events and the undo changes logged among them together,
+// so that the store never holds an event without the undo changes logged
+// before it. Applying a change twice has the effect of applying it once
+// (see airlock.UndoChange), so a replay after a crash is harmless.
+func (db *DB) IndexEvents(ctx context.Context, evs []*airlock.Event, changes []*airlock.UndoChange) error {
+	if len(evs) == 0 && len(changes) == 0 {
+		return nil
+	}
 	if len(evs) == 0 {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("apply undo changes: %w", err)
+		}
+		defer tx.Rollback()
+		if err := applyUndoChanges(ctx, tx, changes); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("apply undo changes: commit: %w", err)
+		}
 		return nil
 	}
 	// Batches hold events in ID order (the chain's order, in which the
@@ -185,6 +209,9 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	}
 	if err := db.insertRows(ctx, tx, rows); err != nil {
 		return fmt.Errorf("append events: %w", err)
+	}
+	if err := applyUndoChanges(ctx, tx, changes); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("append events: commit: %w", err)

@@ -131,6 +131,14 @@ func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from
 	if len(ids) == 0 {
 		return nil
 	}
+	q, args := undoStateQuery(ids, state, from)
+	if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("set undo state: %w", err)
+	}
+	return nil
+}
+
+func undoStateQuery(ids []string, state string, from []string) (string, []any) {
 	q := `UPDATE undo SET state = ? WHERE id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
 	args := []any{state}
 	for _, id := range ids {
@@ -142,8 +150,34 @@ func (db *DB) SetUndoState(ctx context.Context, ids []string, state string, from
 			args = append(args, f)
 		}
 	}
-	if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("set undo state: %w", err)
+	return q, args
+}
+
+// applyUndoChanges applies changes in tx, in order. A saved record whose
+// ID exists is left as it is: the change was applied before (a replay).
+func applyUndoChanges(ctx context.Context, tx *sql.Tx, changes []*airlock.UndoChange) error {
+	for _, c := range changes {
+		switch {
+		case c.Save != nil:
+			r := c.Save
+			imgs, err := json.Marshal(r.Images)
+			if err != nil {
+				return fmt.Errorf("apply undo changes: %w", err)
+			}
+			created, err := timeArg(r.CreatedAt)
+			if err != nil {
+				return fmt.Errorf("apply undo changes: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO undo (id, session_id, username, dbname, statement, state, created_at, images_json, size, hash, applied_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, r.SessionID, r.User, r.Database, r.Statement, r.State, created, string(imgs), r.Size, r.Hash, r.AppliedBy); err != nil {
+				return fmt.Errorf("apply undo changes: save %s: %w", r.ID, err)
+			}
+		case len(c.IDs) > 0:
+			q, args := undoStateQuery(c.IDs, c.State, c.From)
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("apply undo changes: set state: %w", err)
+			}
+		}
 	}
 	return nil
 }
