@@ -193,4 +193,47 @@ func TestGuardedWritePipeline(t *testing.T) {
 			t.Fatalf("rows 20, 21, 23: %d %v, want 3", n, err)
 		}
 	})
+
+	// airlock keeps the plans of its own queries prepared on the upstream
+	// connection; a client that drops them (all of them, or one by the
+	// name it reads from pg_prepared_statements, in a block that then
+	// rolls back: deallocation is not transactional) only makes airlock
+	// prepare them again.
+	t.Run("deallocate", func(t *testing.T) {
+		c := testenv.Connect(t, a.URL("wanda", wanda, "app"))
+		defer c.Close(ctx)
+		pc := c.PgConn()
+		exec := func(sql string) error {
+			_, err := pc.Exec(ctx, sql).ReadAll()
+			return err
+		}
+		if err := exec("INSERT INTO t VALUES (30)"); err != nil {
+			t.Fatal(err)
+		}
+		names := func() []string {
+			res, err := pc.Exec(ctx, "SELECT name FROM pg_prepared_statements ORDER BY name").ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, r := range res[0].Rows {
+				out = append(out, string(r[0]))
+			}
+			return out
+		}
+		own := names()
+		if len(own) == 0 {
+			t.Fatal("no plan of airlock's is prepared after a guarded write (its own queries are planned every time)")
+		}
+		steps := []string{"BEGIN", "DEALLOCATE ALL", "INSERT INTO t VALUES (31)", "ROLLBACK", "INSERT INTO t VALUES (32)",
+			"DEALLOCATE " + own[0], "INSERT INTO t VALUES (33)"}
+		for i, q := range steps {
+			if err := exec(q); err != nil {
+				t.Fatalf("%d %s: %v", i, q, err)
+			}
+		}
+		if got := db.QueryInt("SELECT count(*) FROM t WHERE id BETWEEN 30 AND 39"); got != 3 || db.QueryInt("SELECT count(*) FROM t WHERE id IN (30, 32, 33)") != 3 {
+			t.Errorf("rows 30 to 39: %d, want 30, 32 and 33", got)
+		}
+	})
 }

@@ -81,6 +81,9 @@ type conn struct {
 	up   *upstream
 	ur   *msgReader
 	uw   *msgWriter
+	// planned: the own plans (ownPlan.bit) parsed on the upstream
+	// connection.
+	planned uint64
 
 	sess      *gateway.Session
 	keyPID    uint32

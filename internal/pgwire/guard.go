@@ -137,16 +137,16 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 		// this one too, and so does airlock.
 		return nil
 	}
-	open := []string{"BEGIN", "SAVEPOINT airlock_guard", opening(ch)}
 	// One flush: the opening statements (their Sync ends no transaction:
 	// the BEGIN made the batch's explicit), the Execute, and the count
 	// after it, which the upstream skips, up to its Sync, when the
 	// Execute fails.
 	pipelined := !copiesIn(ch)
-	c.queueInternal(open...)
+	c.queueOpening(ch)
 	c.toUpstream(typ, body)
 	if pipelined {
-		c.queueInternal(changedRows)
+		c.queuePlans("", planChangedRows)
+		c.toUpstream('S', nil)
 	} else {
 		c.toUpstream('H', nil)
 	}
@@ -169,7 +169,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	case pipelined:
 		post, err = c.readInternal()
 	case !h.failed:
-		post, err = c.internalQuery(changedRows)
+		post, err = c.plannedQuery("", planChangedRows)
 	}
 	if err != nil {
 		return err
@@ -207,7 +207,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	}
 	var captured *iresult
 	if prepared {
-		if captured, err = c.internalQuery(undo.ReadCaptured(ch.Guard.UndoID)...); err != nil {
+		if captured, err = c.plannedQuery(ch.Guard.UndoID, planReadCaptured...); err != nil {
 			return err
 		}
 		if captured.errBody != nil {
@@ -387,12 +387,12 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 			return nil
 		}
 	}
-	open := "BEGIN; SAVEPOINT airlock_guard; " + opening(ch)
 	pipelined := !copiesIn(ch)
-	c.ownQuery(open)
+	c.queueOpening(ch)
 	c.toUpstream('Q', body)
 	if pipelined {
-		c.ownQuery(changedRows)
+		c.queuePlans("", planChangedRows)
+		c.toUpstream('S', nil)
 	}
 	if err := c.uw.Flush(); err != nil {
 		return c.upstreamErr(err)
@@ -463,16 +463,16 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 		return nil
 	}
 
-	read := []string{}
+	var read []*ownPlan
 	if !pipelined {
-		read = append(read, changedRows)
+		read = append(read, planChangedRows)
 	}
 	if prepared {
-		read = append(read, undo.ReadCaptured(ch.Guard.UndoID)...)
+		read = append(read, planReadCaptured...)
 	}
 	var captured *iresult
 	if len(read) > 0 {
-		r, err := c.internalQuery(read...)
+		r, err := c.plannedQuery(ch.Guard.UndoID, read...)
 		if err != nil {
 			return err
 		}
@@ -557,15 +557,19 @@ func copiesIn(ch *gateway.Check) bool {
 	return false
 }
 
-// opening is the statement that follows airlock's BEGIN and SAVEPOINT
-// before a guarded write: the row counters so far and, when the write is
-// captured for undo, whether the database is prepared and the capture's
-// name (naming it is harmless where nothing captures), in one row.
-func opening(ch *gateway.Check) string {
-	if !ch.Guard.Capture {
-		return changedRows
+// queueOpening queues, with a Sync, what precedes a guarded write:
+// airlock's BEGIN and SAVEPOINT, then the row counters so far and, when
+// the write is captured for undo, whether the database is prepared and
+// the capture's name (naming it is harmless where nothing captures), in
+// one row: three result sets for readInternal.
+func (c *conn) queueOpening(ch *gateway.Check) {
+	c.queueStatements("BEGIN", "SAVEPOINT airlock_guard")
+	if ch.Guard.Capture {
+		c.queuePlans(ch.Guard.UndoID, planOpenCapture)
+	} else {
+		c.queuePlans("", planChangedRows)
 	}
-	return "SELECT (" + changedRows + "), (" + undo.Prepared + "), (" + undo.StartCapture(ch.Guard.UndoID) + ")"
+	c.toUpstream('S', nil)
 }
 
 // judgeGuarded decides a guarded statement's outcome from the rows it

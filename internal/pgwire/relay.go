@@ -378,6 +378,13 @@ func (c *conn) statementDone(h *pending, rows int64, errText, tag string) {
 		c.portals[st.Name] = &portal{stmt: gateway.CursorFetch(st.Text), text: st.Text}
 	case "DISCARD ALL":
 		clear(c.portals)
+		c.planned = 0
+	case "DEALLOCATE ALL":
+		c.planned = 0
+	case "DEALLOCATE", "DEALLOCATE PREPARE":
+		if strings.HasPrefix(st.Name, denyPrefix) {
+			c.planned = 0 // one of airlock's own, by name
+		}
 	}
 }
 

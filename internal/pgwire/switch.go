@@ -63,6 +63,7 @@ func (c *conn) maybeSwitch() error {
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
+	c.planned = 0 // a new connection holds none of airlock's plans
 	c.srv.setBackend(c, c.owner(), up.pid)
 	c.ur = newMsgReader(c.watch(up.conn), upBufs, 0)
 	c.uw.Reset(up.conn)
@@ -205,6 +206,12 @@ func (c *conn) internalQuery(sqls ...string) (*iresult, error) {
 // queueInternal queues what internalQuery sends, to be read with
 // readInternal after a flush.
 func (c *conn) queueInternal(sqls ...string) {
+	c.queueStatements(sqls...)
+	c.toUpstream('S', nil)
+}
+
+// queueStatements queues sqls as queueInternal does, without the Sync.
+func (c *conn) queueStatements(sqls ...string) {
 	stmt, port := c.srv.marker+"_s", c.srv.marker+"_p"
 	var b []byte
 	for _, sql := range sqls {
@@ -235,7 +242,6 @@ func (c *conn) queueInternal(sqls ...string) {
 		c.toUpstream('C', b)
 		b = b[:0]
 	}
-	c.toUpstream('S', nil)
 }
 
 // ownQuery queues sql (one or more statements) as a simple Query of
@@ -273,6 +279,8 @@ func (c *conn) readInternal() (*iresult, error) {
 			if r.errBody == nil {
 				r.errBody = append([]byte(nil), body...)
 			}
+			// A Parse of an own plan may be among what failed.
+			c.planned = 0
 		case 'N':
 			var n pgproto3.NoticeResponse
 			if n.Decode(body) == nil {

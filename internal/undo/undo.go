@@ -108,24 +108,35 @@ const ChangedRows = "SELECT coalesce(sum(pg_catalog.pg_stat_get_xact_tuples_inse
 // Prepared is the query that says whether the database is prepared.
 const Prepared = "SELECT pg_catalog.to_regclass('airlock.capture') IS NOT NULL"
 
+// ReadCapturedParam is ReadCaptured with the statement's ID as $1 (in the
+// first two queries), for a prepared statement.
+var ReadCapturedParam = []string{
+	`SELECT c.id, c.rel, c.op, c.old_row, c.new_row,
+			(SELECT string_agg(quote_ident(a.attname), ',' ORDER BY array_position(i.indkey::int2[], a.attnum))
+			 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			 WHERE i.indrelid = c.rel::regclass AND i.indisprimary)
+		FROM airlock.capture c WHERE c.stmt = $1 ORDER BY c.id`,
+	`DELETE FROM airlock.capture WHERE stmt = $1`,
+	`SELECT pg_catalog.set_config('airlock.stmt', '', true)`,
+}
+
 // ReadCaptured returns the queries that read (and clear) what statement
 // id captured, with each table's primary key columns.
 func ReadCaptured(id string) []string {
 	lit := QuoteLiteral(id)
-	return []string{
-		`SELECT c.id, c.rel, c.op, c.old_row, c.new_row,
-			(SELECT string_agg(quote_ident(a.attname), ',' ORDER BY array_position(i.indkey::int2[], a.attnum))
-			 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-			 WHERE i.indrelid = c.rel::regclass AND i.indisprimary)
-		FROM airlock.capture c WHERE c.stmt = ` + lit + ` ORDER BY c.id`,
-		`DELETE FROM airlock.capture WHERE stmt = ` + lit,
-		`SELECT pg_catalog.set_config('airlock.stmt', '', true)`,
+	out := make([]string, len(ReadCapturedParam))
+	for i, q := range ReadCapturedParam {
+		out[i] = strings.ReplaceAll(q, "$1", lit)
 	}
+	return out
 }
+
+// StartCaptureParam is StartCapture with the statement's ID as $1.
+const StartCaptureParam = "SELECT pg_catalog.set_config('airlock.stmt', $1, true)"
 
 // StartCapture is the query that names the statement being captured.
 func StartCapture(id string) string {
-	return "SELECT pg_catalog.set_config('airlock.stmt', " + QuoteLiteral(id) + ", true)"
+	return strings.ReplaceAll(StartCaptureParam, "$1", QuoteLiteral(id))
 }
 
 // Images turns the rows of ReadCaptured's first query into images.
