@@ -87,3 +87,61 @@ func TestIrreversibleWriteIsAnnounced(t *testing.T) {
 		}
 	})
 }
+
+// TestCaptureLostMidSession: once a session's connection has found its
+// database prepared, airlock reads a captured write's rows in the same
+// flush as the write. When the capture goes away in between (the airlock
+// schema dropped by someone else), that read fails and takes the write's
+// transaction with it: the write is denied, rolled back whole, and the
+// session goes on; its next write finds the database unprepared and runs,
+// announced as irreversible. Both protocols.
+func TestCaptureLostMidSession(t *testing.T) {
+	ctx := context.Background()
+	env := startPGUndo(t, "", "best_effort")
+	prepare(t, env)
+	c := testenv.Connect(t, env.a.URL("wanda", env.a.Token("wanda", 0), "app"))
+	defer c.Close(ctx)
+	pc := c.PgConn()
+	simple := func(sql string) error {
+		_, err := pc.Exec(ctx, sql).ReadAll()
+		return err
+	}
+	extended := func(sql string) error {
+		_, err := c.Exec(ctx, sql, 1)
+		return err
+	}
+	for _, run := range []struct {
+		name string
+		exec func(string) error
+	}{{"simple", simple}, {"extended", extended}} {
+		t.Run(run.name, func(t *testing.T) {
+			if run.name == "extended" {
+				prepare(t, env)
+			}
+			q := "UPDATE a SET t = 'before' WHERE id = 1"
+			if run.name == "extended" {
+				q = "UPDATE a SET t = 'before' WHERE id = $1"
+			}
+			if err := run.exec(q); err != nil {
+				t.Fatal(err)
+			}
+			env.exec("DROP SCHEMA airlock CASCADE")
+			err := run.exec(strings.Replace(q, "'before'", "'lost'", 1))
+			if err == nil || !strings.Contains(err.Error(), "undo capture went away") {
+				t.Fatalf("a write whose capture went away: %v", err)
+			}
+			if got := env.queryInt("SELECT count(*) FROM a WHERE id = 1 AND t = 'before'"); got != 1 {
+				t.Fatalf("the denied write changed the row (%d rows still 'before')", got)
+			}
+			if s := pc.TxStatus(); s != 'I' {
+				t.Fatalf("status %c after the denial, want I", s)
+			}
+			if err := run.exec(strings.Replace(q, "'before'", "'after'", 1)); err != nil {
+				t.Fatalf("the next write: %v", err)
+			}
+			if got := env.queryInt("SELECT count(*) FROM a WHERE id = 1 AND t = 'after'"); got != 1 {
+				t.Fatal("the next write did not run")
+			}
+		})
+	}
+}

@@ -79,6 +79,13 @@ func NonTransactional(need airlock.Level, reason string) airlock.Decision {
 	return airlock.Decision{Rule: airlock.RuleNonTransactional, Need: need, Reason: reason}
 }
 
+// CaptureLost is the denial of a captured write rolled back because the
+// database's undo capture went away while it ran (see Session.CaptureLost).
+func CaptureLost(need airlock.Level) airlock.Decision {
+	return airlock.Decision{Rule: airlock.RuleUndo, Need: need,
+		Reason: "the database's undo capture went away while the statement ran (was it unprepared?); the statement was rolled back, nothing changed: run it again"}
+}
+
 // CaptureReserved denies a statement, needing need, that uses what of
 // airlock's own undo capture (a capture variable, the capture table).
 func CaptureReserved(need airlock.Level, what string) airlock.Decision {

@@ -155,6 +155,17 @@ func (s *Session) Captured(c *Check, images []airlock.UndoImage, changed int64, 
 	return &d
 }
 
+// CaptureLost denies a captured write that the adapter rolled back
+// because its captured rows could not be read: the database was prepared
+// for undo at the session's previous write and is not now. It returns the
+// denial for the adapter to send.
+func (s *Session) CaptureLost(c *Check) *airlock.Decision {
+	d := CaptureLost(c.Decision.Need)
+	c.Decision = d
+	s.Denied(c)
+	return &d
+}
+
 // TxnEnded tells the session that its transaction ended: the undo records
 // captured in it become applicable (committed) or void.
 func (s *Session) TxnEnded(committed bool) {

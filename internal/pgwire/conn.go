@@ -82,8 +82,10 @@ type conn struct {
 	ur   *msgReader
 	uw   *msgWriter
 	// planned: the own plans (ownPlan.bit) parsed on the upstream
-	// connection.
-	planned uint64
+	// connection. capturing: its last captured write found the database
+	// prepared for undo.
+	planned   uint64
+	capturing bool
 
 	sess      *gateway.Session
 	keyPID    uint32

@@ -142,11 +142,11 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	// after it, which the upstream skips, up to its Sync, when the
 	// Execute fails.
 	pipelined := !copiesIn(ch)
+	capture := pipelined && ch.Guard.Capture && c.capturing
 	c.queueOpening(ch)
 	c.toUpstream(typ, body)
 	if pipelined {
-		c.queuePlans("", planChangedRows)
-		c.toUpstream('S', nil)
+		c.queueAfter(ch, capture)
 	} else {
 		c.toUpstream('H', nil)
 	}
@@ -196,8 +196,11 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
-	prepared := ch.Guard.Capture && pre.column(2, 1) == "t"
-
+	prepared := c.notePrepared(ch, pre)
+	captured, lost := splitCaptured(capture, prepared, post)
+	if lost {
+		return c.guardedRollback('E', owned, *c.sess.CaptureLost(ch))
+	}
 	if post.errBody != nil {
 		return fmt.Errorf("upstream: count the rows changed: %s", errorText(post.errBody))
 	}
@@ -205,8 +208,7 @@ func (c *conn) runGuarded(typ byte, body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
-	var captured *iresult
-	if prepared {
+	if prepared && !capture {
 		if captured, err = c.plannedQuery(ch.Guard.UndoID, planReadCaptured...); err != nil {
 			return err
 		}
@@ -388,11 +390,11 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 		}
 	}
 	pipelined := !copiesIn(ch)
+	capture := pipelined && ch.Guard.Capture && c.capturing
 	c.queueOpening(ch)
 	c.toUpstream('Q', body)
 	if pipelined {
-		c.queuePlans("", planChangedRows)
-		c.toUpstream('S', nil)
+		c.queueAfter(ch, capture)
 	}
 	if err := c.uw.Flush(); err != nil {
 		return c.upstreamErr(err)
@@ -443,7 +445,7 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 	if err != nil {
 		return err
 	}
-	prepared := ch.Guard.Capture && pre.column(2, 1) == "t"
+	prepared := c.notePrepared(ch, pre)
 
 	if h.failed {
 		c.send(h.buf)
@@ -463,14 +465,17 @@ func (c *conn) runGuardedQuery(body []byte, ch *gateway.Check) error {
 		return nil
 	}
 
+	captured, lost := splitCaptured(capture, prepared, post)
+	if lost {
+		return c.guardedRollback('Q', owned, *c.sess.CaptureLost(ch))
+	}
 	var read []*ownPlan
 	if !pipelined {
 		read = append(read, planChangedRows)
 	}
-	if prepared {
+	if prepared && !capture {
 		read = append(read, planReadCaptured...)
 	}
-	var captured *iresult
 	if len(read) > 0 {
 		r, err := c.plannedQuery(ch.Guard.UndoID, read...)
 		if err != nil {
@@ -570,6 +575,49 @@ func (c *conn) queueOpening(ch *gateway.Check) {
 		c.queuePlans("", planChangedRows)
 	}
 	c.toUpstream('S', nil)
+}
+
+// queueAfter queues, with a Sync, what follows a guarded write in its
+// flush: the row counters and, with capture, the reading of the rows the
+// write captured, when an earlier guarded write on this connection found
+// the database prepared (the first one reads them in a round trip of
+// their own, after the opening said whether there is a capture to read).
+func (c *conn) queueAfter(ch *gateway.Check, capture bool) {
+	if capture {
+		c.queuePlans(ch.Guard.UndoID, append([]*ownPlan{planChangedRows}, planReadCaptured...)...)
+	} else {
+		c.queuePlans("", planChangedRows)
+	}
+	c.toUpstream('S', nil)
+}
+
+// notePrepared returns whether the opening found the database prepared
+// for a captured write, and remembers it for the connection's next one.
+func (c *conn) notePrepared(ch *gateway.Check, pre *iresult) bool {
+	if !ch.Guard.Capture {
+		return false
+	}
+	c.capturing = pre.column(2, 1) == "t"
+	return c.capturing
+}
+
+// splitCaptured takes the captured rows off the answer that followed a
+// write when they were read with the counters (capture), and reports the
+// capture lost: the database was prepared at the previous write and is
+// not now, so reading the captured rows failed and took the write's
+// transaction with it; the write must be rolled back and run again.
+func splitCaptured(capture, prepared bool, post *iresult) (captured *iresult, lost bool) {
+	if !capture || post == nil {
+		return nil, false
+	}
+	if post.errBody != nil {
+		return nil, !prepared
+	}
+	if len(post.sets) > 1 {
+		captured = &iresult{sets: post.sets[1:]}
+		post.sets = post.sets[:1]
+	}
+	return captured, false
 }
 
 // judgeGuarded decides a guarded statement's outcome from the rows it

@@ -56,6 +56,7 @@ func (c *conn) queuePlans(arg string, plans ...*ownPlan) {
 			c.toUpstream('P', b)
 			c.planned |= p.bit
 		}
+		closePortal(c, b, port)
 		b = append(append(b[:0], port...), 0)
 		b = append(append(b, name...), 0)
 		b = append(b, 0, 0) // parameters in text
@@ -73,6 +74,15 @@ func (c *conn) queuePlans(arg string, plans ...*ownPlan) {
 		b = append(append(append(b[:0], 'P'), port...), 0)
 		c.toUpstream('C', b)
 	}
+}
+
+// closePortal queues a Close of airlock's portal ahead of its Bind: an
+// Execute that failed left it open (a failed batch skips the Close after
+// it, and rolling back to a savepoint does not drop it); closing a portal
+// that does not exist is no error.
+func closePortal(c *conn, b []byte, port string) {
+	b = append(append(append(b[:0], 'P'), port...), 0)
+	c.toUpstream('C', b)
 }
 
 // plannedQuery runs plans (bound to arg) in one batch and reads the

@@ -63,7 +63,7 @@ func (c *conn) maybeSwitch() error {
 	c.upMu.Lock()
 	c.up = up
 	c.upMu.Unlock()
-	c.planned = 0 // a new connection holds none of airlock's plans
+	c.planned, c.capturing = 0, false // a new connection holds none of airlock's plans
 	c.srv.setBackend(c, c.owner(), up.pid)
 	c.ur = newMsgReader(c.watch(up.conn), upBufs, 0)
 	c.uw.Reset(up.conn)
@@ -220,6 +220,7 @@ func (c *conn) queueStatements(sqls ...string) {
 		b = append(b, sql...)
 		b = append(b, 0, 0, 0)
 		c.toUpstream('P', b)
+		closePortal(c, b, port)
 		b = b[:0]
 		b = append(b, port...)
 		b = append(b, 0)

@@ -104,7 +104,7 @@ var ErrLocked = errors.New("the audit segment log is in use")
 type segment struct {
 	first int64 // ID of its first event; its name
 	path  string
-	size  int64 // bytes written: durable, but for undo changes not yet synced (Log.dirty)
+	size  int64 // bytes durable
 	// events: the segment holds an event (a segment that holds only undo
 	// changes is named after the event that comes next, and takes it).
 	events bool
@@ -134,9 +134,15 @@ type UndoIndexer interface {
 // undoMark starts the payload of an undo change's record.
 const undoMark = 'U'
 
-// syncLater is how soon a change to undo records written with nothing
-// else to sync it is made durable by a sync of its own.
+// syncLater is how soon changes to undo records that no append took are
+// written and synced by themselves.
 const syncLater = 10 * time.Millisecond // Log.syncLater
+
+// undoRec is a queued change to undo records and its encoded record.
+type undoRec struct {
+	ch  *airlock.UndoChange
+	rec []byte
+}
 
 // Log is the segment log. It implements airlock.EventStore and is safe for
 // concurrent use.
@@ -153,9 +159,11 @@ type Log struct {
 	buf []byte
 	// sync makes a segment's data durable (a test replaces it).
 	sync func(*os.File) error
-	// dirty: undo changes written to f since its last sync; syncTimer
-	// syncs them (syncArmed: it is set) unless an append's sync does.
-	dirty     bool
+	// umu guards undoQ, the changes to undo records waiting to be
+	// written: by the next AppendEvents, ahead of its events, or by
+	// writeUndo when syncTimer fires (syncArmed: it is set).
+	umu       sync.Mutex
+	undoQ     []undoRec
 	syncTimer *time.Timer
 	syncArmed bool
 	syncLater time.Duration
@@ -345,8 +353,19 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		}
 	}
 
-	// Encode every record into one buffer.
+	// Encode every record into one buffer, the queued undo changes first.
+	undoQ := l.takeUndo()
+	written := false
+	defer func() {
+		if !written {
+			l.requeueUndo(undoQ)
+		}
+	}()
 	buf := l.buf[:0]
+	for _, u := range undoQ {
+		buf = append(buf, u.rec...)
+	}
+	nu := len(buf)
 	ends := make([]int, len(evs))
 	for i, ev := range evs {
 		start := len(buf)
@@ -384,7 +403,7 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		}
 		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
 	}
-	l.dirty = false // the sync covered the undo changes before the batch
+	written = true
 
 	l.mu.Lock()
 	seg.size = off + int64(len(buf))
@@ -392,7 +411,8 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	last := normalize(evs[len(evs)-1])
 	l.head = &last
 	if !l.spilled && l.memBytes+int64(len(buf)) <= l.opts.MemoryBytes {
-		prev := 0
+		l.keepUndoLocked(undoQ, seg, off)
+		prev := nu
 		for i, ev := range evs {
 			n := int64(ends[i] - prev)
 			l.pending = append(l.pending, entry{item: item{ev: ev}, seg: seg, end: off + int64(ends[i]), n: n})
@@ -411,13 +431,14 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 	return nil
 }
 
-// AppendUndo writes a change to undo records into the log, in order with
-// the events, and returns once it is written, not synced: the next
-// AppendEvents' sync makes it durable (a write's undo data is captured
-// before the write's outcome event, which the transaction's COMMIT waits
-// for), and so does a sync of its own within syncLater when no append
-// comes. The indexer applies it to the inner store in the transaction of
-// the events around it; Flush waits for that.
+// AppendUndo queues a change to undo records for the log, in order with
+// the events: the next AppendEvents writes it ahead of its events and
+// makes it durable with them (a write's undo data is captured before the
+// write's outcome event, which the transaction's COMMIT waits for), or,
+// when no append comes within syncLater, it is written and synced by
+// itself. It never waits for a sync in progress. The indexer applies it
+// to the inner store in the transaction of the events around it; Flush
+// waits for that.
 func (l *Log) AppendUndo(ctx context.Context, ch *airlock.UndoChange) error {
 	if l.undo == nil {
 		return errors.New("audit segment log: the store behind it keeps no undo records")
@@ -429,16 +450,95 @@ func (l *Log) AppendUndo(ctx context.Context, ch *airlock.UndoChange) error {
 	if 1+len(p) > maxRecord {
 		return fmt.Errorf("audit segment log: an undo change is %d bytes of JSON, over %d", len(p), maxRecord)
 	}
-	buf := make([]byte, headerBytes+1+len(p))
-	buf[headerBytes] = undoMark
-	copy(buf[headerBytes+1:], p)
-	binary.LittleEndian.PutUint32(buf, uint32(1+len(p)))
-	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(buf[headerBytes:], crcTable))
+	rec := make([]byte, headerBytes+1+len(p))
+	rec[headerBytes] = undoMark
+	copy(rec[headerBytes+1:], p)
+	binary.LittleEndian.PutUint32(rec, uint32(1+len(p)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[headerBytes:], crcTable))
+	l.mu.Lock()
+	err = l.refuseLocked()
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	l.umu.Lock()
+	defer l.umu.Unlock()
+	l.undoQ = append(l.undoQ, undoRec{ch: ch, rec: rec})
+	if !l.syncArmed {
+		l.syncArmed = true
+		if l.syncTimer == nil {
+			l.syncTimer = time.AfterFunc(l.syncLater, l.syncUndo)
+		} else {
+			l.syncTimer.Reset(l.syncLater)
+		}
+	}
+	return nil
+}
 
+func (l *Log) takeUndo() []undoRec {
+	l.umu.Lock()
+	defer l.umu.Unlock()
+	q := l.undoQ
+	l.undoQ = nil
+	return q
+}
+
+// requeueUndo puts back changes a failed write did not make durable.
+func (l *Log) requeueUndo(q []undoRec) {
+	if len(q) == 0 {
+		return
+	}
+	l.umu.Lock()
+	defer l.umu.Unlock()
+	l.undoQ = append(q, l.undoQ...)
+}
+
+// keepUndoLocked adds the written changes q, from off in seg, to what the
+// indexer takes from memory.
+func (l *Log) keepUndoLocked(q []undoRec, seg *segment, off int64) {
+	for _, u := range q {
+		n := int64(len(u.rec))
+		off += n
+		l.pending = append(l.pending, entry{item: item{ch: u.ch}, seg: seg, end: off, n: n})
+		l.memBytes += n
+	}
+}
+
+// syncUndo is syncTimer's: it writes what no append took.
+func (l *Log) syncUndo() {
+	l.umu.Lock()
+	l.syncArmed = false
+	l.umu.Unlock()
+	if err := l.writeUndo(); err != nil {
+		l.log.Error("audit segment log: write undo changes", "err", err)
+	}
+}
+
+// writeUndo writes the queued changes to undo records and syncs them.
+func (l *Log) writeUndo() error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
+	return l.writeUndoLocked()
+}
+
+// writeUndoLocked is writeUndo with wmu held.
+func (l *Log) writeUndoLocked() error {
+	q := l.takeUndo()
+	if len(q) == 0 {
+		return nil
+	}
+	written := false
+	defer func() {
+		if !written {
+			l.requeueUndo(q)
+		}
+	}()
+	var buf []byte
+	for _, u := range q {
+		buf = append(buf, u.rec...)
+	}
 	l.mu.Lock()
-	err = l.admitLocked(ctx)
+	err := l.refuseLocked()
 	next := int64(1)
 	if l.head != nil {
 		next = l.head.ID + 1
@@ -452,7 +552,7 @@ func (l *Log) AppendUndo(ctx context.Context, ch *airlock.UndoChange) error {
 		return err
 	}
 	off := seg.size
-	if _, err := l.f.WriteAt(buf, off); err != nil {
+	if err := l.writeSync(buf, off); err != nil {
 		if terr := l.cutBack(seg, off); terr != nil {
 			broken := fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
 			l.mu.Lock()
@@ -463,15 +563,11 @@ func (l *Log) AppendUndo(ctx context.Context, ch *airlock.UndoChange) error {
 		}
 		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
 	}
-	l.dirty = true
-	l.syncSoon()
-
-	n := int64(len(buf))
+	written = true
 	l.mu.Lock()
-	seg.size = off + n
-	if !l.spilled && l.memBytes+n <= l.opts.MemoryBytes {
-		l.pending = append(l.pending, entry{item: item{ch: ch}, seg: seg, end: off + n, n: n})
-		l.memBytes += n
+	seg.size = off + int64(len(buf))
+	if !l.spilled && l.memBytes+int64(len(buf)) <= l.opts.MemoryBytes {
+		l.keepUndoLocked(q, seg, off)
 	} else {
 		l.spilled = true
 	}
@@ -482,41 +578,6 @@ func (l *Log) AppendUndo(ctx context.Context, ch *airlock.UndoChange) error {
 		signal(l.urgent)
 	}
 	return nil
-}
-
-// syncSoon arms the timer that syncs undo changes no append synced. The
-// caller holds wmu.
-func (l *Log) syncSoon() {
-	if l.syncArmed {
-		return
-	}
-	l.syncArmed = true
-	if l.syncTimer == nil {
-		l.syncTimer = time.AfterFunc(l.syncLater, l.syncDirty)
-		return
-	}
-	l.syncTimer.Reset(l.syncLater)
-}
-
-// syncDirty makes the undo changes written since the last sync durable.
-// A failed sync leaves the log refusing appends: what was written is not
-// known to be on disk, and statements must not go on as if it were.
-func (l *Log) syncDirty() {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	l.syncArmed = false
-	if !l.dirty || l.f == nil {
-		return
-	}
-	if err := l.sync(l.f); err != nil {
-		broken := fmt.Errorf("audit segment log: sync undo changes: %v; restart to recover", err)
-		l.mu.Lock()
-		l.broken = broken
-		l.mu.Unlock()
-		l.log.Error("audit segment log is unusable", "err", broken)
-		return
-	}
-	l.dirty = false
 }
 
 // signal leaves a token in c unless one is there.
@@ -540,10 +601,9 @@ func normalize(ev *airlock.Event) airlock.Event {
 
 // segmentFor returns the segment the next n bytes go to, starting one (and
 // fsyncing the directory) when there is none or, with rotate, the current
-// one is full. Undo changes never start a new segment while one is open
-// (they are synced with the events after them, in the same file), and a
-// segment without events takes the next event whatever its size, since it
-// is named after that event.
+// one is full. Undo changes written alone never start a new segment while
+// one is open, and a segment without events takes the next event whatever
+// its size, since it is named after that event.
 func (l *Log) segmentFor(first, n int64, rotate bool) (*segment, error) {
 	l.mu.Lock()
 	var cur *segment
@@ -563,13 +623,6 @@ func (l *Log) segmentFor(first, n int64, rotate bool) (*segment, error) {
 		}
 		l.f = f
 		return cur, nil
-	}
-	if l.f != nil && l.dirty {
-		// Undo changes in the segment being left are synced with it.
-		if err := l.sync(l.f); err != nil {
-			return nil, fmt.Errorf("audit segment log: sync %s: %w", cur.path, err)
-		}
-		l.dirty = false
 	}
 	path := filepath.Join(l.dir, fmt.Sprintf("%020d%s", first, suffix))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -680,6 +733,9 @@ func (l *Log) caughtUp(ctx context.Context) error {
 // written when it was called, undo changes as well as events: readers of
 // undo records call it first.
 func (l *Log) Flush(ctx context.Context) error {
+	if err := l.writeUndo(); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.segs) == 0 {
@@ -732,6 +788,13 @@ func (l *Log) allIndexedLocked() bool {
 // releases the directory. It does not close the inner store.
 func (l *Log) Close() error {
 	l.wmu.Lock()
+	l.umu.Lock()
+	if l.syncTimer != nil {
+		l.syncTimer.Stop()
+	}
+	l.umu.Unlock()
+	// The changes queued go in before the indexer's last round.
+	syncErr := l.writeUndoLocked()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -743,15 +806,7 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.quit)
 	<-l.done
-	if l.syncTimer != nil {
-		l.syncTimer.Stop()
-	}
-	var syncErr error
 	if l.f != nil {
-		if l.dirty {
-			syncErr = l.sync(l.f)
-			l.dirty = false
-		}
 		l.f.Close()
 		l.f = nil
 	}

@@ -180,9 +180,10 @@ func TestUndoChangesReplay(t *testing.T) {
 	wantIDs(t, inner3.ids(), 1, 2)
 }
 
-// TestUndoChangeIsSynced: a change with no append after it is synced by
-// itself; a change before an append is synced by the append's sync; a
-// change in a segment being left is synced before the next one starts.
+// TestUndoChangeIsSynced: a change is written by the next append, ahead
+// of its events and synced with them; with no append it is written and
+// synced by itself soon; a change waiting for the timer never waits for a
+// sync in progress.
 func TestUndoChangeIsSynced(t *testing.T) {
 	dir := t.TempDir()
 	inner := newUndoStore()
@@ -190,6 +191,9 @@ func TestUndoChangeIsSynced(t *testing.T) {
 	defer l.Close()
 	var syncs atomic.Int32
 	l.sync = func(f *os.File) error { syncs.Add(1); return datasync(f) }
+	l.umu.Lock()
+	l.syncLater = time.Hour
+	l.umu.Unlock()
 
 	// The first record of the log is a change: its segment is named after
 	// the event that follows, and takes it whatever the size.
@@ -198,32 +202,39 @@ func TestUndoChangeIsSynced(t *testing.T) {
 	if segs := segments(t, dir); len(segs) != 1 || filepath.Base(segs[0]) != "00000000000000000001.seg" {
 		t.Fatalf("segments %v", segs)
 	}
+	if got := syncs.Load(); got != 1 {
+		t.Errorf("%d syncs for a change and an event, want 1", got)
+	}
+	// A change while the writer holds the log (a sync in progress)
+	// returns at once.
+	l.wmu.Lock()
+	done := make(chan error)
+	go func() { done <- l.AppendUndo(context.Background(), saveChange("b")) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("AppendUndo waited for the writer")
+	}
+	l.wmu.Unlock()
+	// Alone, it is written and synced when the timer fires.
 	n := syncs.Load()
-	appendUndo(t, l, saveChange("b"))
-	deadline := time.Now().Add(5 * time.Second)
-	for syncs.Load() == n && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	l.syncUndo()
+	if syncs.Load() != n+1 {
+		t.Errorf("the timer's write made %d syncs, want 1", syncs.Load()-n)
 	}
-	if syncs.Load() == n {
-		t.Fatal("a change with nothing after it was never synced")
-	}
-	l.wmu.Lock()
-	dirty := l.dirty
-	l.wmu.Unlock()
-	if dirty {
-		t.Error("still dirty after its sync")
-	}
-
-	// Rotation (every segment is full at 1 byte): a change written into
-	// the full segment is synced before the next one is started.
-	l.wmu.Lock()
-	l.syncLater = time.Hour
-	l.wmu.Unlock()
+	// A change written alone does not start a segment (every segment is
+	// full at 1 byte); the next event does.
 	appendUndo(t, l, saveChange("c"))
-	n = syncs.Load()
+	l.syncUndo()
+	if segs := segments(t, dir); len(segs) != 1 {
+		t.Fatalf("segments after a change alone: %v", segs)
+	}
 	appendN(t, l, head, 1, 1)
-	if got := syncs.Load() - n; got != 2 {
-		t.Errorf("%d syncs for a rotation after a change, want 2 (the old segment, then the batch)", got)
+	if segs := segments(t, dir); len(segs) != 2 {
+		t.Fatalf("segments after the next event: %v", segs)
 	}
 	if err := l.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -232,6 +243,39 @@ func TestUndoChangeIsSynced(t *testing.T) {
 		if inner.state(id) != airlock.UndoPending {
 			t.Errorf("%s: %s", id, inner.state(id))
 		}
+	}
+}
+
+// TestUndoChangeSurvivesAFailedWrite: a change taken by an append whose
+// write fails is written again with the retry.
+func TestUndoChangeSurvivesAFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	inner := newUndoStore()
+	l := open(t, dir, inner, Options{})
+	defer l.Close()
+	head := appendN(t, l, nil, 1, 1)
+	appendUndo(t, l, saveChange("a"))
+	failing := true
+	l.sync = func(f *os.File) error {
+		if failing {
+			failing = false
+			return errors.New("EIO")
+		}
+		return datasync(f)
+	}
+	bad := []*airlock.Event{event(1)}
+	chain(head, bad...)
+	if err := l.AppendEvents(context.Background(), bad); err == nil {
+		t.Fatal("a failed sync was acknowledged")
+	}
+	if err := l.AppendEvents(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if inner.state("a") != airlock.UndoPending {
+		t.Errorf("a change of a failed batch: %s", inner.state("a"))
 	}
 }
 
