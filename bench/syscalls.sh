@@ -13,6 +13,11 @@
 # session (blast radius and undo off, as bench/pgbench.sh tpcb); the audit's
 # fdatasync calls show there.
 #
+# sysbench: MariaDB instead, sysbench oltp_read_only (prepared statements)
+# through airlock (a read session) and through the bare Go relay
+# (bench/relayfloor -mode goroutine), per statement; CLIENTS is sysbench's
+# threads, TX its transactions (16 statements each).
+#
 # Environment: TX transactions per proxy (default 5000), BENCH_SCALE (10).
 source "$(dirname "$0")/lib.sh"
 
@@ -22,12 +27,52 @@ CLIENTS=${CLIENTS:-1}
 case $MODE in
   select) script=(-S) ;;
   tpcb) script=() ;;
-  *) log "unknown mode $MODE (select or tpcb)"; exit 2 ;;
+  sysbench) export BENCH_MYSQL=1 ;;
+  *) log "unknown mode $MODE (select, tpcb or sysbench)"; exit 2 ;;
 esac
 SYNC_PORT=${SYNC_PORT:-26997}
+RELAY_PORT=${RELAY_PORT:-26996}
 
 command -v strace >/dev/null || { log "strace is not installed (Debian package strace)"; exit 1; }
 bench_init
+
+if [ "$MODE" = sysbench ]; then
+  bench_mydb
+  bench_db
+  airlock_build
+  airlock_config
+  airlock_start
+  relay_start goroutine "$RELAY_PORT" $MY_HOST:$MY_PORT
+  sleep 1
+  # sbcount NAME PID SYSBENCH-ARGS...: as count below, with sysbench; the
+  # statements it ran go to $BENCH_WORK/NAME.queries.
+  sbcount() {
+    local name=$1 pid=$2 st
+    shift 2
+    strace -c -f -q -o "$BENCH_WORK/$name.strace" -p "$pid" &
+    st=$!
+    sleep 1
+    sysbench oltp_read_only --db-driver=mysql --tables="${SB_TABLES:-4}" --table-size="${SB_ROWS:-100000}" \
+      --threads="$CLIENTS" --events="$TX" --time=0 --mysql-host=127.0.0.1 --mysql-ssl=off "$@" run \
+      | sed -n 's/^ *queries: *\([0-9]*\) .*/\1/p' >"$BENCH_WORK/$name.queries"
+    kill -INT "$st"
+    wait "$st" 2>/dev/null || true
+    awk 'NF>=5 && $1 ~ /^[0-9.]+$/ { print $NF, $4 }' "$BENCH_WORK/$name.strace" >"$BENCH_WORK/$name.counts"
+  }
+  machine_note
+  sbcount airlock "$AIRLOCK_PID" --mysql-port="$AIRLOCK_MY_PORT" --mysql-user=reader --mysql-password="$READER_TOKEN" --mysql-db=sbtest
+  sbcount relay "$RELAY_PID" --mysql-port="$RELAY_PORT" --mysql-user=root --mysql-db=$MY_DB
+  qa=$(cat "$BENCH_WORK/airlock.queries") qr=$(cat "$BENCH_WORK/relay.queries")
+  printf '\n%-20s %10s %10s\n' syscall airlock relay
+  cat "$BENCH_WORK"/{airlock,relay}.counts | awk '{print $1}' | sort -u | while read -r sc; do
+    a=$(awk -v s="$sc" '$1==s{print $2}' "$BENCH_WORK/airlock.counts")
+    r=$(awk -v s="$sc" '$1==s{print $2}' "$BENCH_WORK/relay.counts")
+    awk -v s="$sc" -v a="${a:-0}" -v r="${r:-0}" -v qa="$qa" -v qr="$qr" \
+      'BEGIN{ if (a/qa + r/qr >= 0.01) printf "%-20s %10.2f %10.2f\n", s, a/qa, r/qr }'
+  done | sort -k2 -nr
+  echo "system calls per statement of sysbench oltp_read_only ($CLIENTS threads, $TX transactions: $qa statements through airlock, $qr through the relay; calls under one per hundred statements left out)"
+  exit 0
+fi
 bench_db
 pgbouncer_start session
 airlock_build

@@ -259,7 +259,10 @@ func (c *conn) watchUpstream() *listen.IdleWatch {
 	if c.up.r.r.Buffered() > 0 {
 		return nil // not between answers; watched from the next command
 	}
-	w := &listen.IdleWatch{Conn: c.up.conn, D: d + hungGrace, Ended: c.sess.Ended()}
+	// Keep: only the watch and the session's interrupt set this
+	// connection's read deadline, so one statement after another need
+	// not set and clear it each time.
+	w := &listen.IdleWatch{Conn: c.up.conn, D: d + hungGrace, Ended: c.sess.Ended(), Keep: true}
 	c.up.r.r.Reset(w)
 	c.lim.watch = w
 	return w

@@ -361,6 +361,13 @@ func (c *conn) rows(h *held) (int64, okInfo, *sqlError, error) {
 		if c.ended() {
 			return 0, okInfo{}, nil, errEnded
 		}
+		if h == nil && !cont {
+			k, err := c.relayRows()
+			if err != nil {
+				return 0, okInfo{}, nil, c.upstreamErr(err)
+			}
+			n += k
+		}
 		size, _, err := c.up.r.header()
 		if err != nil {
 			return 0, okInfo{}, nil, c.upstreamErr(err)
@@ -416,6 +423,43 @@ func (c *conn) rows(h *held) (int64, okInfo, *sqlError, error) {
 			n++
 		}
 	}
+}
+
+// relayRows relays, in one write, the row packets buffered whole at the
+// upstream reader's position, numbered in the client's sequence, and
+// returns how many there were. It stops before any packet rows may not
+// pass this way (an end packet, an error, an empty packet, one that is
+// split or not yet buffered whole), which rows reads one at a time: a
+// result set of many small rows then costs one copy per read of the
+// upstream, not a header and a copy per row.
+func (c *conn) relayRows() (int64, error) {
+	r := c.up.r.r
+	buf, _ := r.Peek(r.Buffered())
+	off, n := 0, int64(0)
+	for len(buf)-off > 4 {
+		size := int(buf[off]) | int(buf[off+1])<<8 | int(buf[off+2])<<16
+		if size == 0 || size >= maxPayload || len(buf)-off-4 < size {
+			break
+		}
+		if b := buf[off+4]; b == hdrERR || isEOFPacket(b, size) {
+			break
+		}
+		buf[off+3] = c.cseq // renumbered in place: the bytes are discarded below
+		c.cseq++
+		off += 4 + size
+		n++
+	}
+	if off == 0 {
+		return 0, nil
+	}
+	c.midWrite = true
+	_, err := c.cw.Write(buf[:off])
+	r.Discard(off)
+	if err != nil {
+		return 0, err
+	}
+	c.midWrite = false
+	return n, nil
 }
 
 // statementDone records a statement's outcome and follows what it

@@ -87,6 +87,45 @@ func BenchmarkRelayExecute(b *testing.B) {
 	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N)/1e3, "cpu-us/op")
 }
 
+// BenchmarkRelayExecuteRange is one COM_STMT_EXECUTE whose answer is 100
+// binary rows, as sysbench's range SELECTs (BETWEEN ? AND ?) answer.
+func BenchmarkRelayExecuteRange(b *testing.B) {
+	cl := benchClient(b)
+	cl.write(packet(0, "\x16SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ?"))
+	p := cl.read()
+	if p[0] != 0 {
+		b.Fatalf("prepare failed: %q", p)
+	}
+	id := binary.LittleEndian.Uint32(p[1:])
+	// Two parameters and one column, each defined and followed by an EOF.
+	for range 5 {
+		cl.read()
+	}
+	execs := make([][]byte, 1024)
+	for i := range execs {
+		e := []byte{0x17}
+		e = binary.LittleEndian.AppendUint32(e, id)
+		e = append(e, 0)                           // no cursor
+		e = binary.LittleEndian.AppendUint32(e, 1) // iterations
+		e = append(e, 0, 1, 3, 0, 3, 0)            // NULL bitmap, types sent, 2 x MYSQL_TYPE_LONG
+		from := uint32(1 + i*7919%99900)
+		e = binary.LittleEndian.AppendUint32(e, from)
+		e = binary.LittleEndian.AppendUint32(e, from+99)
+		execs[i] = packet(0, string(e))
+	}
+	for _, e := range execs[:16] {
+		cl.roundTrip(e)
+	}
+	b.ReportAllocs()
+	cpu := cputime.Process()
+	i := 0
+	for b.Loop() {
+		cl.roundTrip(execs[i%len(execs)])
+		i++
+	}
+	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N)/1e3, "cpu-us/op")
+}
+
 // benchConn is a raw MySQL client connection to airlock.
 type benchConn struct {
 	b   *testing.B
@@ -186,7 +225,7 @@ func (c *benchConn) roundTrip(cmd []byte) {
 // passes, the session settings airlock reads at login, OK for SET, one
 // text row for any other COM_QUERY, and for COM_STMT_PREPARE a statement
 // of one parameter and one column whose executions answer one binary
-// row. It returns the address.
+// row (a BETWEEN: two parameters, and 100 rows). It returns the address.
 func fakeMyUpstream(b *testing.B) string {
 	return testenv.ServeLoopback(b, serveFakeMy)
 }
@@ -258,7 +297,13 @@ func serveFakeMy(nc net.Conn) {
 		"\x00\x00" + lenencStr("68487932199-96439406143-93774651418-41631865787-96406072701"), fakeEOF}
 	settings := []string{"\x04", columnDef("a", 0xfd), columnDef("b", 0x08), columnDef("c", 0xfd), columnDef("d", 0x08), fakeEOF,
 		lenencStr("STRICT_TRANS_TABLES") + lenencStr("16777216") + lenencStr("utf8mb4_general_ci") + lenencStr("0"), fakeEOF}
+	rangeRows := []string{"\x01", columnDef("c", 0xfe), fakeEOF}
+	for range 100 {
+		rangeRows = append(rangeRows, binRow[3])
+	}
+	rangeRows = append(rangeRows, fakeEOF)
 	var stmtID uint32
+	ranges := map[uint32]bool{} // statements that answer 100 rows
 	for {
 		p, ok := read()
 		if !ok || len(p) == 0 {
@@ -281,10 +326,19 @@ func serveFakeMy(nc net.Conn) {
 			}
 		case 0x16: // COM_STMT_PREPARE
 			stmtID++
-			answer = []string{"\x00" + string(binary.LittleEndian.AppendUint32(nil, stmtID)) + "\x01\x00\x01\x00\x00\x00\x00",
+			id := string(binary.LittleEndian.AppendUint32(nil, stmtID))
+			answer = []string{"\x00" + id + "\x01\x00\x01\x00\x00\x00\x00",
 				columnDef("?", 0x08), fakeEOF, columnDef("c", 0xfe), fakeEOF}
+			if strings.Contains(string(p), "BETWEEN") {
+				ranges[stmtID] = true
+				answer = []string{"\x00" + id + "\x01\x00\x02\x00\x00\x00\x00",
+					columnDef("?", 0x08), columnDef("?", 0x08), fakeEOF, columnDef("c", 0xfe), fakeEOF}
+			}
 		case 0x17: // COM_STMT_EXECUTE
 			answer = binRow
+			if len(p) >= 5 && ranges[binary.LittleEndian.Uint32(p[1:])] {
+				answer = rangeRows
+			}
 		case 0x19: // COM_STMT_CLOSE: no answer
 			continue
 		default:

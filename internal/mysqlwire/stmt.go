@@ -17,8 +17,13 @@ type stmt struct {
 	upID uint32 // the id on the current upstream connection
 	text string
 	// key names it among the session's prepared statements: the core
-	// keeps its facts there and decides each execution on them.
+	// keeps its facts there and decides each execution on them. prep is
+	// the handle the core gave it under key when it was prepared, which
+	// never changes (gateway.Prepared): an execution passes it without
+	// looking the key up again. Closing the statement, or a reset of the
+	// connection, forgets the key and the statement together.
 	key     string
+	prep    *gateway.Prepared
 	params  int
 	columns int
 	// types are the parameter types of the last execution that sent them
@@ -92,7 +97,7 @@ func (c *conn) prepare(p []byte) error {
 		revert()
 		return err
 	}
-	st.key = key
+	st.key, st.prep = key, c.sess.Prepared(key)
 	c.stmts[st.id] = st
 	return nil
 }
@@ -188,7 +193,7 @@ func (c *conn) execute(p []byte) error {
 		c.sendDenied(d)
 		return c.dropLongData(st)
 	}
-	ch := c.sess.CheckPrepared(c.ctx, c.sess.Prepared(st.key), st.text, params)
+	ch := c.sess.CheckPrepared(c.ctx, st.prep, st.text, params)
 	if ch.VetoErr != nil {
 		return ch.VetoErr
 	}
