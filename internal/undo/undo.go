@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS airlock.capture (
 	new_row text
 );
 CREATE INDEX IF NOT EXISTS capture_stmt ON airlock.capture (stmt);
+-- Captured rows live inside the transaction that wrote them (airlock reads
+-- and deletes them before it ends): writing them to the WAL bought nothing.
+ALTER TABLE airlock.capture SET UNLOGGED;
 CREATE OR REPLACE FUNCTION airlock.capture() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
