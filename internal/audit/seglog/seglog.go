@@ -390,18 +390,8 @@ func (l *Log) AppendEvents(ctx context.Context, evs []*airlock.Event) error {
 		return err
 	}
 	off := seg.size // only the writer changes seg.size
-	if err := l.writeSync(buf, off); err != nil {
-		// Nothing of this batch counts: cut the segment back so that a
-		// later write does not follow half a record.
-		if terr := l.cutBack(seg, off); terr != nil {
-			broken := fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
-			l.mu.Lock()
-			l.broken = broken
-			l.mu.Unlock()
-			l.log.Error("audit segment log is unusable", "err", broken)
-			return broken
-		}
-		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
+	if err := l.write(seg, buf, off); err != nil {
+		return err
 	}
 	written = true
 
@@ -552,16 +542,8 @@ func (l *Log) writeUndoLocked() error {
 		return err
 	}
 	off := seg.size
-	if err := l.writeSync(buf, off); err != nil {
-		if terr := l.cutBack(seg, off); terr != nil {
-			broken := fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
-			l.mu.Lock()
-			l.broken = broken
-			l.mu.Unlock()
-			l.log.Error("audit segment log is unusable", "err", broken)
-			return broken
-		}
-		return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
+	if err := l.write(seg, buf, off); err != nil {
+		return err
 	}
 	written = true
 	l.mu.Lock()
@@ -645,6 +627,26 @@ func (l *Log) segmentFor(first, n int64, rotate bool) (*segment, error) {
 	l.mu.Unlock()
 	removeAll(remove, l.log)
 	return seg, nil
+}
+
+// write writes buf at off of seg, the current segment, and makes it
+// durable. On failure nothing of buf counts: the segment is cut back so
+// that a later write does not follow half a record, and a segment that
+// cannot be cut back leaves the log refusing appends.
+func (l *Log) write(seg *segment, buf []byte, off int64) error {
+	err := l.writeSync(buf, off)
+	if err == nil {
+		return nil
+	}
+	if terr := l.cutBack(seg, off); terr != nil {
+		broken := fmt.Errorf("audit segment log: %s could not be cut back to %d bytes after a failed write (%v): %v; restart to recover", seg.path, off, err, terr)
+		l.mu.Lock()
+		l.broken = broken
+		l.mu.Unlock()
+		l.log.Error("audit segment log is unusable", "err", broken)
+		return broken
+	}
+	return fmt.Errorf("audit segment log: write %s: %w", seg.path, err)
 }
 
 // writeSync writes buf at off of the current segment and makes it durable.
