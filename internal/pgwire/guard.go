@@ -47,8 +47,6 @@ import (
 // client's next message (kindOwn).
 
 const (
-	// changedRows reads the transaction's row counters.
-	changedRows = undo.ChangedRows
 	// holdMax bounds what airlock holds back of a guarded statement's
 	// answer (a RETURNING clause); beyond it the statement is denied.
 	holdMax = 32 << 20

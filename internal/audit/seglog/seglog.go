@@ -1089,19 +1089,6 @@ func readItems(path string, from, to int64, fn func(it item, end int64) bool) er
 // errTorn is a record cut short by the end of the data.
 var errTorn = errors.New("torn record")
 
-// parseRecord decodes the event record at the start of b and returns its
-// size.
-func parseRecord(b []byte) (*airlock.Event, int, error) {
-	it, n, err := parseItem(b)
-	if err != nil {
-		return nil, 0, err
-	}
-	if it.ev == nil {
-		return nil, 0, errors.New("an undo change, not an event")
-	}
-	return it.ev, n, nil
-}
-
 // parseItem decodes the record at the start of b and returns its size.
 func parseItem(b []byte) (item, int, error) {
 	if len(b) < headerBytes {
