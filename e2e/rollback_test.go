@@ -338,6 +338,14 @@ databases:
 	b := start(cfgB)
 	open, err := b.Store.ListSessions(ctx, airlock.SessionFilter{Active: true})
 	if err != nil || len(open) != 2 {
+		all, _ := b.Store.ListSessions(ctx, airlock.SessionFilter{})
+		for _, s := range all {
+			t.Logf("session %s (%s): ended %v, %q", s.ID, s.Application, s.EndedAt, s.EndReason)
+		}
+		evs, _ := b.Store.ListEvents(ctx, airlock.EventFilter{})
+		for _, e := range evs {
+			t.Logf("event %d %s/%s session %s %q %v", e.ID, e.Type, e.Action, e.SessionID, e.Text, e.Detail)
+		}
 		t.Fatalf("after another gateway started: %d open sessions (%v), want the dead gateway's 2 left alone", len(open), err)
 	}
 	sid := open[0].ID

@@ -22,10 +22,13 @@
 package undo
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"airlock"
@@ -112,14 +115,14 @@ const ChangedRows = "SELECT coalesce(sum(pg_catalog.pg_stat_get_xact_tuples_inse
 const Prepared = "SELECT pg_catalog.to_regclass('airlock.capture') IS NOT NULL"
 
 // ReadCapturedParam is ReadCaptured with the statement's ID as $1 (in the
-// first two queries), for a prepared statement.
+// first query), for a prepared statement. The first deletes the captured
+// rows and returns them (in no set order: Images sorts them), one
+// statement where a read and a delete cost the database two.
 var ReadCapturedParam = []string{
-	`SELECT c.id, c.rel, c.op, c.old_row, c.new_row,
+	`DELETE FROM airlock.capture c WHERE c.stmt = $1 RETURNING c.id, c.rel, c.op, c.old_row, c.new_row,
 			(SELECT string_agg(quote_ident(a.attname), ',' ORDER BY array_position(i.indkey::int2[], a.attnum))
 			 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-			 WHERE i.indrelid = c.rel::regclass AND i.indisprimary)
-		FROM airlock.capture c WHERE c.stmt = $1 ORDER BY c.id`,
-	`DELETE FROM airlock.capture WHERE stmt = $1`,
+			 WHERE i.indrelid = c.rel::regclass AND i.indisprimary)`,
 	`SELECT pg_catalog.set_config('airlock.stmt', '', true)`,
 }
 
@@ -142,9 +145,16 @@ func StartCapture(id string) string {
 	return strings.ReplaceAll(StartCaptureParam, "$1", QuoteLiteral(id))
 }
 
-// Images turns the rows of ReadCaptured's first query into images.
-// Rows are id, rel, op, old, new, pk (nil for SQL NULL as "").
+// Images turns the rows of ReadCaptured's first query into images, in the
+// order they were captured (by id). Rows are id, rel, op, old, new, pk
+// (nil for SQL NULL as "").
 func Images(rows [][]*string) []airlock.UndoImage {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b []*string) int {
+		x, _ := strconv.ParseInt(deref(a[0]), 10, 64)
+		y, _ := strconv.ParseInt(deref(b[0]), 10, 64)
+		return cmp.Compare(x, y)
+	})
 	out := make([]airlock.UndoImage, 0, len(rows))
 	for i, r := range rows {
 		img := airlock.UndoImage{Seq: i + 1, Table: deref(r[1]), Op: deref(r[2]), Old: r[3], New: r[4]}
