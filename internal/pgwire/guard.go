@@ -582,7 +582,7 @@ func (c *conn) queueOpening(ch *gateway.Check) {
 // their own, after the opening said whether there is a capture to read).
 func (c *conn) queueAfter(ch *gateway.Check, capture bool) {
 	if capture {
-		c.queuePlans(ch.Guard.UndoID, append([]*ownPlan{planChangedRows}, planReadCaptured...)...)
+		c.queuePlans(ch.Guard.UndoID, planCountAndRead...)
 	} else {
 		c.queuePlans("", planChangedRows)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+	"strings"
 
 	"airlock/internal/undo"
 )
@@ -31,11 +32,15 @@ var (
 	planReadCaptured = func() []*ownPlan {
 		var out []*ownPlan
 		for i, q := range undo.ReadCapturedParam {
-			out = append(out, &ownPlan{bit: 1 << (2 + i), sql: q, arg: q != undo.ReadCapturedParam[len(undo.ReadCapturedParam)-1]})
+			out = append(out, &ownPlan{bit: 1 << (2 + i), sql: q, arg: strings.Contains(q, "$1")})
 		}
 		return out
 	}()
 )
+
+// planCountAndRead is the counters then the captured rows, after a write
+// whose captured rows ride in its flush.
+var planCountAndRead = append([]*ownPlan{planChangedRows}, planReadCaptured...)
 
 // queuePlans queues plans, each bound to arg when it takes one, without a
 // Sync: each gives one result set to readInternal. A plan not yet parsed

@@ -278,13 +278,7 @@ func (l *Log) admitLocked(ctx context.Context) error {
 	if l.backlogLocked() <= l.opts.MaxBacklog {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.opts.ReadWait)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		l.mu.Lock()
-		l.cond.Broadcast()
-		l.mu.Unlock()
-	})
+	ctx, stop := l.waitContext(ctx)
 	defer stop()
 	signal(l.urgent)
 	for l.backlogLocked() > l.opts.MaxBacklog {
@@ -756,13 +750,7 @@ func (l *Log) waitLocked(ctx context.Context, done func() bool, what string) err
 	if done() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.opts.ReadWait)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		l.mu.Lock()
-		l.cond.Broadcast()
-		l.mu.Unlock()
-	})
+	ctx, stop := l.waitContext(ctx)
 	defer stop()
 	l.readers.Add(1)
 	defer l.readers.Add(-1)
@@ -777,6 +765,21 @@ func (l *Log) waitLocked(ctx context.Context, done func() bool, what string) err
 		l.cond.Wait()
 	}
 	return nil
+}
+
+// waitContext bounds a wait on l.cond by ReadWait: the returned context
+// ends then, and its end wakes the waiter. stop releases both.
+func (l *Log) waitContext(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithTimeout(ctx, l.opts.ReadWait)
+	stopWake := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	})
+	return ctx, func() {
+		stopWake()
+		cancel()
+	}
 }
 
 // allIndexedLocked reports whether the inner store holds every record
